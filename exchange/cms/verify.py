@@ -1,0 +1,370 @@
+"""Validation of detached CMS signatures, with a report that says why.
+
+The steps, numbered as in the report's checks:
+
+1. format — the bytes are a CMS ContentInfo holding SignedData with one signer
+2. signing certificate — the signer's certificate is among the embedded ones
+3. algorithms — digest and signature algorithms and key size the policy accepts
+4. message digest — the document hashes to the signed message-digest attribute
+5. signature value — the signature verifies over the signed attributes with the signer's key
+6. signing time — within the certificate's validity
+7-10. certificate path — chain to a trust anchor, validity at the validation time,
+   CA and key-usage constraints, revocation from the CRLs supplied (see exchange.pki.path)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+
+from exchange.cms.content import DIGESTS, Content, digests
+from exchange.cms.report import (
+    CertificateInfo,
+    Check,
+    Indication,
+    Outcome,
+    SignerInfo,
+    SubIndication,
+    ValidationReport,
+    iso,
+)
+from exchange.errors import MalformedError
+from exchange.pki.certificates import body_id_of, common_name_of
+from exchange.pki.path import PathResult, PathStatus, PathValidator
+
+_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_MIN_RSA_BITS = 2048
+
+
+class MalformedSignatureError(MalformedError):
+    code = "malformed-signature"
+
+
+@dataclass(frozen=True)
+class DetachedSignature:
+    """A parsed detached CMS signature: its signer, attributes and embedded certificates."""
+
+    signer_certificate: x509.Certificate | None
+    certificates: tuple[x509.Certificate, ...]
+    digest_algorithm: str
+    signature_algorithm: str
+    signature: bytes
+    signed_attributes: bytes | None  # DER of the SET OF attributes, as signed
+    message_digest: bytes | None
+    signing_time: datetime | None
+    signing_certificate_hash: bytes | None
+
+    @classmethod
+    def from_der(cls, data: bytes, *, certificate_cache: dict[bytes, x509.Certificate] | None = None
+                 ) -> DetachedSignature:
+        """Parse DER CMS; raises MalformedSignatureError saying what is wrong."""
+        if not data:
+            raise MalformedSignatureError("the signature is empty")
+        try:
+            info = cms.ContentInfo.load(bytes(data), strict=True)
+            if info["content_type"].native != "signed_data":
+                raise MalformedSignatureError(f"CMS content type is {info['content_type'].native}, not signed_data")
+            signed = info["content"]
+            signer_infos = signed["signer_infos"]
+            if len(signer_infos) == 0:
+                raise MalformedSignatureError("SignedData has no signer")
+            si = signer_infos[0]
+            cache = certificate_cache if certificate_cache is not None else {}
+            certs = tuple(_load_cert(c.chosen.dump(), cache) for c in signed["certificates"] or ()
+                          if c.name == "certificate")
+            signer_cert = _find_signer(si["sid"], certs)
+            attrs = si["signed_attrs"]
+            message_digest = signing_time = cert_hash = None
+            signed_der = None
+            if attrs.native is not None and len(attrs):
+                # RFC 5652 §5.4: the signature covers the attributes as an explicit SET OF
+                signed_der = _as_set(attrs)
+                for attr in attrs:
+                    kind = attr["type"].native
+                    value = attr["values"][0]
+                    if kind == "message_digest":
+                        message_digest = value.native
+                    elif kind == "signing_time":
+                        signing_time = value.native
+                    elif kind == "signing_certificate_v2":
+                        cert_hash = value["certs"][0]["cert_hash"].native
+                    elif kind == "content_type" and value.native != "data":
+                        raise MalformedSignatureError(f"signed content type is {value.native}, not data")
+                if message_digest is None:
+                    raise MalformedSignatureError("signed attributes lack message-digest")
+            sig_alg = si["signature_algorithm"]
+            return cls(
+                signer_certificate=signer_cert,
+                certificates=certs,
+                digest_algorithm=si["digest_algorithm"]["algorithm"].native,
+                signature_algorithm=sig_alg["algorithm"].native,
+                signature=si["signature"].native,
+                signed_attributes=signed_der,
+                message_digest=message_digest,
+                signing_time=signing_time.astimezone(UTC) if signing_time else None,
+                signing_certificate_hash=cert_hash,
+            )
+        except MalformedSignatureError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise MalformedSignatureError(f"not a valid CMS signature: {exc}") from None
+
+
+def _as_set(attrs: cms.CMSAttributes) -> bytes:
+    # The attributes travel as [0] IMPLICIT; re-tag the same content octets as SET (0x31).
+    der = attrs.dump()
+    return b"\x31" + der[1:]
+
+
+def _load_cert(der: bytes, cache: dict[bytes, x509.Certificate]) -> x509.Certificate:
+    key = hashlib.sha256(der).digest()
+    cert = cache.get(key)
+    if cert is None:
+        cert = x509.load_der_x509_certificate(der)
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = cert
+    return cert
+
+
+def _find_signer(sid: cms.SignerIdentifier, certs: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
+    if sid.name == "issuer_and_serial_number":
+        issuer = sid.chosen["issuer"].dump()
+        serial = sid.chosen["serial_number"].native
+        for cert in certs:
+            if cert.serial_number == serial and cert.issuer.public_bytes() == issuer:
+                return cert
+        # Fall back to comparing names semantically (encodings of equal names may differ).
+        for cert in certs:
+            if cert.serial_number == serial:
+                return cert
+        return None
+    ski = sid.chosen.native
+    for cert in certs:
+        try:
+            if cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == ski:
+                return cert
+        except x509.ExtensionNotFound:
+            continue
+    return None
+
+
+class Verifier:
+    """Validates detached CMS signatures against the trust anchors and CRLs it is given."""
+
+    def __init__(self, *, paths: PathValidator) -> None:
+        self.paths = paths
+        self._certs: dict[bytes, x509.Certificate] = {}
+
+    @classmethod
+    def from_ca_file(
+        cls, ca_file: str | Path, *, crl_files: Iterable[str | Path] = (), require_revocation: bool = False
+    ) -> Verifier:
+        """A verifier trusting the root(s) in *ca_file*, enforcing the CRLs in *crl_files*."""
+        return cls(paths=PathValidator.from_files(ca_file, crl_files=crl_files,
+                                                  require_revocation=require_revocation))
+
+    def parse(self, signature: bytes) -> DetachedSignature:
+        """Parse *signature* (certificates parsed once and cached); raises on malformed input."""
+        return DetachedSignature.from_der(signature, certificate_cache=self._certs)
+
+    def verify(self, content: Content, signature: bytes, *, at: datetime) -> ValidationReport:
+        """Validate *signature* over *content* at time *at*; never raises for a bad signature.
+
+        A missing or unreadable *content* file still raises InputFileError: that is a usage
+        error, not a property of the signature.
+        """
+        if at.tzinfo is None:
+            raise ValueError("validation time must be timezone-aware")
+        checks: list[Check] = []
+        verdicts: list[tuple[Indication, SubIndication]] = []
+
+        def check(name: str, ok: bool | None, detail: str,
+                  failure: tuple[Indication, SubIndication] | None = None) -> None:
+            outcome = Outcome.SKIPPED if ok is None else Outcome.PASSED if ok else Outcome.FAILED
+            checks.append(Check(name, outcome, detail))
+            if ok is False and failure is not None:
+                verdicts.append(failure)
+
+        # 1. format
+        try:
+            sig = self.parse(signature)
+        except MalformedSignatureError as exc:
+            sha = digests(content, ("sha256",))["sha256"].hex()
+            check("format", False, str(exc), (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE))
+            return _report(checks, verdicts, at=at, document_sha256=sha)
+        check("format", True, "CMS SignedData, detached, "
+              f"{'with' if sig.signed_attributes else 'without'} signed attributes")
+
+        # 4 (computed first, it reads the document): message digest, plus the SHA-256 id
+        algorithm = sig.digest_algorithm if sig.digest_algorithm in DIGESTS else "sha256"
+        sums = digests(content, (algorithm, "sha256"))
+        document_sha256 = sums["sha256"].hex()
+        base = dict(at=at, document_sha256=document_sha256, sig=sig)
+
+        # 2. signing certificate
+        cert = sig.signer_certificate
+        if cert is None:
+            check("signing certificate", False, "the signer's certificate is not embedded in the signature",
+                  (Indication.INDETERMINATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND))
+            return _report(checks, verdicts, **base)
+        cert_der = cert.public_bytes(serialization.Encoding.DER)
+        if sig.signing_certificate_hash is not None and sig.signing_certificate_hash != hashlib.sha256(cert_der).digest():
+            check("signing certificate", False, "signing-certificate-v2 names another certificate",
+                  (Indication.INDETERMINATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND))
+        else:
+            check("signing certificate", True, f"{common_name_of(cert)} (serial {cert.serial_number:x})")
+
+        # 3. algorithms
+        problems = []
+        if sig.digest_algorithm not in DIGESTS:
+            problems.append(f"digest algorithm {sig.digest_algorithm} is not accepted")
+        public_key = cert.public_key()
+        if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < _MIN_RSA_BITS:
+            problems.append(f"RSA key of {public_key.key_size} bits is below {_MIN_RSA_BITS}")
+        check("algorithms", not problems, "; ".join(problems) or
+              f"{sig.digest_algorithm} with {sig.signature_algorithm}",
+              (Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE))
+
+        # 4. message digest
+        actual = sums[algorithm]
+        if sig.signed_attributes is None:
+            check("message digest", None, "no signed attributes: the signature covers the content itself")
+        elif actual == sig.message_digest:
+            check("message digest", True, f"document {algorithm} matches the signed message digest")
+        else:
+            check("message digest", False, "the document's digest differs from the signed one: "
+                  "the document was altered after signing",
+                  (Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE))
+
+        # 5. signature value
+        ok, detail = _verify_signature(sig, public_key, actual, algorithm)
+        check("signature value", ok, detail, (Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE))
+
+        # 6. signing time within the certificate's validity
+        st = sig.signing_time
+        if st is None:
+            check("signing time", None, "no signing-time attribute")
+        elif st < cert.not_valid_before_utc:
+            check("signing time", False, f"signed at {iso(st)}, before the certificate became valid "
+                  f"({iso(cert.not_valid_before_utc)})", (Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID))
+        elif st > cert.not_valid_after_utc:
+            check("signing time", False, f"signed at {iso(st)}, after the certificate expired "
+                  f"({iso(cert.not_valid_after_utc)})", (Indication.TOTAL_FAILED, SubIndication.EXPIRED))
+        else:
+            check("signing time", True, f"{iso(st)} within the certificate's validity")
+        warnings = []
+        if st is not None and (st - at).total_seconds() > 300:
+            warnings.append(f"the signing time {iso(st)} is after the validation time {iso(at)}")
+
+        # 7-10. certificate path
+        path = self.paths.validate(cert, at=at, intermediates=sig.certificates)
+        for pc in path.checks:
+            check(pc.name, pc.passed, pc.detail)
+        verdict = _path_verdict(path, st)
+        if verdict is not None:
+            verdicts.append(verdict)
+        if not path.revocation_checked and path.status is PathStatus.VALID:
+            warnings.append("revocation not checked: no CRL of the issuing CA was supplied")
+        return _report(checks, verdicts, path=path, warnings=warnings, **base)
+
+
+def _verify_signature(
+    sig: DetachedSignature, public_key: object, content_digest: bytes, algorithm: str
+) -> tuple[bool, str]:
+    if sig.digest_algorithm not in _HASHES:
+        return False, f"cannot verify with digest algorithm {sig.digest_algorithm}"
+    hash_alg = _HASHES[sig.digest_algorithm]()
+    if sig.signed_attributes is not None:
+        data, prehashed = sig.signed_attributes, False
+    else:
+        data, prehashed = content_digest, True
+    chosen = utils.Prehashed(hash_alg) if prehashed else hash_alg
+    name = sig.signature_algorithm
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            if "pss" in name:
+                pad: padding.AsymmetricPadding = padding.PSS(padding.MGF1(hash_alg), padding.PSS.AUTO)
+            else:
+                pad = padding.PKCS1v15()
+            public_key.verify(sig.signature, data, pad, chosen)  # type: ignore[arg-type]
+        elif isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(sig.signature, data, ec.ECDSA(chosen))  # type: ignore[arg-type]
+        else:
+            return False, f"unsupported public key type {type(public_key).__name__}"
+    except InvalidSignature:
+        return False, "the signature value does not verify with the signer's public key"
+    return True, f"{name} signature verifies with the signer's key"
+
+
+def _path_verdict(path: PathResult, signing_time: datetime | None) -> tuple[Indication, SubIndication] | None:
+    status = path.status
+    if status is PathStatus.VALID:
+        return None
+    if status is PathStatus.NO_CHAIN:
+        return Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND
+    if status is PathStatus.NOT_YET_VALID:
+        return Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID
+    if status is PathStatus.EXPIRED:
+        return Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE
+    if status is PathStatus.CONSTRAINTS:
+        return Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE
+    if status is PathStatus.REVOCATION_UNKNOWN:
+        return Indication.INDETERMINATE, SubIndication.TRY_LATER
+    # REVOKED: definitive only if revoked before the (claimed) signing time
+    entry = path.revocation
+    if entry is not None and signing_time is not None and entry.revoked_at <= signing_time:
+        return Indication.TOTAL_FAILED, SubIndication.REVOKED
+    return Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE
+
+
+def _cert_info(cert: x509.Certificate) -> CertificateInfo:
+    return CertificateInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial=f"{cert.serial_number:x}",
+        not_before=iso(cert.not_valid_before_utc),
+        not_after=iso(cert.not_valid_after_utc),
+        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+    )
+
+
+def _report(
+    checks: list[Check],
+    verdicts: list[tuple[Indication, SubIndication]],
+    *,
+    at: datetime,
+    document_sha256: str | None,
+    sig: DetachedSignature | None = None,
+    path: PathResult | None = None,
+    warnings: list[str] | None = None,
+) -> ValidationReport:
+    # A definitive failure (TOTAL_FAILED) outranks a doubt (INDETERMINATE); the first of each wins.
+    failed = [v for v in verdicts if v[0] is Indication.TOTAL_FAILED]
+    chosen = failed[0] if failed else verdicts[0] if verdicts else None
+    cert = sig.signer_certificate if sig else None
+    return ValidationReport(
+        indication=chosen[0] if chosen else Indication.TOTAL_PASSED,
+        sub_indication=chosen[1] if chosen else None,
+        validation_time=iso(at),
+        checks=tuple(checks),
+        signer=SignerInfo(body_id_of(cert), common_name_of(cert), _cert_info(cert)) if cert else None,
+        signing_time=iso(sig.signing_time) if sig and sig.signing_time else None,
+        document_sha256=document_sha256,
+        digest_algorithm=sig.digest_algorithm if sig else None,
+        signature_algorithm=sig.signature_algorithm if sig else None,
+        chain=tuple(_cert_info(c) for c in path.path[1:]) if path else (),
+        revocation_checked=path.revocation_checked if path else False,
+        warnings=tuple(warnings or ()),
+    )
+
+

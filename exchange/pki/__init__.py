@@ -1,0 +1,45 @@
+"""The demo PKI: certificate profiles, the CA's operations, CRLs and path validation.
+
+Knows nothing of HTTP or storage engines.
+"""
+
+from exchange.pki.ca import CertificateStatus, Validity, certificate_status, init_pki, renew, revoke
+from exchange.pki.certificates import (
+    Credential,
+    KeyAlgorithm,
+    body_id_of,
+    common_name_of,
+    fingerprint,
+    load_certificate_file,
+    load_certificates,
+    load_private_key,
+)
+from exchange.pki.path import PathResult, PathStatus, PathValidator
+from exchange.pki.revocation import RevocationIndex, RevocationReason, RevokedEntry, build_crl, load_crl
+from exchange.pki.store import KeyStore
+
+__all__ = [
+    "CertificateStatus",
+    "Credential",
+    "KeyAlgorithm",
+    "KeyStore",
+    "PathResult",
+    "PathStatus",
+    "PathValidator",
+    "RevocationIndex",
+    "RevocationReason",
+    "RevokedEntry",
+    "Validity",
+    "body_id_of",
+    "build_crl",
+    "certificate_status",
+    "common_name_of",
+    "fingerprint",
+    "init_pki",
+    "load_certificate_file",
+    "load_certificates",
+    "load_crl",
+    "load_private_key",
+    "renew",
+    "revoke",
+]

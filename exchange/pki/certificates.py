@@ -1,0 +1,253 @@
+"""Certificate profiles of the demo PKI, keys, and reading certificates back.
+
+The profile follows the government CA's: a self-signed root, an issuing CA under it, and
+end-entity signing certificates with digitalSignature + contentCommitment, a UTF-8 subject
+naming the body in Vietnamese, the body id as ``UID``, and a CRL distribution point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from exchange.errors import InputFileError, MalformedError
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+#: Where the demo CA says its CRL lives. ``.invalid`` is reserved: nothing is ever fetched;
+#: validators here are always *given* the CRL, and enforce it whether or not this is present.
+CRL_URL = "http://ca.exchange.invalid/issuing-ca.crl"
+ORGANIZATION = "Đảng Cộng sản Việt Nam"
+CA_ORGANIZATION = "Ban Cơ yếu Chính phủ (DEMO — không phải CA thật)"
+
+
+class KeyAlgorithm(StrEnum):
+    RSA2048 = "rsa2048"
+    ECDSA_P256 = "ecdsa-p256"
+
+
+def generate_key(algorithm: KeyAlgorithm) -> PrivateKey:
+    """A fresh private key: RSA-2048 (e=65537) or ECDSA on P-256."""
+    if algorithm is KeyAlgorithm.RSA2048:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A signing identity: certificate, its private key, and the CA certificates above it."""
+
+    certificate: x509.Certificate
+    private_key: PrivateKey
+    chain: tuple[x509.Certificate, ...] = ()
+
+
+def body_id_of(certificate: x509.Certificate) -> str | None:
+    """The body id a certificate was issued to (its subject ``UID``), or None."""
+    attrs = certificate.subject.get_attributes_for_oid(NameOID.USER_ID)
+    return str(attrs[0].value) if attrs else None
+
+
+def common_name_of(certificate: x509.Certificate) -> str:
+    attrs = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(attrs[0].value) if attrs else certificate.subject.rfc4514_string()
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    """SHA-256 fingerprint of the DER certificate, lowercase hex."""
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def _name(cn: str, *, org: str, uid: str | None = None, unit: str | None = None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+    if unit:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    if uid:
+        attrs.append(x509.NameAttribute(NameOID.USER_ID, uid))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    return x509.Name(attrs)
+
+
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: PrivateKey,
+    *,
+    not_before: datetime,
+    days: int,
+    serial: int | None = None,
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key.public_key())
+        .serial_number(serial or x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key.public_key()), critical=False)
+    )
+
+
+def issue_root(key: PrivateKey, *, not_before: datetime, days: int = 3650) -> x509.Certificate:
+    """A self-signed root CA certificate (the Government Cipher Committee's, in the demo)."""
+    name = _name("DEMO Government Cipher Committee Root CA", org=CA_ORGANIZATION)
+    return (
+        _builder(name, name, key, not_before=not_before, days=days)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def issue_ca(
+    key: PrivateKey, *, issuer: Credential, not_before: datetime, days: int = 1825
+) -> x509.Certificate:
+    """The issuing CA under the root: it signs body and hub certificates and the CRL."""
+    name = _name("DEMO Party Bodies Issuing CA", org=CA_ORGANIZATION)
+    return (
+        _builder(name, issuer.certificate.subject, key, not_before=not_before, days=days)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(_aki(issuer.certificate), critical=False)
+        .sign(issuer.private_key, hashes.SHA256())
+    )
+
+
+def issue_signing_certificate(
+    key: PrivateKey,
+    *,
+    issuer: Credential,
+    body_id: str,
+    name_vi: str,
+    unit: str | None = None,
+    not_before: datetime,
+    days: int = 730,
+    key_usage: x509.KeyUsage | None = None,
+) -> x509.Certificate:
+    """An end-entity signing certificate for one body (digitalSignature + contentCommitment)."""
+    subject = _name(name_vi, org=ORGANIZATION, uid=body_id, unit=unit)
+    return (
+        _builder(subject, issuer.certificate.subject, key, not_before=not_before, days=days)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(key_usage or signing_key_usage(), critical=True)
+        .add_extension(_aki(issuer.certificate), critical=False)
+        .add_extension(
+            x509.CRLDistributionPoints(
+                [x509.DistributionPoint([x509.UniformResourceIdentifier(CRL_URL)], None, None, None)]
+            ),
+            critical=False,
+        )
+        .sign(issuer.private_key, hashes.SHA256())
+    )
+
+
+def issue_hub_certificate(
+    key: PrivateKey, *, issuer: Credential, not_before: datetime, days: int = 730
+) -> x509.Certificate:
+    """The hub's certificate: it signs the hub's own statements (e.g. its transparency log)."""
+    return (
+        _builder(_name("Trục liên thông văn bản (hub)", org=ORGANIZATION, uid="hub"),
+                 issuer.certificate.subject, key, not_before=not_before, days=days)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(signing_key_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_aki(issuer.certificate), critical=False)
+        .sign(issuer.private_key, hashes.SHA256())
+    )
+
+
+def signing_key_usage(*, digital_signature: bool = True, content_commitment: bool = True) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=content_commitment,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _aki(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+
+
+# -- reading and writing -----------------------------------------------------------------
+
+
+def load_certificates(data: bytes, *, source: str = "input") -> list[x509.Certificate]:
+    """Every certificate in PEM or DER *data*; raises MalformedError if there is none."""
+    try:
+        if b"-----BEGIN" in data:
+            certs = x509.load_pem_x509_certificates(data)
+        else:
+            certs = [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise MalformedError(f"{source} is not a certificate: {exc}") from None
+    return certs
+
+
+def load_certificate_file(path: str | Path) -> list[x509.Certificate]:
+    return load_certificates(read_file(path), source=str(path))
+
+
+def read_file(path: str | Path) -> bytes:
+    """Read a whole file, turning OS errors into one readable InputFileError."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputFileError(f"{p} is a directory, not a file")
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"no such file: {p}") from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read {p}: {exc.strerror or exc}") from None
+
+
+def load_private_key(path: str | Path) -> PrivateKey:
+    data = read_file(path)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise MalformedError(f"{path} is not an unencrypted PEM private key: {exc}") from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise MalformedError(f"{path}: unsupported key type {type(key).__name__}")
+    return key
+
+
+def certificate_pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def private_key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )

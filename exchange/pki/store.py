@@ -1,0 +1,156 @@
+"""The demo PKI on disk: where each certificate, key and the CRL live, and reading them.
+
+Layout of a key directory (``keys/`` by default)::
+
+    pki.json                 algorithm, creation time, bodies file used
+    root-ca.pem  root-ca.key         self-signed root (the trust anchor auditors are given)
+    issuing-ca.pem  issuing-ca.key   issues body and hub certificates, signs the CRL
+    crl.pem                  the issuing CA's current CRL
+    hub.pem  hub.key         the hub's own certificate
+    bodies/ID.pem  bodies/ID.key     each body's current signing certificate and key
+    bodies/archive/ID-SERIAL.pem     certificates replaced by ``keys renew``
+
+Private keys are written with mode 0600 and are git-ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from exchange.errors import PKINotFoundError, UnknownBodyError
+from exchange.pki.certificates import (
+    Credential,
+    load_certificate_file,
+    load_private_key,
+    read_file,
+)
+from exchange.pki.path import PathValidator
+from exchange.pki.revocation import load_crl
+
+
+@dataclass(frozen=True)
+class KeyStore:
+    """A key directory. Construction does no I/O; readers raise PKINotFoundError if absent."""
+
+    directory: Path
+
+    @classmethod
+    def at(cls, directory: str | Path) -> KeyStore:
+        return cls(Path(directory))
+
+    # -- paths ----------------------------------------------------------------------------
+    @property
+    def root_path(self) -> Path:
+        return self.directory / "root-ca.pem"
+
+    @property
+    def crl_path(self) -> Path:
+        return self.directory / "crl.pem"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.directory / "pki.json"
+
+    def cert_path(self, body_id: str) -> Path:
+        return self.directory / "bodies" / f"{body_id}.pem"
+
+    def key_path(self, body_id: str) -> Path:
+        return self.directory / "bodies" / f"{body_id}.key"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.directory / "bodies" / "archive"
+
+    def exists(self) -> bool:
+        return self.root_path.is_file() and self.manifest_path.is_file()
+
+    def require(self) -> None:
+        if not self.exists():
+            raise PKINotFoundError(
+                f"no demo PKI in {self.directory}/ (create one with: exchange keys init --dir {self.directory})"
+            )
+
+    # -- reading --------------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        self.require()
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def root(self) -> x509.Certificate:
+        self.require()
+        return load_certificate_file(self.root_path)[0]
+
+    def issuing_ca(self) -> Credential:
+        self.require()
+        cert = load_certificate_file(self.directory / "issuing-ca.pem")[0]
+        key = load_private_key(self.directory / "issuing-ca.key")
+        return Credential(cert, key, (self.root(),))
+
+    def root_credential(self) -> Credential:
+        return Credential(self.root(), load_private_key(self.directory / "root-ca.key"))
+
+    def crl(self) -> x509.CertificateRevocationList:
+        self.require()
+        return load_crl(read_file(self.crl_path), source=str(self.crl_path))
+
+    def has_body(self, body_id: str) -> bool:
+        return self.cert_path(body_id).is_file()
+
+    def certificate(self, body_id: str) -> x509.Certificate:
+        self.require()
+        if not self.has_body(body_id):
+            raise UnknownBodyError(f"no certificate for body {body_id!r} in {self.directory}/bodies/")
+        return load_certificate_file(self.cert_path(body_id))[0]
+
+    def credential(self, body_id: str) -> Credential:
+        """The body's current certificate, private key and the issuing CA above it."""
+        cert = self.certificate(body_id)
+        issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
+        return Credential(cert, load_private_key(self.key_path(body_id)), (issuing,))
+
+    def hub_credential(self) -> Credential:
+        self.require()
+        issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
+        return Credential(
+            load_certificate_file(self.directory / "hub.pem")[0],
+            load_private_key(self.directory / "hub.key"),
+            (issuing,),
+        )
+
+    def body_ids(self) -> list[str]:
+        return sorted(p.stem for p in (self.directory / "bodies").glob("*.pem"))
+
+    def archived(self, body_id: str) -> list[x509.Certificate]:
+        return [load_certificate_file(p)[0] for p in sorted(self.archive_dir.glob(f"{body_id}-*.pem"))]
+
+    def path_validator(self, *, require_revocation: bool = True) -> PathValidator:
+        """A validator trusting this PKI's root and enforcing its current CRL."""
+        return PathValidator(trust_anchors=[self.root()], crls=[self.crl()],
+                             require_revocation=require_revocation)
+
+    # -- writing --------------------------------------------------------------------------
+    def write(self, relative: str | Path, data: bytes, *, private: bool = False) -> Path:
+        """Write atomically (temp file + rename); private files get mode 0600 from creation."""
+        target = self.directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            os.fchmod(fd, 0o600 if private else 0o644)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
