@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from asn1crypto import cms
+from asn1crypto import cms, core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -85,7 +85,9 @@ class DetachedSignature:
             attrs = si["signed_attrs"]
             message_digest = signing_time = cert_hash = None
             signed_der = None
-            if attrs.native is not None and len(attrs):
+            # Not ``attrs.native``: building the native form fills in default values, which
+            # asn1crypto counts as a mutation, and every later dump() then re-encodes it all.
+            if not isinstance(attrs, core.Void) and len(attrs):
                 # RFC 5652 §5.4: the signature covers the attributes as an explicit SET OF
                 signed_der = _as_set(attrs)
                 for attr in attrs:
@@ -120,9 +122,18 @@ class DetachedSignature:
 
 
 def _as_set(attrs: cms.CMSAttributes) -> bytes:
-    # The attributes travel as [0] IMPLICIT; re-tag the same content octets as SET (0x31).
-    der = attrs.dump()
-    return b"\x31" + der[1:]
+    # The attributes travel as [0] IMPLICIT; the signature covers them as a DER SET OF (0x31):
+    # the attributes' own encodings, sorted as DER orders a SET OF (and as openssl re-encodes
+    # them). Taken before anything reads the values, so nothing is re-encoded.
+    body = b"".join(sorted(attr.dump() for attr in attrs))
+    return b"\x31" + _der_length(len(body)) + body
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(octets)]) + octets
 
 
 def _load_cert(der: bytes, cache: dict[bytes, x509.Certificate]) -> x509.Certificate:

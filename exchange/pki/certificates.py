@@ -132,22 +132,28 @@ def issue_signing_certificate(
     not_before: datetime,
     days: int = 730,
     key_usage: x509.KeyUsage | None = None,
+    crl_url: str | None = CRL_URL,
 ) -> x509.Certificate:
-    """An end-entity signing certificate for one body (digitalSignature + contentCommitment)."""
+    """An end-entity signing certificate for one body (digitalSignature + contentCommitment).
+
+    ``crl_url=None`` leaves out the CRL distribution point (validators here enforce a CRL
+    they are given either way; tests use this to prove it).
+    """
     subject = _name(name_vi, org=ORGANIZATION, uid=body_id, unit=unit)
-    return (
+    builder = (
         _builder(subject, issuer.certificate.subject, key, not_before=not_before, days=days)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(key_usage or signing_key_usage(), critical=True)
         .add_extension(_aki(issuer.certificate), critical=False)
-        .add_extension(
+    )
+    if crl_url is not None:
+        builder = builder.add_extension(
             x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(CRL_URL)], None, None, None)]
+                [x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)]
             ),
             critical=False,
         )
-        .sign(issuer.private_key, hashes.SHA256())
-    )
+    return builder.sign(issuer.private_key, hashes.SHA256())
 
 
 def issue_hub_certificate(

@@ -72,6 +72,21 @@ class _Outcome:
             self.status, self.detail = failure, detail
 
 
+@dataclass(frozen=True)
+class _KnownPath:
+    """A built path and what validation derives from it alone, whatever the time or CRLs."""
+
+    path: tuple[x509.Certificate, ...]
+    names: tuple[str, ...]
+    chain: str
+    problems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, path: tuple[x509.Certificate, ...]) -> _KnownPath:
+        names = tuple(common_name_of(c) for c in path)
+        return cls(path, names, " → ".join(names), tuple(_constraint_problems(path)))
+
+
 class PathValidator:
     """Validates a certificate up to one of *trust_anchors*, enforcing any CRL it is given.
 
@@ -92,7 +107,8 @@ class PathValidator:
         self._anchor_fps = {_fp(a) for a in self.trust_anchors}
         self.revocation = RevocationIndex(crls)
         self.require_revocation = require_revocation
-        self._paths: dict[bytes, tuple[x509.Certificate, ...]] = {}
+        # leaf -> its verified path; certificates compare and hash by their DER encoding
+        self._paths: dict[x509.Certificate, _KnownPath] = {}
 
     @classmethod
     def from_files(
@@ -117,8 +133,13 @@ class PathValidator:
         self, leaf: x509.Certificate, intermediates: Iterable[x509.Certificate] = ()
     ) -> tuple[x509.Certificate, ...] | None:
         """leaf … anchor, each link's signature verified; None when no path reaches an anchor."""
-        key = _fp(leaf)
-        cached = self._paths.get(key)
+        known = self._known_path(leaf, intermediates)
+        return known.path if known is not None else None
+
+    def _known_path(
+        self, leaf: x509.Certificate, intermediates: Iterable[x509.Certificate]
+    ) -> _KnownPath | None:
+        cached = self._paths.get(leaf)
         if cached is not None:
             return cached
         pool = list(intermediates) + list(self.trust_anchors)
@@ -132,10 +153,10 @@ class PathValidator:
                 return None
             path.append(issuer)
             current = issuer
-        result = tuple(path)
+        result = _KnownPath.of(tuple(path))
         if len(self._paths) >= _CACHE_LIMIT:
             self._paths.clear()
-        self._paths[key] = result
+        self._paths[leaf] = result
         return result
 
     # -- validation -----------------------------------------------------------------------
@@ -150,16 +171,16 @@ class PathValidator:
         """Check *leaf* at time *at*: chain, validity, CA and key-usage constraints, revocation."""
         out = _Outcome()
         # 1. chain: every signature up to a trust anchor
-        path = self.build_path(leaf, intermediates)
-        if path is None:
+        known = self._known_path(leaf, intermediates)
+        if known is None:
             out.add("chain", False, f"no path from {common_name_of(leaf)!r} to a trusted root",
                     PathStatus.NO_CHAIN)
             return PathResult(out.status, (leaf,), tuple(out.checks), out.detail)
-        out.add("chain", True, " → ".join(common_name_of(c) for c in path))
+        path, names = known.path, known.names
+        out.add("chain", True, known.chain)
 
         # 2. validity period of every certificate at the validation time
-        for cert in path:
-            name = common_name_of(cert)
+        for cert, name in zip(path, names):
             if at < cert.not_valid_before_utc:
                 out.add("validity", False, f"{name!r} is not valid before {_iso(cert.not_valid_before_utc)}",
                         PathStatus.NOT_YET_VALID)
@@ -170,7 +191,7 @@ class PathValidator:
             out.add("validity", True, f"all {len(path)} certificates valid at {_iso(at)}")
 
         # 3. constraints: CA flags and path length above, signing key usage on the leaf
-        problems = _constraint_problems(path)
+        problems = known.problems
         out.add("constraints", not problems, "; ".join(problems) or
                 "CA certificates may sign certificates; leaf allows digital signature",
                 PathStatus.CONSTRAINTS)
@@ -178,21 +199,21 @@ class PathValidator:
         # 4. revocation of every non-anchor certificate, from its issuer's CRL
         revoked: RevokedEntry | None = None
         checked = False
-        for cert, issuer in zip(path, path[1:]):
+        for depth, (cert, issuer) in enumerate(zip(path, path[1:])):
             covered, entry, crl = self.revocation.lookup(cert, issuer)
-            name = common_name_of(cert)
+            name, issuer_name = names[depth], names[depth + 1]
             if not covered:
-                if cert is leaf:
+                if depth == 0:
                     if self.require_revocation:
-                        out.add("revocation", False, f"no CRL from {common_name_of(issuer)!r} to check {name!r}",
+                        out.add("revocation", False, f"no CRL from {issuer_name!r} to check {name!r}",
                                 PathStatus.REVOCATION_UNKNOWN)
                     else:
-                        out.add("revocation", None, f"not checked: no CRL from {common_name_of(issuer)!r} was supplied")
+                        out.add("revocation", None, f"not checked: no CRL from {issuer_name!r} was supplied")
                 continue
-            if cert is leaf:
+            if depth == 0:
                 checked = True
             if entry is not None and entry.revoked_at <= at:
-                if cert is leaf:
+                if depth == 0:
                     revoked = entry
                 out.add("revocation", False,
                         f"{name!r} (serial {cert.serial_number:x}) revoked at {_iso(entry.revoked_at)}, "

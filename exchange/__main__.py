@@ -1,0 +1,3 @@
+from exchange.cli.app import main
+
+main()

@@ -1,0 +1,29 @@
+"""The ``exchange`` command: assembles the command groups; ``main`` is the error edge."""
+
+from __future__ import annotations
+
+import typer
+
+from exchange.cli import hub, keys, node, signing
+from exchange.cli.common import run_guarded
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        help="Signed electronic document exchange between Party bodies (Decision 260-QĐ/TW): "
+        "demo PKI, CMS signatures, hub, nodes, measures K1–K3.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(hub.app, name="hub")
+    app.add_typer(node.app, name="node")
+    app.command("sign")(signing.sign_command)
+    app.command("verify")(signing.verify_command)
+    return app
+
+
+def main() -> None:
+    """Console entry point."""
+    run_guarded(build_app())

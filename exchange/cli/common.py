@@ -1,0 +1,74 @@
+"""What every command shares: settings from options, time parsing, the error edge."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from exchange.config import Settings
+from exchange.domain.bodies import BodyRegistry
+from exchange.errors import ExchangeError, InputError
+
+KeysOpt = Annotated[Path | None, typer.Option("--keys", "--dir", help="key directory [env EXCHANGE_KEYS, default keys]")]
+BodiesOpt = Annotated[Path | None, typer.Option("--bodies", help="bodies file [env EXCHANGE_BODIES]")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+#: Exit statuses shared by every command (verify adds 1 = TOTAL_FAILED, 3 = INDETERMINATE).
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def registry(cfg: Settings) -> BodyRegistry:
+    return BodyRegistry.from_toml(cfg.resolved_bodies_file())
+
+
+def known_body(cfg: Settings, body_id: str) -> str:
+    """*body_id* if it names a configured body; else UnknownBodyError."""
+    registry(cfg).get(body_id)
+    return body_id
+
+
+def parse_time(text: str | None) -> datetime:
+    """An ISO-8601 time (naive means UTC); None means now. The only place "now" is read."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--at: {text!r} is not an ISO-8601 time (e.g. 2015-06-30T12:00:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run_guarded(entry: Callable[[], Any]) -> None:
+    """The CLI's one error edge: a project error becomes one line on stderr and an exit status."""
+    try:
+        entry()
+    except InputError as exc:
+        _print_error(exc)
+        sys.exit(EXIT_USAGE)
+    except ExchangeError as exc:
+        _print_error(exc)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _print_error(exc: ExchangeError) -> None:
+    message = str(exc).splitlines()[0] if str(exc) else exc.code
+    sys.stderr.write(f"error: {message}\n")
+
+

@@ -1,0 +1,58 @@
+"""``exchange hub serve``: run the hub (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from exchange.cli.common import BodiesOpt, KeysOpt, settings
+from exchange.hub import create_app
+from exchange.hub.settings import HubSettings
+from exchange.pki import KeyStore
+
+app = typer.Typer(help="The hub: the exchange server every document passes through.", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    db: Annotated[str | None, typer.Option("--db", help="database URL [env EXCHANGE_DB; SQLite in --data]")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="data directory [env EXCHANGE_DATA, default data]")] = None,
+    keys: KeysOpt = None,
+    bodies: BodiesOpt = None,
+    max_upload_mib: Annotated[int, typer.Option("--max-upload-mib", help="upload size limit")] = 50,
+    training: Annotated[bool, typer.Option("--training", help="enable the trainer's buttons on the web pages")] = False,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
+    cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
+    hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training)
+    hub.data_dir.mkdir(parents=True, exist_ok=True)
+    KeyStore.at(hub.keys_dir).require()
+    typer.echo(f"hub on http://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/")
+    if workers > 1:
+        # Worker processes import the app themselves; pass the settings through the environment.
+        os.environ.update(_env(hub))
+        uvicorn.run("exchange.hub.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level)
+    else:
+        uvicorn.run(create_app(hub), host=host, port=port, log_level=log_level)
+
+
+def _env(hub: HubSettings) -> dict[str, str]:
+    env = {
+        "EXCHANGE_KEYS": str(hub.keys_dir.resolve()),
+        "EXCHANGE_DATA": str(hub.data_dir.resolve()),
+        "EXCHANGE_BODIES": str(hub.resolved_bodies_file.resolve()),
+        "EXCHANGE_MAX_UPLOAD": str(hub.max_upload),
+        "EXCHANGE_TRAINING": "1" if hub.training else "",
+    }
+    if hub.db_url:
+        env["EXCHANGE_DB"] = hub.db_url
+    return env

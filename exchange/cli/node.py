@@ -1,0 +1,182 @@
+"""``exchange node``: a body's side of the exchange: send, inbox, fetch, ack, status."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from exchange.cli.common import JsonOpt, KeysOpt, known_body, parse_time, settings
+from exchange.cli.render import print_report
+from exchange.cli.signing import EXIT_BY_INDICATION
+from exchange.config import Settings
+from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
+from exchange.errors import InputError, InputFileError
+from exchange.node import HubClient, acknowledge, fetch, node_verifier
+from exchange.pki import KeyStore
+
+#: an unsigned document cannot be validated: exit as INDETERMINATE
+EXIT_UNSIGNED = 3
+
+app = typer.Typer(help="A body's side: send, inbox, fetch and verify, acknowledge, status trail.",
+                  no_args_is_help=True)
+
+AsOpt = Annotated[str, typer.Option("--as", help="your body id")]
+HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE_HUB]")]
+
+
+def _client(cfg: Settings, body_id: str) -> HubClient:
+    known_body(cfg, body_id)
+    return HubClient(cfg.hub_url, credential=KeyStore.at(cfg.keys_dir).credential(body_id))
+
+
+@app.command("send")
+def send(
+    as_body: AsOpt,
+    to: Annotated[list[str], typer.Option("--to", help="recipient body id (repeatable)")],
+    file: Annotated[Path | None, typer.Argument(help="the document (omit with --paper)")] = None,
+    subject: Annotated[str, typer.Option(help="trích yếu: what the document is about")] = "",
+    number: Annotated[str, typer.Option(help="số ký hiệu, e.g. 12-CV/VPTW")] = "",
+    doc_type: Annotated[str, typer.Option("--type", help="document type (cong-van, quyet-dinh, bao-cao, …)")] = "cong-van",
+    doc_date: Annotated[str | None, typer.Option("--date", help="document date YYYY-MM-DD [today]")] = None,
+    secret: Annotated[bool, typer.Option("--secret", help="classification Mật (secret)")] = False,
+    unsigned: Annotated[bool, typer.Option("--unsigned", help="send without a signature")] = False,
+    paper: Annotated[bool, typer.Option("--paper", help="register a document sent on paper (no file)")] = False,
+    message_id: Annotated[str | None, typer.Option(help="idempotency key [random]")] = None,
+    hub: HubOpt = None,
+    keys: KeysOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send FILE to one or more bodies, signed with your key (or --unsigned, or --paper)."""
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    for recipient in to:
+        known_body(cfg, recipient)
+    if paper == (file is not None):
+        raise InputError("give a FILE to send electronically, or --paper without a file")
+    if file is not None and not file.is_file():
+        raise InputFileError(f"{file} is a directory, not a file" if file.is_dir() else f"no such file: {file}")
+    metadata = DocumentMetadata.from_dict({
+        "recipients": to, "subject": subject or (file.stem if file else ""), "number": number,
+        "doc_type": doc_type, "doc_date": doc_date or date.today().isoformat(),
+        "classification": (Classification.SECRET if secret else Classification.NORMAL).value,
+        "message_id": message_id or str(uuid.uuid4()),
+    })
+    with _client(cfg, as_body) as client:
+        if paper:
+            doc = client.send_paper(metadata=metadata)
+        elif file is not None:
+            doc = client.send(file, metadata=metadata, sign=not unsigned)
+    if json_out:
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"{doc['id']}  {doc['channel']} → {', '.join(doc['recipients'])}"
+                   + ("  (already sent: same message id)" if doc.get("duplicate") else ""))
+
+
+@app.command("inbox")
+def inbox(as_body: AsOpt, all_: Annotated[bool, typer.Option("--all", help="include acknowledged")] = False,
+          hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+    """Documents delivered to you: new ones, or --all."""
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    with _client(cfg, as_body) as client:
+        docs = client.inbox(include_all=all_)
+    if json_out:
+        typer.echo(json.dumps(docs, ensure_ascii=False, indent=2))
+        return
+    if not docs:
+        typer.echo("inbox empty" if all_ else "no new documents")
+    for d in docs:
+        mine = next((x for x in d["deliveries"] if x["recipient"] == as_body), {})
+        typer.echo(f"{d['id']}  {d['created_at'][:19]}  from {d['sender']:<24} {d['channel']:<13} "
+                   f"{mine.get('status_name') or 'new':<10} {d['number']} {d['subject'][:50]}")
+
+
+@app.command("fetch")
+def fetch_command(
+    document_id: Annotated[str, typer.Argument(metavar="DOC_ID")],
+    as_body: AsOpt,
+    out: Annotated[Path, typer.Option("--out", help="directory to write the file and signature into")] = Path("."),
+    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Download a document and its signature, verify it yourself; exit status as `exchange verify`."""
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    with _client(cfg, as_body) as client:
+        got = fetch(client, document_id, out_dir=out, verifier=node_verifier(KeyStore.at(cfg.keys_dir), client),
+                    at=lambda: parse_time(None))
+    if got.report is None:
+        typer.echo(f"{got.path}: unsigned electronic document (sha-256 {got.sha256}); nothing to verify")
+        raise typer.Exit(EXIT_UNSIGNED)
+    if not json_out:
+        typer.echo(f"{got.path} (+ {got.signature_path.name if got.signature_path else ''})")
+    print_report(got.report, json_out=json_out)
+    raise typer.Exit(EXIT_BY_INDICATION[got.report.indication])
+
+
+@app.command("ack")
+def ack(
+    document_id: Annotated[str, typer.Argument(metavar="DOC_ID")],
+    as_body: AsOpt,
+    status: Annotated[str, typer.Option(help="received, rejected, accepted, assigned, processing, completed")],
+    reason: Annotated[str, typer.Option(help="why (required for rejected)")] = "",
+    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Send a signed status for a document you received (it repeats the SHA-256 you received)."""
+    parsed = ReceiptStatus.parse(status)
+    if parsed is ReceiptStatus.REJECTED and not reason:
+        raise InputError("--status rejected needs a --reason")
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    with _client(cfg, as_body) as client, tempfile.TemporaryDirectory() as tmp:
+        got = fetch(client, document_id, out_dir=Path(tmp), verifier=node_verifier(KeyStore.at(cfg.keys_dir), client),
+                    at=lambda: parse_time(None))
+        receipt = acknowledge(client, got, status=parsed, reason=reason)
+    if json_out:
+        typer.echo(json.dumps(receipt, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"{document_id}: {parsed.label} ({parsed.value}) signed and recorded by the hub "
+                   f"[{receipt['indication']}]")
+
+
+@app.command("status")
+def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")], as_body: AsOpt,
+                   hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+    """The signed status trail of a document (all recipients' for its sender)."""
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    with _client(cfg, as_body) as client:
+        doc = client.document(document_id)
+        trail = client.status(document_id)
+    if json_out:
+        typer.echo(json.dumps(trail, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{doc['id']}  {doc['number']} {doc['subject']}  ({doc['channel']}, from {doc['sender']})")
+    for d in doc["deliveries"]:
+        typer.echo(f"  → {d['recipient']:<28} {d['state']:<10} latest: {d.get('status_name') or '—'}")
+    for r in trail:
+        typer.echo(f"  {r['stated_at'][:19]}  {r['recipient']:<28} {r['status']} {r['status_name']:<10} "
+                   f"signature {r['indication']}" + (f"  reason: {r['reason']}" if r["reason"] else ""))
+
+
+@app.command("register-incoming")
+def register_incoming(
+    as_body: AsOpt,
+    from_agency: Annotated[str, typer.Option("--from", help="the outside agency, e.g. \"Bộ Tài chính\"")],
+    scanned: Annotated[Path | None, typer.Option("--scanned", help="the scan, if it was scanned")] = None,
+    subject: Annotated[str, typer.Option(help="what it is about")] = "",
+    number: Annotated[str, typer.Option(help="its số ký hiệu")] = "",
+    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Record a document received from an outside (state) agency, scanned or not (K3)."""
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    if scanned is not None and not scanned.is_file():
+        raise InputFileError(f"no such file: {scanned}")
+    with _client(cfg, as_body) as client:
+        row: dict[str, Any] = client.register_incoming(from_agency=from_agency, scan=scanned, subject=subject,
+                                                       number=number)
+    if json_out:
+        typer.echo(json.dumps(row, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"{row['id']}  from {row['from_agency']}  {'scanned' if row['scanned'] else 'not scanned'}")

@@ -1,0 +1,132 @@
+"""Official documents as the register sees them: metadata, channels, receipt statuses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from exchange.errors import InputError
+
+
+class Classification(StrEnum):
+    NORMAL = "normal"
+    SECRET = "secret"  # "Mật": encrypted in transit, content never shown on pages
+
+
+class Channel(StrEnum):
+    """How one document reached one recipient (the register's key distinction for K1)."""
+
+    SIGNED_VALID = "signed_valid"  # electronic, signed, TOTAL_PASSED at the hub
+    SIGNED_INVALID = "signed_invalid"  # electronic, signed, refused at the hub
+    UNSIGNED = "unsigned"  # electronic, no signature
+    PAPER = "paper"  # registered by the sending clerk, no file
+
+    @property
+    def electronic(self) -> bool:
+        return self is not Channel.PAPER
+
+
+class ReceiptStatus(StrEnum):
+    """Vietnam's edXML status codes for a received document (the CLI takes the names)."""
+
+    RECEIVED = "01"
+    REJECTED = "02"
+    ACCEPTED = "03"
+    ASSIGNED = "04"
+    PROCESSING = "05"
+    COMPLETED = "06"
+
+    @classmethod
+    def parse(cls, text: str) -> ReceiptStatus:
+        """From a name (``received``) or a code (``01``); raises InputError otherwise."""
+        value = text.strip().lower()
+        for status in cls:
+            if value in (status.value, status.name.lower()):
+                return status
+        names = ", ".join(f"{s.name.lower()} ({s.value})" for s in cls)
+        raise InputError(f"unknown status {text!r}; one of {names}")
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+_SYMBOL = re.compile(r"^[\w./-]{1,60}$", re.UNICODE)
+DOCUMENT_TYPES = ("cong-van", "quyet-dinh", "bao-cao", "thong-bao", "ke-hoach", "to-trinh",
+                  "giay-moi", "chi-thi", "nghi-quyet", "khac")
+
+
+@dataclass(frozen=True)
+class DocumentMetadata:
+    """What a sending clerk fills in: recipients, số ký hiệu, type, subject, date, classification.
+
+    ``message_id`` is chosen by the client so a retried send is the same document.
+    """
+
+    recipients: tuple[str, ...]
+    subject: str
+    message_id: str
+    number: str = ""  # số ký hiệu, e.g. "1126-CV/VPTW"
+    doc_type: str = "cong-van"
+    doc_date: date | None = None
+    classification: Classification = Classification.NORMAL
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: object) -> DocumentMetadata:
+        """Validate metadata sent as JSON; raises InputError naming the bad field."""
+        if not isinstance(data, dict):
+            raise InputError("metadata must be a JSON object")
+        recipients = data.get("recipients")
+        if isinstance(recipients, str):
+            recipients = [recipients]
+        if not isinstance(recipients, list) or not recipients or not all(
+            isinstance(r, str) and r for r in recipients
+        ):
+            raise InputError("metadata.recipients must be a non-empty list of body ids", code="invalid-metadata")
+        subject = data.get("subject", "")
+        if not isinstance(subject, str) or len(subject) > 500:
+            raise InputError("metadata.subject must be a string of at most 500 characters",
+                             code="invalid-metadata")
+        message_id = data.get("message_id")
+        if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
+            raise InputError("metadata.message_id must be a string of 1-128 characters", code="invalid-metadata")
+        number = data.get("number", "") or ""
+        if not isinstance(number, str) or (number and not _SYMBOL.match(number)):
+            raise InputError("metadata.number (số ký hiệu) must look like 1126-CV/VPTW", code="invalid-metadata")
+        doc_type = data.get("doc_type", "cong-van") or "cong-van"
+        if doc_type not in DOCUMENT_TYPES:
+            raise InputError(f"metadata.doc_type must be one of {', '.join(DOCUMENT_TYPES)}",
+                             code="invalid-metadata")
+        raw_date = data.get("doc_date")
+        try:
+            doc_date = date.fromisoformat(raw_date) if raw_date else None
+        except (TypeError, ValueError):
+            raise InputError("metadata.doc_date must be an ISO date (YYYY-MM-DD)", code="invalid-metadata") from None
+        try:
+            classification = Classification(data.get("classification", "normal") or "normal")
+        except ValueError:
+            raise InputError("metadata.classification must be normal or secret", code="invalid-metadata") from None
+        return cls(
+            recipients=tuple(dict.fromkeys(recipients)),
+            subject=subject.strip(),
+            message_id=message_id,
+            number=number,
+            doc_type=doc_type,
+            doc_date=doc_date,
+            classification=classification,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recipients": list(self.recipients),
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "number": self.number,
+            "doc_type": self.doc_type,
+            "doc_date": self.doc_date.isoformat() if self.doc_date else None,
+            "classification": self.classification.value,
+        }

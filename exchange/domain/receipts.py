@@ -1,0 +1,77 @@
+"""Signed receipts: the small JSON statement a receiver signs to say what arrived and its status.
+
+Like an AS4 non-repudiation receipt, the statement repeats the SHA-256 of the document, so
+its signature proves exactly which bytes arrived.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from exchange.domain.documents import ReceiptStatus
+from exchange.errors import InputError
+
+_HEX = set("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class ReceiptStatement:
+    document_id: str
+    sha256: str
+    status: ReceiptStatus
+    time: datetime
+    receiver: str
+    reason: str = ""
+    verification: str = ""  # the receiver's own validation indication, e.g. TOTAL_PASSED
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON (sorted keys, UTF-8, no spaces): the exact bytes that are signed."""
+        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "type": "edxml-status",
+            "document_id": self.document_id,
+            "sha256": self.sha256,
+            "status": self.status.value,
+            "status_name": self.status.label,
+            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "receiver": self.receiver,
+            "reason": self.reason,
+            "verification": self.verification,
+        }
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ReceiptStatement:
+        """Parse a statement; raises InputError (code invalid-receipt) saying what is wrong."""
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise InputError("the receipt statement is not UTF-8 JSON", code="invalid-receipt") from None
+        if not isinstance(raw, dict):
+            raise InputError("the receipt statement must be a JSON object", code="invalid-receipt")
+        try:
+            sha = str(raw["sha256"]).lower()
+            if len(sha) != 64 or not set(sha) <= _HEX:
+                raise ValueError("sha256 must be 64 hex digits")
+            time = datetime.fromisoformat(str(raw["time"]))
+            if time.tzinfo is None:
+                raise ValueError("time must carry a timezone")
+            statement = cls(
+                document_id=str(raw["document_id"]),
+                sha256=sha,
+                status=ReceiptStatus.parse(str(raw["status"])),
+                time=time,
+                receiver=str(raw["receiver"]),
+                reason=str(raw.get("reason", "")),
+                verification=str(raw.get("verification", "")),
+            )
+        except KeyError as exc:
+            raise InputError(f"the receipt statement lacks {exc.args[0]!r}", code="invalid-receipt") from None
+        except ValueError as exc:
+            raise InputError(f"the receipt statement is invalid: {exc}", code="invalid-receipt") from None
+        if statement.status is ReceiptStatus.REJECTED and not statement.reason:
+            raise InputError("a rejected status needs a reason", code="invalid-receipt")
+        return statement

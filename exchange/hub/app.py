@@ -1,0 +1,61 @@
+"""``create_app(settings)``: the hub as a FastAPI application. Nothing is created at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from exchange.domain.bodies import BodyRegistry
+from exchange.hub import errors
+from exchange.hub.auth import TokenService
+from exchange.hub.blobs import BlobStore
+from exchange.hub.routes import auth, documents, registry
+from exchange.hub.service import ExchangeService
+from exchange.hub.settings import HubSettings
+from exchange.hub.store.db import make_engine
+from exchange.hub.trust import Trust
+from exchange.hub.upload import BodyLimit
+from exchange.pki import KeyStore
+
+
+def build_service(settings: HubSettings) -> ExchangeService:
+    """The service with its engine, blob store and trust, as the app and the simulator use it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    trust = Trust(KeyStore.at(settings.keys_dir), reload_interval=settings.crl_reload_interval)
+    return ExchangeService(
+        engine=make_engine(settings.database_url),
+        blobs=BlobStore(settings.data_dir / "blobs"),
+        trust=trust,
+        bodies=BodyRegistry.from_toml(settings.resolved_bodies_file),
+        max_upload=settings.max_upload,
+    )
+
+
+def create_app(settings: HubSettings) -> FastAPI:
+    """The hub application for *settings*; storage opens when the app starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = build_service(settings)
+        app.state.service = service
+        app.state.trust = service.trust
+        app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret", token_ttl=settings.token_ttl)
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            service.engine.dispose()
+
+    app = FastAPI(
+        title="Document exchange hub",
+        summary="Signed electronic document exchange between Party bodies (Decision 260-QĐ/TW)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_upload=settings.max_upload)
+    for router in (auth.router, documents.router, registry.router):
+        app.include_router(router)
+    return app

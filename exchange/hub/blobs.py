@@ -1,0 +1,74 @@
+"""Content-addressed storage of document bytes on disk: ``DATA/blobs/ab/cdef…`` by SHA-256.
+
+Bytes are written to a temporary file and renamed into place, so a blob is either whole or
+absent; the same content is stored once. Client-given file names are never used as paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from exchange.errors import NotFoundError, TooLargeError
+
+CHUNK = 1 << 20
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise NotFoundError(f"no blob {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def put_stream(self, stream: BinaryIO, *, limit: int | None = None) -> tuple[str, int]:
+        """Store *stream*; returns (sha256 hex, size). Raises TooLargeError past *limit*."""
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise TooLargeError(f"the file is larger than the limit of {limit} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+            return self._commit(Path(tmp), digest.hexdigest()), size
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_bytes(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path(sha)
+        if not target.exists():
+            fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            self._commit(Path(tmp), sha)
+        return sha
+
+    def _commit(self, tmp: Path, sha: str) -> str:
+        target = self.path(sha)
+        if target.exists():
+            tmp.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(exist_ok=True)
+            os.replace(tmp, target)
+        return sha
+
+    def read(self, sha256: str) -> bytes:
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"no stored content {sha256}") from None
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()

@@ -1,0 +1,58 @@
+"""FastAPI dependencies: the service, the clock, and the authenticated body."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from exchange.errors import NotAuthenticatedError, NotAuthorizedError
+from exchange.hub.auth import Principal, TokenService
+from exchange.hub.service import ExchangeService
+from exchange.hub.trust import Trust
+
+_bearer = HTTPBearer(auto_error=False, description="token from POST /api/auth/token")
+
+
+def get_service(request: Request) -> ExchangeService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def get_tokens(request: Request) -> TokenService:
+    return request.app.state.tokens  # type: ignore[no-any-return]
+
+
+def get_trust(request: Request) -> Trust:
+    return request.app.state.trust  # type: ignore[no-any-return]
+
+
+def now() -> datetime:
+    """The hub's clock: the only place a request's time is read."""
+    return datetime.now(UTC)
+
+
+ServiceDep = Annotated[ExchangeService, Depends(get_service)]
+TokensDep = Annotated[TokenService, Depends(get_tokens)]
+TrustDep = Annotated[Trust, Depends(get_trust)]
+NowDep = Annotated[datetime, Depends(now)]
+
+
+def current_principal(
+    tokens: TokensDep,
+    trust: TrustDep,
+    at: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The body behind the bearer token; its certificate is checked against the current CRL."""
+    if credentials is None:
+        raise NotAuthenticatedError("authenticate first: POST /api/auth/challenge, then /api/auth/token")
+    principal = tokens.check(credentials.credentials, at=at)
+    if trust.is_revoked(principal.serial, at=at):
+        raise NotAuthorizedError(f"the certificate of {principal.body_id} (serial {principal.serial:x}) "
+                                 "has been revoked", code="certificate-revoked")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,69 @@
+"""The hub's one error edge: project errors become a 4xx JSON body with a stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from exchange.errors import (
+    AuthError,
+    ConflictError,
+    ExchangeError,
+    InputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    PKIError,
+    RejectedError,
+    TooLargeError,
+    TransportError,
+)
+
+_STATUS: tuple[tuple[type[ExchangeError], int], ...] = (
+    (NotAuthenticatedError, 401),
+    (AuthError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (TooLargeError, 413),
+    (RejectedError, 422),
+    (InputError, 400),
+    (PKIError, 503),
+    (TransportError, 502),
+)
+
+
+def status_for(exc: ExchangeError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    return body
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on *app*."""
+
+    @app.exception_handler(ExchangeError)
+    async def _project(_: Request, exc: ExchangeError) -> JSONResponse:
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(error_body("invalid-request", problems or "invalid request"), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)

@@ -1,0 +1,21 @@
+"""An app factory for uvicorn's multi-worker mode, reading the settings from the environment."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from exchange.config import Settings
+from exchange.hub.app import create_app
+from exchange.hub.settings import HubSettings
+
+
+def app_from_env() -> FastAPI:
+    """Called by uvicorn in each worker process (``exchange hub serve --workers N``)."""
+    max_upload = os.environ.get("EXCHANGE_MAX_UPLOAD")
+    return create_app(HubSettings.from_settings(
+        Settings.from_env(),
+        max_upload=int(max_upload) if max_upload else None,
+        training=bool(os.environ.get("EXCHANGE_TRAINING")),
+    ))

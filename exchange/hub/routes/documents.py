@@ -1,0 +1,92 @@
+"""``/api/documents`` and ``/api/inbox``: send, list, download, acknowledge, status trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from exchange.domain.documents import DocumentMetadata
+from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep
+from exchange.hub.service import Upload
+from exchange.hub.store.models import DocumentPublic, ReceiptPublic
+from exchange.hub.upload import file_part, json_part, optional_file_part, read_form
+
+router = APIRouter(prefix="/api", tags=["documents"])
+
+_MULTIPART_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file", "metadata"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the document"},
+        "signature": {"type": "string", "format": "binary", "description": "detached CMS (DER); omit if unsigned"},
+        "metadata": {"type": "string", "description": "JSON: recipients, subject, message_id, number, "
+                     "doc_type, doc_date, classification"},
+    }}}}}}
+_MULTIPART_RECEIPT: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["statement", "signature"], "properties": {
+        "statement": {"type": "string", "format": "binary", "description": "the receipt statement (JSON)"},
+        "signature": {"type": "string", "format": "binary", "description": "its detached CMS (DER)"},
+    }}}}}}
+
+
+@router.post("/documents", response_model=DocumentPublic, status_code=201, openapi_extra=_MULTIPART_DOC)
+async def send_document(request: Request, who: PrincipalDep, service: ServiceDep, at: NowDep) -> DocumentPublic:
+    """Send a document (signed or not) to one or more bodies; refused with 422 if its signature fails."""
+    form = await read_form(request)
+    metadata = DocumentMetadata.from_dict(json_part(form, "metadata"))
+    file = file_part(form, "file")
+    sig = optional_file_part(form, "signature")
+    signature = await sig.read() if sig is not None else None
+    upload = Upload(file.file, file.filename, file.content_type)
+    return await run_in_threadpool(service.submit, sender=who.body_id, metadata=metadata, upload=upload,
+                                   signature=signature, at=at)
+
+
+@router.post("/documents/paper", response_model=DocumentPublic, status_code=201)
+def register_paper(metadata: dict[str, Any], who: PrincipalDep, service: ServiceDep, at: NowDep) -> DocumentPublic:
+    """Register a document the sender sent on paper (no file): it counts in the register."""
+    return service.register_paper(sender=who.body_id, metadata=DocumentMetadata.from_dict(metadata), at=at)
+
+
+@router.get("/inbox", response_model=list[DocumentPublic])
+def inbox(who: PrincipalDep, service: ServiceDep, all: bool = False) -> list[DocumentPublic]:
+    """Documents delivered to the caller: new (not yet acknowledged) or all."""
+    return service.inbox(body=who.body_id, include_all=all)
+
+
+@router.get("/documents/{document_id}", response_model=DocumentPublic)
+def get_document(document_id: str, who: PrincipalDep, service: ServiceDep) -> DocumentPublic:
+    return service.document(body=who.body_id, document_id=document_id)
+
+
+@router.get("/documents/{document_id}/file", response_class=FileResponse)
+def download(document_id: str, who: PrincipalDep, service: ServiceDep, at: NowDep) -> FileResponse:
+    path, doc = service.content_path(body=who.body_id, document_id=document_id, at=at)
+    return FileResponse(path, media_type="application/octet-stream", filename=doc.filename or f"{doc.id}.bin",
+                        headers={"X-Content-SHA256": doc.sha256 or ""})
+
+
+@router.get("/documents/{document_id}/signature")
+def download_signature(document_id: str, who: PrincipalDep, service: ServiceDep) -> Response:
+    data = service.signature(body=who.body_id, document_id=document_id)
+    return Response(data, media_type="application/pkcs7-signature")
+
+
+@router.post("/documents/{document_id}/receipts", response_model=ReceiptPublic, status_code=201,
+             openapi_extra=_MULTIPART_RECEIPT)
+async def acknowledge(document_id: str, request: Request, who: PrincipalDep, service: ServiceDep,
+                      at: NowDep) -> ReceiptPublic:
+    """A recipient's signed status (edXML 01–06) over exactly the bytes it received."""
+    form = await read_form(request)
+    statement, signature = file_part(form, "statement"), file_part(form, "signature")
+    return await run_in_threadpool(service.acknowledge, body=who.body_id, document_id=document_id,
+                                   statement=await statement.read(), signature=await signature.read(), at=at)
+
+
+@router.get("/documents/{document_id}/status", response_model=list[ReceiptPublic])
+def status_trail(document_id: str, who: PrincipalDep, service: ServiceDep) -> list[ReceiptPublic]:
+    """The signed status trail: every recipient's receipts for the sender, one's own otherwise."""
+    return service.status_trail(body=who.body_id, document_id=document_id)
+

@@ -1,0 +1,38 @@
+"""The hub's settings: one frozen object, built at the edge and given to ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from exchange.config import Settings, default_bodies_file
+from exchange.hub.auth import TOKEN_TTL
+from exchange.hub.service import DEFAULT_MAX_UPLOAD
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    keys_dir: Path
+    data_dir: Path
+    db_url: str | None = None  # None: SQLite file DATA/hub.db
+    bodies_file: Path | None = None
+    max_upload: int = DEFAULT_MAX_UPLOAD
+    token_ttl: timedelta = TOKEN_TTL
+    crl_reload_interval: float = 1.0
+    training: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
+        base = cls(keys_dir=settings.keys_dir, data_dir=settings.data_dir, db_url=settings.db_url,
+                   bodies_file=settings.resolved_bodies_file())
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**{**base.__dict__, **given})  # type: ignore[arg-type]
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.data_dir / 'hub.db'}"
+
+    @property
+    def resolved_bodies_file(self) -> Path:
+        return self.bodies_file or default_bodies_file()

@@ -1,0 +1,165 @@
+"""The hub's tables, split by role: what is stored, and what the API shows of it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _utc() -> Any:
+    return Column(DateTime(timezone=True), nullable=False)
+
+
+class Document(SQLModel, table=True):
+    """One official document as registered by its sender (electronic or paper)."""
+
+    __table_args__ = (UniqueConstraint("sender", "message_id", name="uq_document_sender_message"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    message_id: str = Field(max_length=128)
+    sender: str = Field(index=True, max_length=64)
+    number: str = Field(default="", max_length=64)
+    doc_type: str = Field(default="cong-van", max_length=32)
+    subject: str = Field(default="", max_length=500)
+    doc_date: date | None = None
+    classification: str = Field(default="normal", max_length=16)
+    channel: str = Field(index=True, max_length=16)  # exchange.domain.documents.Channel
+    filename: str | None = Field(default=None, max_length=255)  # display only, never a path
+    media_type: str | None = Field(default=None, max_length=128)
+    sha256: str | None = Field(default=None, max_length=64)
+    size: int | None = None
+    signature_sha256: str | None = Field(default=None, max_length=64)
+    indication: str | None = Field(default=None, max_length=16)
+    sub_indication: str | None = Field(default=None, max_length=48)
+    report_json: str | None = None  # the hub's validation report
+    signer: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Delivery(SQLModel, table=True):
+    """A document's fate for one recipient: the register's row (document, recipient)."""
+
+    __table_args__ = (
+        UniqueConstraint("document_id", "recipient", name="uq_delivery_document_recipient"),
+        Index("ix_delivery_recipient_state", "recipient", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(foreign_key="document.id", max_length=36)
+    recipient: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # delivered | refused | paper
+    sent_at: datetime = Field(sa_column=_utc())
+    fetched_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    verified: bool | None = None  # the recipient's own validation, from its receipt
+    status: str | None = Field(default=None, max_length=2)  # latest edXML status code
+    status_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class Receipt(SQLModel, table=True):
+    """One signed status statement from a recipient, with the hub's validation of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=36)
+    recipient: str = Field(max_length=64)
+    status: str = Field(max_length=2)
+    reason: str = Field(default="", max_length=500)
+    statement: bytes
+    signature: bytes
+    indication: str = Field(max_length=16)
+    report_json: str
+    stated_at: datetime = Field(sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Incoming(SQLModel, table=True):
+    """A document from an outside (state) agency, recorded on arrival (K3)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    body: str = Field(index=True, max_length=64)
+    from_agency: str = Field(max_length=200)
+    number: str = Field(default="", max_length=64)
+    subject: str = Field(default="", max_length=500)
+    received_at: datetime = Field(sa_column=_utc())
+    scanned: bool = False
+    entered: bool = True
+    sha256: str | None = Field(default=None, max_length=64)
+    filename: str | None = Field(default=None, max_length=255)
+
+
+class Event(SQLModel, table=True):
+    """An append-only audit trail of what the hub did (refusals included)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc())
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    document_id: str | None = Field(default=None, index=True, max_length=36)
+    detail: str = ""
+
+
+ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event)
+
+
+# -- what the API shows ----------------------------------------------------------------------
+
+
+class DeliveryPublic(SQLModel):
+    recipient: str
+    state: str
+    sent_at: datetime
+    fetched_at: datetime | None = None
+    verified: bool | None = None
+    status: str | None = None
+    status_name: str | None = None
+    status_at: datetime | None = None
+
+
+class DocumentPublic(SQLModel):
+    id: str
+    message_id: str
+    sender: str
+    recipients: list[str]
+    number: str
+    doc_type: str
+    subject: str
+    doc_date: date | None
+    classification: str
+    channel: str
+    filename: str | None
+    sha256: str | None
+    size: int | None
+    indication: str | None
+    sub_indication: str | None
+    created_at: datetime
+    deliveries: list[DeliveryPublic] = []
+    report: dict[str, Any] | None = None
+    duplicate: bool = False
+
+
+class ReceiptPublic(SQLModel):
+    id: int
+    document_id: str
+    recipient: str
+    status: str
+    status_name: str
+    reason: str
+    stated_at: datetime
+    created_at: datetime
+    indication: str
+    statement: str  # the signed JSON, as text
+    signature_b64: str  # its detached CMS signature, base64 DER
+    report: dict[str, Any]
+
+
+class IncomingPublic(SQLModel):
+    id: str
+    body: str
+    from_agency: str
+    number: str
+    subject: str
+    received_at: datetime
+    scanned: bool
+    entered: bool

@@ -1,0 +1,6 @@
+"""The node side: an HTTP client for the hub and what a receiving body does with documents."""
+
+from exchange.node.agent import Fetched, acknowledge, fetch, node_verifier
+from exchange.node.client import HubClient, RetryPolicy
+
+__all__ = ["Fetched", "HubClient", "RetryPolicy", "acknowledge", "fetch", "node_verifier"]

@@ -1,0 +1,237 @@
+"""The node's HTTP client for the hub (httpx): authentication, retries, typed errors.
+
+A client takes an ``httpx`` transport, so unit tests use ``httpx.MockTransport``, in-process
+tests ``httpx.ASGITransport`` and end-to-end tests a real server. Connection errors and 5xx
+answers are retried with exponential backoff; a retried send reuses its message id, so the
+hub stores it once. Every failure becomes a project error (a 4xx keeps the hub's code).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from exchange.cms import sign_detached
+from exchange.domain.documents import DocumentMetadata, ReceiptStatus
+from exchange.domain.receipts import ReceiptStatement
+from exchange.errors import (
+    ConflictError,
+    ExchangeError,
+    InputError,
+    NotAuthenticatedError,
+    NotAuthorizedError,
+    NotFoundError,
+    RejectedError,
+    TooLargeError,
+    TransportError,
+)
+from exchange.pki.certificates import Credential, body_id_of
+
+_ERRORS: dict[int, type[ExchangeError]] = {
+    400: InputError, 401: NotAuthenticatedError, 403: NotAuthorizedError, 404: NotFoundError,
+    409: ConflictError, 413: TooLargeError, 422: RejectedError,
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff: float = 0.2  # seconds, doubled each attempt
+    max_backoff: float = 5.0
+
+
+class HubClient:
+    """Talks to one hub as one body (the owner of *credential*)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credential: Credential,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 60.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        body = body_id_of(credential.certificate)
+        if body is None:
+            raise InputError("the credential's certificate names no body (no UID)")
+        self.body_id = body
+        self.credential = credential
+        self.retry = retry
+        self.clock = clock
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
+        self._token: str | None = None
+        self._token_expires = datetime.min.replace(tzinfo=UTC)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- authentication -------------------------------------------------------------------
+    def authenticate(self) -> str:
+        """Sign the hub's challenge with the body's key; returns (and caches) a bearer token."""
+        challenge = self._json("POST", "/api/auth/challenge", json={"body": self.body_id}, auth=False)["challenge"]
+        signature = sign_detached(challenge.encode(), self.credential, at=self.clock())
+        answer = self._json("POST", "/api/auth/token", auth=False,
+                            json={"challenge": challenge, "signature": base64.b64encode(signature).decode()})
+        self._token = answer["token"]
+        self._token_expires = datetime.fromisoformat(answer["expires"])
+        return self._token
+
+    def _auth_header(self) -> dict[str, str]:
+        if self._token is None or self.clock() > self._token_expires - timedelta(seconds=30):
+            self.authenticate()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    # -- documents ------------------------------------------------------------------------
+    def send(self, content: Path | bytes, *, metadata: DocumentMetadata, sign: bool = True,
+             filename: str | None = None, signature: bytes | None = None) -> dict[str, Any]:
+        """Send a document (signed with the body's key unless ``sign=False``); the hub's record."""
+        if sign and signature is None:
+            signature = sign_detached(content, self.credential, at=self.clock())
+        name = filename or (content.name if isinstance(content, Path) else "document.bin")
+
+        def files() -> dict[str, Any]:
+            stream: BinaryIO | bytes = content.open("rb") if isinstance(content, Path) else content
+            parts: dict[str, Any] = {"file": (name, stream, "application/octet-stream")}
+            if signature is not None:
+                parts["signature"] = ("signature.p7s", signature, "application/pkcs7-signature")
+            return parts
+
+        return self._json("POST", "/api/documents", files=files,
+                          data={"metadata": _dumps(metadata.to_dict())})
+
+    def send_paper(self, *, metadata: DocumentMetadata) -> dict[str, Any]:
+        return self._json("POST", "/api/documents/paper", json=metadata.to_dict())
+
+    def register_incoming(self, *, from_agency: str, scan: Path | None = None, subject: str = "",
+                          number: str = "", entered: bool = True) -> dict[str, Any]:
+        meta = {"from_agency": from_agency, "subject": subject, "number": number, "entered": entered}
+
+        def files() -> dict[str, Any]:
+            return {"scan": (scan.name, scan.open("rb"), "application/octet-stream")} if scan else {}
+
+        return self._json("POST", "/api/incoming", files=files, data={"metadata": _dumps(meta)},
+                          multipart=True)
+
+    def inbox(self, *, include_all: bool = False) -> list[dict[str, Any]]:
+        return self._json("GET", "/api/inbox", params={"all": str(include_all).lower()})  # type: ignore[return-value]
+
+    def document(self, document_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/api/documents/{_id(document_id)}")
+
+    def download(self, document_id: str, target: Path) -> Path:
+        """Stream the document's bytes into *target* (written whole or not at all)."""
+        tmp = target.with_name(f".{target.name}.part")
+        try:
+            self._request("GET", f"/api/documents/{_id(document_id)}/file", sink=tmp)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def signature(self, document_id: str) -> bytes:
+        return self._request("GET", f"/api/documents/{_id(document_id)}/signature").content
+
+    def acknowledge(self, document_id: str, *, sha256: str, status: ReceiptStatus, reason: str = "",
+                    verification: str = "") -> dict[str, Any]:
+        """Sign and send a receipt statement for the bytes whose SHA-256 is *sha256*."""
+        at = self.clock()
+        statement = ReceiptStatement(document_id=document_id, sha256=sha256, status=status,
+                                     time=at.replace(microsecond=0), receiver=self.body_id, reason=reason,
+                                     verification=verification).to_bytes()
+        signature = sign_detached(statement, self.credential, at=at)
+        return self._json("POST", f"/api/documents/{_id(document_id)}/receipts", files=lambda: {
+            "statement": ("receipt.json", statement, "application/json"),
+            "signature": ("receipt.json.p7s", signature, "application/pkcs7-signature"),
+        })
+
+    def status(self, document_id: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"/api/documents/{_id(document_id)}/status")  # type: ignore[return-value]
+
+    def crl_pem(self) -> bytes:
+        return self._request("GET", "/api/pki/crl", auth=False).content
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._json("GET", path, params=params or None)
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._request(method, path, **kwargs).json()
+
+    def _request(self, method: str, path: str, *, auth: bool = True, files: Callable[[], dict[str, Any]]
+                 | None = None, sink: Path | None = None, multipart: bool = False, **kwargs: Any) -> httpx.Response:
+        delay = self.retry.backoff
+        reauthenticated = False
+        for attempt in range(1, self.retry.attempts + 1):
+            headers = self._auth_header() if auth else {}
+            try:
+                parts = files() if files is not None else None
+                if multipart and not parts:
+                    parts = {"_": ("", b"", "application/octet-stream")}
+                request = self._http.build_request(method, path, headers=headers, files=parts, **kwargs)
+                response = self._http.send(request, stream=sink is not None)
+                try:
+                    if response.status_code < 400 and sink is not None:
+                        with sink.open("wb") as out:
+                            for chunk in response.iter_bytes(1 << 20):
+                                out.write(chunk)
+                    else:
+                        response.read()
+                finally:
+                    response.close()
+            except httpx.TransportError as exc:
+                if attempt == self.retry.attempts:
+                    raise TransportError(f"cannot reach the hub at {self._http.base_url}: {exc}") from None
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code == 401 and auth and not reauthenticated:
+                    self._token, reauthenticated = None, True  # expired token: prove identity again
+                    continue
+                if response.status_code < 500 or attempt == self.retry.attempts:
+                    raise _error(response)
+            time.sleep(delay)
+            delay = min(delay * 2, self.retry.max_backoff)
+        raise TransportError(f"the hub at {self._http.base_url} did not answer")  # pragma: no cover
+
+
+def _error(response: httpx.Response) -> ExchangeError:
+    try:
+        body = response.json()
+        code, message, detail = body.get("code"), body.get("message"), body.get("detail")
+    except ValueError:
+        code, message, detail = None, response.text[:200], None
+    kind = _ERRORS.get(response.status_code, TransportError)
+    text = message or f"HTTP {response.status_code}"
+    return kind(f"hub refused ({response.status_code} {code or ''}): {text}".replace(" )", ")"), code=code,
+                detail=detail)
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _id(document_id: str) -> str:
+    """A document id safe to put in a URL path (ids are UUIDs; anything else is refused)."""
+    if not document_id or any(c in document_id for c in "/?#%\\") or document_id in (".", ".."):
+        raise InputError(f"{document_id!r} is not a document id")
+    return document_id
