@@ -49,6 +49,10 @@ class Trust:
             verifier._certs = self._verifier._certs  # keep parsed certificates across reloads
             self._crl, self._verifier, self._mtime = crl, verifier, mtime
 
+    def reload(self) -> None:
+        """Re-read the CRL now if it changed (the simulator calls this after a revocation)."""
+        self._refresh(force=True)
+
     def verifier(self) -> Verifier:
         """A verifier with the current CRL (re-read if the file changed)."""
         self._refresh()
