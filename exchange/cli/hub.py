@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
 from exchange.cli.common import BodiesOpt, KeysOpt, settings
-from exchange.hub import create_app
-from exchange.hub.settings import HubSettings
 from exchange.pki import KeyStore
+
+if TYPE_CHECKING:
+    from exchange.hub.settings import HubSettings
 
 app = typer.Typer(help="The hub: the exchange server every document passes through.", no_args_is_help=True)
 
@@ -31,6 +31,12 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
+    # Imported here so that every other command starts without loading the web stack.
+    import uvicorn
+
+    from exchange.hub import create_app
+    from exchange.hub.settings import HubSettings
+
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
     hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training)
     hub.data_dir.mkdir(parents=True, exist_ok=True)
