@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -166,4 +166,4 @@ class ValidationReport:
 
 def iso(moment: datetime) -> str:
     """UTC ISO-8601 with a ``Z``, the one time format of reports."""
-    return moment.isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -18,12 +18,14 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import cms, core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from exchange.cms.content import DIGESTS, Content, digests
@@ -41,7 +43,9 @@ from exchange.errors import MalformedError
 from exchange.pki.certificates import body_id_of, common_name_of
 from exchange.pki.path import PathResult, PathStatus, PathValidator
 
-_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512(),
+}
 _MIN_RSA_BITS = 2048
 
 
@@ -77,11 +81,15 @@ class DetachedSignature:
             signer_infos = signed["signer_infos"]
             if len(signer_infos) == 0:
                 raise MalformedSignatureError("SignedData has no signer")
+            if len(signer_infos) > 1:
+                # Only one signer would be checked; passing the others unchecked would mislead.
+                raise MalformedSignatureError(
+                    f"SignedData has {len(signer_infos)} signers; exactly one is supported")
             si = signer_infos[0]
             cache = certificate_cache if certificate_cache is not None else {}
             certs = tuple(_load_cert(c.chosen.dump(), cache) for c in signed["certificates"] or ()
                           if c.name == "certificate")
-            signer_cert = _find_signer(si["sid"], certs)
+            signer_cert = _find_signer(_signer_id(si["sid"].dump()), certs)
             attrs = si["signed_attrs"]
             message_digest = signing_time = cert_hash = None
             signed_der = None
@@ -89,18 +97,18 @@ class DetachedSignature:
             # asn1crypto counts as a mutation, and every later dump() then re-encodes it all.
             if not isinstance(attrs, core.Void) and len(attrs):
                 # RFC 5652 §5.4: the signature covers the attributes as an explicit SET OF
-                signed_der = _as_set(attrs)
-                for attr in attrs:
-                    kind = attr["type"].native
-                    value = attr["values"][0]
+                encoded = [attr.dump() for attr in attrs]
+                signed_der = _as_set(encoded)
+                for der in encoded:
+                    kind, value = _attribute(der)
                     if kind == "message_digest":
-                        message_digest = value.native
+                        message_digest = value
                     elif kind == "signing_time":
-                        signing_time = value.native
+                        signing_time = value
                     elif kind == "signing_certificate_v2":
-                        cert_hash = value["certs"][0]["cert_hash"].native
-                    elif kind == "content_type" and value.native != "data":
-                        raise MalformedSignatureError(f"signed content type is {value.native}, not data")
+                        cert_hash = value
+                    elif kind == "content_type" and value != "data":
+                        raise MalformedSignatureError(f"signed content type is {value}, not data")
                 if message_digest is None:
                     raise MalformedSignatureError("signed attributes lack message-digest")
             sig_alg = si["signature_algorithm"]
@@ -121,12 +129,40 @@ class DetachedSignature:
             raise MalformedSignatureError(f"not a valid CMS signature: {exc}") from None
 
 
-def _as_set(attrs: cms.CMSAttributes) -> bytes:
+def _as_set(encoded: list[bytes]) -> bytes:
     # The attributes travel as [0] IMPLICIT; the signature covers them as a DER SET OF (0x31):
     # the attributes' own encodings, sorted as DER orders a SET OF (and as openssl re-encodes
     # them). Taken before anything reads the values, so nothing is re-encoded.
-    body = b"".join(sorted(attr.dump() for attr in attrs))
+    body = b"".join(sorted(encoded))
     return b"\x31" + _der_length(len(body)) + body
+
+
+# The two parsers below are memoised on the DER they read: a signer's content-type,
+# signing-certificate-v2 and signer identifier are the same bytes in every signature it makes,
+# and parsing them with asn1crypto costs more than the signature check itself. They return
+# immutable values only (str, bytes, int, datetime), so sharing them is safe.
+
+
+@lru_cache(maxsize=1024)
+def _attribute(der: bytes) -> tuple[str, Any]:
+    """(type, value) of one signed attribute; the value only for the types read here."""
+    attr = cms.CMSAttribute.load(der)
+    kind = attr["type"].native
+    value = attr["values"][0]
+    if kind in ("message_digest", "signing_time", "content_type"):
+        return kind, value.native
+    if kind == "signing_certificate_v2":
+        return kind, value["certs"][0]["cert_hash"].native
+    return kind, None
+
+
+@lru_cache(maxsize=1024)
+def _signer_id(der: bytes) -> tuple[str, Any, Any]:
+    """("issuer_and_serial_number", issuer DER, serial) or ("subject_key_identifier", ski, None)."""
+    sid = cms.SignerIdentifier.load(der)
+    if sid.name == "issuer_and_serial_number":
+        return sid.name, sid.chosen["issuer"].dump(), sid.chosen["serial_number"].native
+    return sid.name, sid.chosen.native, None
 
 
 def _der_length(length: int) -> bytes:
@@ -147,10 +183,10 @@ def _load_cert(der: bytes, cache: dict[bytes, x509.Certificate]) -> x509.Certifi
     return cert
 
 
-def _find_signer(sid: cms.SignerIdentifier, certs: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
-    if sid.name == "issuer_and_serial_number":
-        issuer = sid.chosen["issuer"].dump()
-        serial = sid.chosen["serial_number"].native
+def _find_signer(sid: tuple[str, Any, Any], certs: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
+    kind, identifier, serial = sid
+    if kind == "issuer_and_serial_number":
+        issuer = identifier
         for cert in certs:
             if cert.serial_number == serial and cert.issuer.public_bytes() == issuer:
                 return cert
@@ -159,7 +195,7 @@ def _find_signer(sid: cms.SignerIdentifier, certs: tuple[x509.Certificate, ...])
             if cert.serial_number == serial:
                 return cert
         return None
-    ski = sid.chosen.native
+    ski = identifier
     for cert in certs:
         try:
             if cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == ski:
@@ -175,6 +211,7 @@ class Verifier:
     def __init__(self, *, paths: PathValidator) -> None:
         self.paths = paths
         self._certs: dict[bytes, x509.Certificate] = {}
+        self._described = _Descriptions()
 
     @classmethod
     def from_ca_file(
@@ -212,7 +249,7 @@ class Verifier:
         except MalformedSignatureError as exc:
             sha = digests(content, ("sha256",))["sha256"].hex()
             check("format", False, str(exc), (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE))
-            return _report(checks, verdicts, at=at, document_sha256=sha)
+            return _report(checks, verdicts, at=at, document_sha256=sha, described=self._described)
         check("format", True, "CMS SignedData, detached, "
               f"{'with' if sig.signed_attributes else 'without'} signed attributes")
 
@@ -220,7 +257,9 @@ class Verifier:
         algorithm = sig.digest_algorithm if sig.digest_algorithm in DIGESTS else "sha256"
         sums = digests(content, (algorithm, "sha256"))
         document_sha256 = sums["sha256"].hex()
-        base = dict(at=at, document_sha256=document_sha256, sig=sig)
+        described = self._described
+        base: dict[str, Any] = {"at": at, "document_sha256": document_sha256, "sig": sig,
+                                "described": described}
 
         # 2. signing certificate
         cert = sig.signer_certificate
@@ -228,12 +267,11 @@ class Verifier:
             check("signing certificate", False, "the signer's certificate is not embedded in the signature",
                   (Indication.INDETERMINATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND))
             return _report(checks, verdicts, **base)
-        cert_der = cert.public_bytes(serialization.Encoding.DER)
-        if sig.signing_certificate_hash is not None and sig.signing_certificate_hash != hashlib.sha256(cert_der).digest():
+        if sig.signing_certificate_hash is not None and sig.signing_certificate_hash != described.sha256(cert):
             check("signing certificate", False, "signing-certificate-v2 names another certificate",
                   (Indication.INDETERMINATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND))
         else:
-            check("signing certificate", True, f"{common_name_of(cert)} (serial {cert.serial_number:x})")
+            check("signing certificate", True, f"{described.signer(cert).name} (serial {cert.serial_number:x})")
 
         # 3. algorithms
         problems = []
@@ -248,7 +286,12 @@ class Verifier:
 
         # 4. message digest
         actual = sums[algorithm]
-        if sig.signed_attributes is None:
+        accepted = sig.digest_algorithm in DIGESTS
+        if not accepted:
+            # A refused algorithm (step 3) is a policy verdict, not proof of alteration:
+            # the document cannot be hashed as the signer hashed it, so 4 and 5 are not run.
+            check("message digest", None, f"not checked: {sig.digest_algorithm} is not accepted")
+        elif sig.signed_attributes is None:
             check("message digest", None, "no signed attributes: the signature covers the content itself")
         elif actual == sig.message_digest:
             check("message digest", True, f"document {algorithm} matches the signed message digest")
@@ -258,8 +301,11 @@ class Verifier:
                   (Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE))
 
         # 5. signature value
-        ok, detail = _verify_signature(sig, public_key, actual, algorithm)
-        check("signature value", ok, detail, (Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE))
+        if not accepted:
+            check("signature value", None, f"not checked: {sig.digest_algorithm} is not accepted")
+        else:
+            ok, detail = _verify_signature(sig, public_key, actual, algorithm)
+            check("signature value", ok, detail, (Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE))
 
         # 6. signing time within the certificate's validity
         st = sig.signing_time
@@ -294,7 +340,7 @@ def _verify_signature(
 ) -> tuple[bool, str]:
     if sig.digest_algorithm not in _HASHES:
         return False, f"cannot verify with digest algorithm {sig.digest_algorithm}"
-    hash_alg = _HASHES[sig.digest_algorithm]()
+    hash_alg = _HASHES[sig.digest_algorithm]
     if sig.signed_attributes is not None:
         data, prehashed = sig.signed_attributes, False
     else:
@@ -349,6 +395,41 @@ def _cert_info(cert: x509.Certificate) -> CertificateInfo:
     )
 
 
+class _Descriptions:
+    """What reports say about each certificate, worked out once per verifier.
+
+    A hub sees the same 80 signers and 2 CA certificates in thousands of signatures; names,
+    fingerprints and dates are re-read from the certificate only the first time. The values
+    are frozen dataclasses, so reports can share them.
+    """
+
+    _LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._info: dict[x509.Certificate, CertificateInfo] = {}
+        self._signers: dict[x509.Certificate, SignerInfo] = {}
+
+    def info(self, cert: x509.Certificate) -> CertificateInfo:
+        found = self._info.get(cert)
+        if found is None:
+            if len(self._info) >= self._LIMIT:
+                self._info.clear()
+            found = self._info[cert] = _cert_info(cert)
+        return found
+
+    def signer(self, cert: x509.Certificate) -> SignerInfo:
+        found = self._signers.get(cert)
+        if found is None:
+            if len(self._signers) >= self._LIMIT:
+                self._signers.clear()
+            found = self._signers[cert] = SignerInfo(body_id_of(cert), common_name_of(cert), self.info(cert))
+        return found
+
+    def sha256(self, cert: x509.Certificate) -> bytes:
+        """SHA-256 of the certificate's DER (what signing-certificate-v2 names)."""
+        return bytes.fromhex(self.info(cert).sha256)
+
+
 def _report(
     checks: list[Check],
     verdicts: list[tuple[Indication, SubIndication]],
@@ -358,22 +439,24 @@ def _report(
     sig: DetachedSignature | None = None,
     path: PathResult | None = None,
     warnings: list[str] | None = None,
+    described: _Descriptions | None = None,
 ) -> ValidationReport:
     # A definitive failure (TOTAL_FAILED) outranks a doubt (INDETERMINATE); the first of each wins.
     failed = [v for v in verdicts if v[0] is Indication.TOTAL_FAILED]
     chosen = failed[0] if failed else verdicts[0] if verdicts else None
     cert = sig.signer_certificate if sig else None
+    described = described or _Descriptions()
     return ValidationReport(
         indication=chosen[0] if chosen else Indication.TOTAL_PASSED,
         sub_indication=chosen[1] if chosen else None,
         validation_time=iso(at),
         checks=tuple(checks),
-        signer=SignerInfo(body_id_of(cert), common_name_of(cert), _cert_info(cert)) if cert else None,
+        signer=described.signer(cert) if cert else None,
         signing_time=iso(sig.signing_time) if sig and sig.signing_time else None,
         document_sha256=document_sha256,
         digest_algorithm=sig.digest_algorithm if sig else None,
         signature_algorithm=sig.signature_algorithm if sig else None,
-        chain=tuple(_cert_info(c) for c in path.path[1:]) if path else (),
+        chain=tuple(described.info(c) for c in path.path[1:]) if path else (),
         revocation_checked=path.revocation_checked if path else False,
         warnings=tuple(warnings or ()),
     )

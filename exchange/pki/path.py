@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -22,6 +24,7 @@ from exchange.pki.certificates import common_name_of, load_certificate_file, rea
 from exchange.pki.revocation import RevocationIndex, RevokedEntry, load_crl
 
 _MAX_DEPTH = 6
+_E = TypeVar("_E", bound=x509.ExtensionType)
 _CACHE_LIMIT = 8192
 
 
@@ -199,7 +202,7 @@ class PathValidator:
         # 4. revocation of every non-anchor certificate, from its issuer's CRL
         revoked: RevokedEntry | None = None
         checked = False
-        for depth, (cert, issuer) in enumerate(zip(path, path[1:])):
+        for depth, (cert, issuer) in enumerate(pairwise(path)):
             covered, entry, crl = self.revocation.lookup(cert, issuer)
             name, issuer_name = names[depth], names[depth + 1]
             if not covered:
@@ -260,7 +263,7 @@ def _constraint_problems(path: tuple[x509.Certificate, ...]) -> list[str]:
     return problems
 
 
-def _ext(cert: x509.Certificate, kind: type) -> object | None:
+def _ext(cert: x509.Certificate, kind: type[_E]) -> _E | None:
     try:
         return cert.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
@@ -268,4 +271,4 @@ def _ext(cert: x509.Certificate, kind: type) -> object | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

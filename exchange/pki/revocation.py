@@ -99,34 +99,37 @@ class RevocationIndex:
 
     def __init__(self, crls: Iterable[x509.CertificateRevocationList] = ()) -> None:
         self._crls = list(crls)
-        # (issuer DER name, issuer key fingerprint) -> verified CRLs; filled lazily.
-        self._verified: dict[tuple[bytes, bytes], list[x509.CertificateRevocationList]] = {}
+        # issuer certificate -> its verified CRLs, as given and newest first; filled lazily.
+        # Certificates compare and hash by their whole DER, so this is keyed by issuer name
+        # and key as before, without computing a fingerprint at every lookup.
+        self._verified: dict[x509.Certificate, list[x509.CertificateRevocationList]] = {}
+        self._newest_first: dict[x509.Certificate, list[x509.CertificateRevocationList]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._crls)
 
     def crls_for(self, issuer: x509.Certificate) -> list[x509.CertificateRevocationList]:
         """CRLs signed by *issuer* (signature verified once, then cached)."""
-        key = (issuer.subject.public_bytes(), issuer.fingerprint(hashes.SHA256()))
-        found = self._verified.get(key)
+        found = self._verified.get(issuer)
         if found is None:
             found = [
                 crl
                 for crl in self._crls
                 if crl.issuer == issuer.subject and crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
             ]
-            self._verified[key] = found
+            # The newest CRL is authoritative; older ones only add history. (Stored before
+            # _verified, so a concurrent lookup that finds one finds both.)
+            self._newest_first[issuer] = sorted(found, key=lambda c: c.last_update_utc, reverse=True)
+            self._verified[issuer] = found
         return found
 
     def lookup(
         self, certificate: x509.Certificate, issuer: x509.Certificate
     ) -> tuple[bool, RevokedEntry | None, x509.CertificateRevocationList | None]:
         """(covered, entry, crl): whether a verified CRL of *issuer* covers it, and the entry."""
-        crls = self.crls_for(issuer)
-        if not crls:
+        if not self.crls_for(issuer):
             return False, None, None
-        # The newest CRL is authoritative; older ones only add history.
-        crls = sorted(crls, key=lambda c: c.last_update_utc, reverse=True)
+        crls = self._newest_first[issuer]
         for crl in crls:
             item = crl.get_revoked_certificate_by_serial_number(certificate.serial_number)
             if item is not None:
