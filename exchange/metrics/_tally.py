@@ -97,7 +97,8 @@ class Tally:
                 continue
             slot = CHANNEL_SLOT.get(entry.channel)
             if slot is None:
-                raise InputError(f"register entry {entry.document_id!r}: unknown channel {entry.channel!r}")
+                raise InputError(f"register entry {entry.document_id!r}: "
+                                 f"unknown channel {entry.channel!r}")
             passed = slot == _SIGNED_VALID and entry.delivered
             verified = passed and entry.verified_by_recipient is True
             month = (sent_at.year, sent_at.month)

@@ -89,7 +89,8 @@ class Period:
             raise InputError("a period's start and end must be timezone-aware")
         start, end = self.start.astimezone(UTC), self.end.astimezone(UTC)
         if not start < end:
-            raise InputError(f"a period must end after it starts ({start.isoformat()} .. {end.isoformat()})")
+            raise InputError(f"a period must end after it starts "
+                             f"({start.isoformat()} .. {end.isoformat()})")
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
         if not self.label:
@@ -133,8 +134,8 @@ class Period:
 
         Datetimes are taken as exact instants, *last* exclusive.
         """
-        start = _midnight(first) if not isinstance(first, datetime) else as_utc(first)
-        end = (_midnight(last) + timedelta(days=1)) if not isinstance(last, datetime) else as_utc(last)
+        start = as_utc(first) if isinstance(first, datetime) else _midnight(first)
+        end = as_utc(last) if isinstance(last, datetime) else _midnight(last) + timedelta(days=1)
         if not start < end:
             raise InputError(f"period 'from' {first} must not be after 'to' {last}")
         return cls(start, end)

@@ -54,12 +54,15 @@ class RegularUseRule:
     def __post_init__(self) -> None:
         share = self.min_week_share
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-            raise InputError(f"regular_use.min_week_share must be a fraction in (0, 1], not {share!r}")
+            raise InputError(
+                f"regular_use.min_week_share must be a fraction in (0, 1], not {share!r}")
         docs = self.min_weekly_documents
         if isinstance(docs, bool) or not isinstance(docs, int) or docs < 1:
-            raise InputError(f"regular_use.min_weekly_documents must be a whole number >= 1, not {docs!r}")
+            raise InputError(
+                f"regular_use.min_weekly_documents must be a whole number >= 1, not {docs!r}")
         if not isinstance(self.count_receipts, bool):
-            raise InputError(f"regular_use.count_receipts must be true or false, not {self.count_receipts!r}")
+            raise InputError(f"regular_use.count_receipts must be true or false, "
+                             f"not {self.count_receipts!r}")
 
     def describe(self) -> str:
         """The rule in one plain sentence, for reports."""
@@ -67,7 +70,8 @@ class RegularUseRule:
                 else f"at least {self.min_weekly_documents} documents")
         receipts = " or returned a signed receipt" if self.count_receipts else ""
         return (f"a body is a regular user if it sent {docs} with a valid digital signature"
-                f"{receipts} in at least {self.min_week_share:.0%} of the weeks of the period")
+                f"{receipts} in at least {self.min_week_share * 100:g} % of the weeks of the "
+                "period")
 
     def to_dict(self) -> dict[str, Any]:
         return {"min_week_share": self.min_week_share,
@@ -91,10 +95,11 @@ class TargetProfile:
             raise InputError("a target profile needs a non-empty name")
         for measure in MEASURE_NAMES:
             value = getattr(self, measure)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                hint = " (targets are fractions: 0.6 means 60 %)" if isinstance(value, int | float) else ""
-                raise InputError(f"target profile {self.name!r}: {measure} must be between 0 and 1, "
-                                 f"not {value!r}{hint}")
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 <= value <= 1:
+                hint = " (targets are fractions: 0.6 means 60 %)" if number else ""
+                raise InputError(f"target profile {self.name!r}: {measure} must be between "
+                                 f"0 and 1, not {value!r}{hint}")
             object.__setattr__(self, measure, float(value))
 
     @classmethod
@@ -175,6 +180,7 @@ BUILTIN_PROFILES: dict[str, TargetProfile] = {
     "2020": TargetProfile(
         name="2020", k1=0.95, k2=0.95, k3=0.95,
         description=("Decision 260-QĐ/TW, section A.II: 'almost all' transactions on the "
-                     "network by 2020; 95 % is this project's reading, not a figure of the decision"),
+                     "network by 2020; 95 % is this project's reading, not a figure of the "
+                     "decision"),
     ),
 }

@@ -1,0 +1,302 @@
+"""The programme's six-monthly report (Decision 260-QĐ/TW, section E.2), as Markdown or HTML.
+
+The Central Party Office reports every six months to the Standing Secretariat on how the
+programme is going. :class:`HalfYearReport` gathers what that report says about document
+exchange: K1–K3 against the targets, the trend since the previous half-year and by month,
+the bodies furthest behind, and the digital-signature certificates revoked, expired or about
+to expire. The caller computes the two :class:`MeasuresReport` objects and passes the
+certificates it got from the PKI; this module only arranges and words them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from exchange.errors import InputError
+from exchange.metrics import BodyMeasures, Measure, MeasuresReport, Period
+from exchange.metrics.periods import as_utc
+from exchange.reporting.chart import render_png
+from exchange.reporting.verdict import count_text, percent, points, shortfall, target_text, verdict
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_HALF = re.compile(r"^(\d{4})H([12])$")
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+_ORDINAL = {"1": "first", "2": "second", "3": "third", "4": "fourth"}
+
+
+def period_words(period: Period) -> str:
+    """``the first half of 2015``, ``the year 2015``, ``June 2015``, ``the period 15 Jan 2015 –
+    10 Mar 2015``."""
+    label = period.label
+    if m := _HALF.match(label):
+        return f"the {_ORDINAL[m[2]]} half of {m[1]}"
+    if m := _QUARTER.match(label):
+        return f"the {_ORDINAL[m[2]]} quarter of {m[1]}"
+    if re.fullmatch(r"\d{4}", label):
+        return f"the year {label}"
+    if re.fullmatch(r"\d{4}-\d{2}", label):
+        return period.start.strftime("%B %Y")
+    return f"the period {period.start.date():%d %b %Y} – {period.last_day:%d %b %Y}"
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateNotice:
+    """A body's signing certificate that needs attention: revoked, expired or expiring."""
+
+    body_id: str
+    body_name: str
+    state: str  # "revoked", "expired" or "expiring"
+    not_after: datetime
+    days_left: int  # negative once expired
+
+    @property
+    def when(self) -> str:
+        """``in 45 days``, ``11 days ago`` (for the expiry date), or ``–`` when revoked."""
+        if self.state == "revoked":
+            return "–"
+        if self.days_left >= 0:
+            return f"in {self.days_left} day{'' if self.days_left == 1 else 's'}"
+        return f"{-self.days_left} day{'' if self.days_left == -1 else 's'} ago"
+
+    @classmethod
+    def select(cls, certificates: Iterable[tuple[str, str, datetime]], *, at: datetime,
+               within: timedelta, names: dict[str, str]) -> tuple[CertificateNotice, ...]:
+        """From ``(body_id, status, not_after)`` triples as the PKI lists them, those revoked,
+        expired at *at*, or expiring within *within* of it: revoked first, then by date."""
+        notices = []
+        for item in certificates:
+            try:
+                body_id, status, not_after = item
+            except (TypeError, ValueError):
+                raise InputError(f"certificate entry {item!r} must be "
+                                 "(body_id, status, not_after)") from None
+            if not isinstance(not_after, datetime):
+                raise InputError(f"certificate of {body_id!r}: not_after must be a datetime")
+            not_after = as_utc(not_after)
+            days_left = (not_after - at).days
+            if "revoked" in str(status).lower():
+                state = "revoked"
+            elif not_after <= at:
+                state = "expired"
+            elif not_after <= at + within:
+                state = "expiring"
+            else:
+                continue
+            notices.append(cls(body_id, names.get(body_id, body_id), state, not_after, days_left))
+        order = {"revoked": 0, "expired": 1, "expiring": 2}
+        return tuple(sorted(notices, key=lambda n: (order[n.state], n.not_after, n.body_id)))
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """One measure now and in the previous period."""
+
+    current: Measure
+    previous: Measure | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.previous is None or self.previous.value is None or self.current.value is None:
+            return None
+        return self.current.value - self.previous.value
+
+    @property
+    def words(self) -> str:
+        """``rose 8.1 points``, ``fell 2.5 points``, ``was unchanged`` or ``—``."""
+        delta = self.delta
+        if delta is None:
+            return "cannot be compared"
+        value = round(delta * 100, 1)
+        if value == 0:
+            return "was unchanged"
+        return f"{'rose' if value > 0 else 'fell'} {abs(value):.1f} points"
+
+    @property
+    def arrow(self) -> str:
+        delta = self.delta
+        if delta is None:
+            return ""
+        value = round(delta * 100, 1)
+        return "▲" if value > 0 else "▼" if value < 0 else "="
+
+
+@dataclass(frozen=True)
+class HalfYearReport:
+    """Everything the six-monthly report shows; render with :meth:`to_markdown` or
+    :meth:`to_html`."""
+
+    current: MeasuresReport
+    previous: MeasuresReport | None
+    behind: tuple[BodyMeasures, ...]
+    no_traffic: tuple[BodyMeasures, ...]
+    certificates: tuple[CertificateNotice, ...]
+    trends: tuple[Trend, ...]
+    at: datetime
+    expiring_within: timedelta
+    prepared_at: datetime | None = None
+
+    @classmethod
+    def build(cls, current: MeasuresReport, *, previous: MeasuresReport | None = None,
+              certificates: Iterable[tuple[str, str, datetime]] = (),
+              at: datetime | None = None, expiring_within: timedelta = timedelta(days=90),
+              top: int = 10, prepared_at: datetime | None = None) -> HalfYearReport:
+        """Assemble the report for *current*, compared with *previous* (normally the half-year
+        before). Certificates are judged at *at* (default: the end of the period);
+        *prepared_at*, if given, is printed as the date the report was prepared.
+
+        Bodies furthest behind are those that missed the K1 target on what they sent, at most
+        *top*, ranked as by :func:`exchange.metrics.furthest_behind`.
+        """
+        at = as_utc(at) if at is not None else current.period.end
+        names = {row.body.id: row.body.name_vi for row in current.bodies}
+        behind = tuple(row for row in current.ranked_bodies() if row.sent.met is False)[:top]
+        trends = tuple(
+            Trend(getattr(current, name), getattr(previous, name) if previous else None)
+            for name in ("k1", "k1_verified", "k2", "k3"))
+        return cls(
+            current=current, previous=previous, behind=behind,
+            no_traffic=tuple(current.no_traffic()),
+            certificates=CertificateNotice.select(certificates, at=at, within=expiring_within,
+                                                  names=names),
+            trends=trends, at=at, expiring_within=expiring_within,
+            prepared_at=as_utc(prepared_at) if prepared_at is not None else None,
+        )
+
+    # --- words ------------------------------------------------------------------------------
+
+    @property
+    def title(self) -> str:
+        return "Six-monthly report on electronic document exchange between Party bodies"
+
+    @property
+    def title_vi(self) -> str:
+        return "Báo cáo định kỳ 6 tháng về trao đổi văn bản điện tử giữa các cơ quan đảng"
+
+    @property
+    def period_text(self) -> str:
+        return period_words(self.current.period)
+
+    def summary(self) -> list[str]:
+        """The summary in plain words, one paragraph per string."""
+        r = self.current
+        met = sum(1 for m in r.headline if m.met)
+        with_data = sum(1 for m in r.headline if m.has_data)
+        words = ("none", "one", "two", "all three")
+        if with_data == 0:
+            lead = (f"In {self.period_text}, the register holds no documents, so none of the "
+                    f"three measures can be reported.")
+        elif met == 3:
+            lead = (f"In {self.period_text}, all three targets of the programme "
+                    f"(profile {r.profile.name}) were met.")
+        else:
+            lead = (f"In {self.period_text}, {words[met]} of the three targets of the programme "
+                    f"(profile {r.profile.name}) {'was' if met == 1 else 'were'} met.")
+            missing = [m.name.upper() for m in r.headline if not m.has_data]
+            if missing:
+                lead += f" {_join(missing)} had no data for the period."
+        paragraphs = [lead, self._k1_words(), self._k2_words(), self._k3_words()]
+        if self.previous is not None:
+            prior = period_words(self.previous.period)
+            moves = "; ".join(f"{t.current.name.upper()} {t.words}" for t in self.trends
+                              if t.current.name != "k1_verified")
+            paragraphs.append(f"Compared with {prior}: {moves}.")
+        if self.certificates:
+            counts = {s: sum(1 for c in self.certificates if c.state == s)
+                      for s in ("revoked", "expired", "expiring")}
+            listed = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+            paragraphs.append(f"Signing certificates needing attention: {listed} "
+                              f"(see section 6).")
+        return paragraphs
+
+    def _k1_words(self) -> str:
+        k1, c = self.current.k1, self.current.channels
+        if k1.value is None:
+            return "K1: no document exchanged between the bodies was registered in the period."
+        text = (f"K1: {k1.numerator:,} of the {k1.denominator:,} documents exchanged between the "
+                f"bodies ({k1.percent()}) were sent and received electronically with a valid "
+                f"digital signature, against a target of {target_text(k1.target)} "
+                f"({verdict(k1).word}).")
+        rest = [(c.signed_invalid, "refused at the hub because the signature was not valid"),
+                (c.unsigned, "sent electronically without a signature"),
+                (c.paper, "sent on paper")]
+        told = [f"{n:,} {'was' if n == 1 else 'were'} {why}" for n, why in rest if n]
+        if told:
+            text += " Of the others, " + _join(told) + "."
+        strict = self.current.k1_verified
+        if strict.value is not None and strict.numerator < k1.numerator:
+            text += (f" Recipients confirmed the signature themselves on {strict.percent()} of all "
+                     f"documents.")
+        return text
+
+    def _k2_words(self) -> str:
+        k2 = self.current.k2
+        if k2.value is None:
+            return "K2: no traffic was registered, so regular use of signatures cannot be judged."
+        text = (f"K2: {k2.numerator} of the {k2.denominator} bodies ({k2.percent()}) used digital "
+                f"signatures regularly, against a target of {target_text(k2.target)} "
+                f"({verdict(k2).word}). The rule: {self.current.profile.regular_use.describe()}.")
+        silent = len(self.no_traffic)
+        if silent:
+            text += (f" {silent} {'body' if silent == 1 else 'bodies'} sent no document at all in "
+                     f"the period.")
+        return text
+
+    def _k3_words(self) -> str:
+        k3 = self.current.k3
+        if k3.value is None:
+            return "K3: no document from outside agencies was registered in the period."
+        return (f"K3: {k3.numerator:,} of the {k3.denominator:,} documents received from outside "
+                f"agencies ({k3.percent()}) were scanned and entered into the operations "
+                f"information system, against a target of {target_text(k3.target)} "
+                f"({verdict(k3).word}).")
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def context(self) -> dict[str, Any]:
+        """What the templates see."""
+        return {"r": self, "m": self.current, "prev": self.previous, "as_of": self.at,
+                "prepared": self.prepared_at, "docs": "docs/measures.md"}
+
+    def to_markdown(self) -> str:
+        """The report as Markdown (GitHub tables)."""
+        template = _environment(html=False).get_template("halfyear.md.j2")
+        return str(template.render(self.context()))
+
+    def to_html(self, *, chart: bool = True) -> str:
+        """The report as one self-contained HTML page (inline CSS; the chart as a data URI)."""
+        image = None
+        if chart and self.current.months:
+            image = "data:image/png;base64," + base64.b64encode(render_png(self.current)).decode()
+        template = _environment(html=True).get_template("halfyear.html.j2")
+        return str(template.render(self.context(), chart=image))
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _long_date(moment: datetime, time: bool = False) -> str:
+    """``1 July 2015`` (or ``1 July 2015, 09:30 UTC``)."""
+    text = f"{moment.day} {moment:%B %Y}"
+    return f"{text}, {moment:%H:%M} UTC" if time else text
+
+
+def _md_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _environment(*, html: bool) -> Environment:
+    env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=html, trim_blocks=True,
+                      lstrip_blocks=True, undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(percent=percent, points=points, target=target_text, count=count_text,
+                       verdict=verdict, md=_md_cell, shortfall=shortfall,
+                       num=lambda n: f"{n:,}", longdate=_long_date)
+    return env
