@@ -73,11 +73,12 @@ class ExchangeService:
 
     # -- sending --------------------------------------------------------------------------
     def submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-               at: datetime) -> DocumentPublic:
+               at: datetime, document_id: str | None = None) -> DocumentPublic:
         """Validate and register an electronic document; deliver it if it passes.
 
         Raises RejectedError (with the validation report) after recording a refusal.
         A repeated message id returns the stored document (``duplicate=True``).
+        *document_id* (default: a random UUID) lets the simulator derive ids from its seed.
         """
         self._check_recipients(sender, metadata.recipients)
         if signature is not None and len(signature) > MAX_SIGNATURE:
@@ -103,8 +104,9 @@ class ExchangeService:
             else:
                 channel = Channel.SIGNED_VALID
         doc = Document(
-            id=str(uuid.uuid4()), message_id=metadata.message_id, sender=sender, number=metadata.number,
-            doc_type=metadata.doc_type, subject=metadata.subject, doc_date=metadata.doc_date,
+            id=document_id or str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
+            number=metadata.number, doc_type=metadata.doc_type, subject=metadata.subject,
+            doc_date=metadata.doc_date,
             classification=metadata.classification.value, channel=channel.value,
             filename=_display_name(upload.filename), media_type=(upload.media_type or "")[:128] or None,
             sha256=sha, size=size,
@@ -142,7 +144,8 @@ class ExchangeService:
         public.duplicate = True
         if existing.channel == Channel.SIGNED_INVALID.value:
             report = ValidationReport.from_dict(json.loads(existing.report_json)) if existing.report_json else None
-            self._refuse(public, "invalid-signature", report)
+            # A valid signature that was refused was refused for its signer: say so again.
+            self._refuse(public, "signer-mismatch" if report and report.passed else "invalid-signature", report)
         return public
 
     @staticmethod
@@ -155,7 +158,8 @@ class ExchangeService:
         raise RejectedError(message, code=code, detail={"document_id": public.id,
                                                         "report": report.to_dict() if report else None})
 
-    def register_paper(self, *, sender: str, metadata: DocumentMetadata, at: datetime) -> DocumentPublic:
+    def register_paper(self, *, sender: str, metadata: DocumentMetadata, at: datetime,
+                       document_id: str | None = None) -> DocumentPublic:
         """Register a document sent on paper: metadata only, no file, not delivered electronically."""
         self._check_recipients(sender, metadata.recipients)
         with Session(self.engine) as session:
@@ -164,7 +168,7 @@ class ExchangeService:
                 public = self._public(session, existing)
                 public.duplicate = True
                 return public
-            doc = Document(id=str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
+            doc = Document(id=document_id or str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
                            number=metadata.number, doc_type=metadata.doc_type, subject=metadata.subject,
                            doc_date=metadata.doc_date, classification=metadata.classification.value,
                            channel=Channel.PAPER.value, created_at=at)
@@ -174,7 +178,8 @@ class ExchangeService:
             return self._public(session, doc)
 
     def register_incoming(self, *, body: str, from_agency: str, number: str = "", subject: str = "",
-                          scan: Upload | None, entered: bool = True, at: datetime) -> IncomingPublic:
+                          scan: Upload | None, entered: bool = True, at: datetime,
+                          entry_id: str | None = None) -> IncomingPublic:
         """Record a document from an outside agency; ``scanned`` when a scan is attached (K3)."""
         self.bodies.get(body)
         if not from_agency.strip():
@@ -185,7 +190,7 @@ class ExchangeService:
             if size == 0:
                 raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
             filename = _display_name(scan.filename)
-        row = Incoming(id=str(uuid.uuid4()), body=body, from_agency=from_agency.strip()[:200], number=number[:64],
+        row = Incoming(id=entry_id or str(uuid.uuid4()), body=body, from_agency=from_agency.strip()[:200], number=number[:64],
                        subject=subject[:500], received_at=at, scanned=sha is not None, entered=entered,
                        sha256=sha, filename=filename)
         with Session(self.engine) as session:
@@ -300,8 +305,15 @@ class ExchangeService:
         doc = repo.find_document(session, document_id=document_id)
         if doc is None:
             raise NotFoundError(f"no document {document_id}")
-        if doc.sender != body and repo.delivery_for(session, document_id=document_id, recipient=body) is None:
+        if doc.sender == body:
+            return doc
+        delivery = repo.delivery_for(session, document_id=document_id, recipient=body)
+        if delivery is None:
             raise NotAuthorizedError(f"document {document_id} was neither sent by nor to {body}")
+        # A refused document was never delivered: its would-be recipients must not read it.
+        if delivery.state == "refused":
+            raise NotAuthorizedError(f"document {document_id} was refused by the hub and not delivered to {body}",
+                                     code="not-delivered")
         return doc
 
     def _public(self, session: Session, doc: Document, *, with_report: bool = False) -> DocumentPublic:
@@ -319,6 +331,86 @@ class ExchangeService:
             ) for d in deliveries],
             report=json.loads(doc.report_json) if with_report and doc.report_json else None,
         )
+
+    # -- the hub's own web pages: read-only views of the whole register -------------------
+    # These skip the per-body access rule of the API (the pages show the register, as the
+    # Central Party Office's operators see it); no method here returns a document's bytes
+    # except text_preview, which never does for a secret document.
+    def register_span(self) -> tuple[datetime, datetime] | None:
+        """The first and last moments in the register (sends and incoming); None if empty."""
+        with Session(self.engine) as session:
+            return repo.register_span(session)
+
+    def find_documents(self, *, start: datetime | None = None, end: datetime | None = None,
+                       channel: str | None = None, sender: str | None = None, recipient: str | None = None,
+                       body: str | None = None, validity: str | None = None, status: str | None = None,
+                       offset: int = 0, limit: int = 50) -> tuple[list[DocumentPublic], int]:
+        """One page of the register's documents (newest first) and the number matching.
+
+        Raises InputError for a filter value outside ``repository.VALIDITY_FILTERS`` /
+        ``STATUS_FILTERS`` or an unknown channel.
+        """
+        if validity and validity not in repo.VALIDITY_FILTERS:
+            raise InputError(f"validity must be one of {', '.join(repo.VALIDITY_FILTERS)}")
+        if status and status not in repo.STATUS_FILTERS:
+            raise InputError(f"status must be one of {', '.join(repo.STATUS_FILTERS)}")
+        if channel and channel not in {c.value for c in Channel}:
+            raise InputError(f"channel must be one of {', '.join(c.value for c in Channel)}")
+        with Session(self.engine) as session:
+            rows, total = repo.search_documents(
+                session, start=start, end=end, channel=channel, sender=sender, recipient=recipient, body=body,
+                validity=validity, status=status, offset=offset, limit=limit)
+            return [self._public(session, doc) for doc in rows], total
+
+    def audit_document(self, *, document_id: str) -> DocumentPublic:
+        """Any document's metadata and the hub's validation report; NotFoundError if unknown."""
+        with Session(self.engine) as session:
+            doc = repo.find_document(session, document_id=document_id)
+            if doc is None:
+                raise NotFoundError(f"no document {document_id}")
+            return self._public(session, doc, with_report=True)
+
+    def audit_receipts(self, *, document_id: str) -> list[ReceiptPublic]:
+        """Every recipient's signed statuses for a document, oldest first."""
+        with Session(self.engine) as session:
+            return [_receipt_public(r) for r in repo.receipts_of(session, document_id=document_id)]
+
+    def audit_events(self, *, document_id: str) -> list[dict[str, object]]:
+        """The hub's audit trail of one document: ``at``, ``actor``, ``action``, ``detail``."""
+        with Session(self.engine) as session:
+            return [{"at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
+                    for e in repo.events_of(session, document_id=document_id)]
+
+    def activity(self, *, since: datetime) -> dict[str, object]:
+        """Live counts since *since* and the last event id (see ``repository.activity``)."""
+        with Session(self.engine) as session:
+            return repo.activity(session, since=since)
+
+    def receipt_tallies(self, *, start: datetime | None = None, end: datetime | None = None
+                        ) -> dict[str, tuple[int, int]]:
+        """Per recipient: (documents delivered to it in [start, end), how many it acknowledged)."""
+        with Session(self.engine) as session:
+            return repo.receipt_tallies(session, start=start, end=end)
+
+    def text_preview(self, *, document_id: str, limit: int = 4000) -> str | None:
+        """The beginning of a document's file as text, for the pages; ``None`` when it must
+        not or cannot be shown: anything not classified ``normal`` (a secret document's
+        content is never shown), a paper document, or bytes that are not UTF-8 text."""
+        with Session(self.engine) as session:
+            doc = repo.find_document(session, document_id=document_id)
+        if doc is None or doc.classification != "normal" or doc.sha256 is None:
+            return None
+        with self.blobs.path(doc.sha256).open("rb") as stream:
+            head = stream.read(limit + 4)
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not merely a character cut at the end
+                return None
+            text = head[:exc.start].decode("utf-8")
+        if any(ch in text for ch in "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f"):
+            return None
+        return text[:limit]
 
 
 def _receipt_public(r: Receipt) -> ReceiptPublic:

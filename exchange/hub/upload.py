@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,6 +68,11 @@ async def read_form(request: Request) -> FormData:
         return await request.form(max_files=4, max_fields=16, max_part_size=1024 * 1024)
     except MultiPartException as exc:
         raise InputError(f"malformed multipart upload: {exc.message}", code="malformed-multipart") from None
+    except HTTPException as exc:
+        # Inside an application Starlette re-raises the parser's errors as HTTPException(400).
+        if exc.status_code != 400:
+            raise
+        raise InputError(f"malformed multipart upload: {exc.detail}", code="malformed-multipart") from None
 
 
 def file_part(form: FormData, name: str) -> UploadFile:

@@ -47,7 +47,7 @@ def fetch(client: HubClient, document_id: str, *, out_dir: Path, verifier: Verif
     """Download a document (and its signature) into *out_dir* and validate it locally."""
     doc = client.document(document_id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = doc.get("filename") or f"{document_id}.bin"
+    name = _local_name(doc.get("filename"), document_id)
     target = client.download(document_id, out_dir / f"{document_id[:8]}-{name}")
     sha = digest(target).hex()
     if doc.get("indication") is None:  # unsigned electronic document
@@ -57,6 +57,13 @@ def fetch(client: HubClient, document_id: str, *, out_dir: Path, verifier: Verif
     sig_path.write_bytes(signature)
     report = verifier.verify(target, signature, at=at())
     return Fetched(doc, target, sha, sig_path, report)
+
+
+def _local_name(name: object, document_id: str) -> str:
+    """A file name from the hub, made safe to join to a directory (the node trusts no path)."""
+    base = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
+    return cleaned[:200] or f"{document_id}.bin"
 
 
 def acknowledge(client: HubClient, fetched: Fetched, *, status: ReceiptStatus | None = None,

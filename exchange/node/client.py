@@ -181,8 +181,11 @@ class HubClient:
                  | None = None, sink: Path | None = None, multipart: bool = False, **kwargs: Any) -> httpx.Response:
         delay = self.retry.backoff
         reauthenticated = False
-        for attempt in range(1, self.retry.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             headers = self._auth_header() if auth else {}
+            parts: dict[str, Any] | None = None
             try:
                 parts = files() if files is not None else None
                 if multipart and not parts:
@@ -199,19 +202,31 @@ class HubClient:
                 finally:
                     response.close()
             except httpx.TransportError as exc:
-                if attempt == self.retry.attempts:
+                if attempt >= self.retry.attempts:
                     raise TransportError(f"cannot reach the hub at {self._http.base_url}: {exc}") from None
             else:
                 if response.status_code < 400:
                     return response
                 if response.status_code == 401 and auth and not reauthenticated:
-                    self._token, reauthenticated = None, True  # expired token: prove identity again
+                    # Expired token (or a hub restarted with a new secret): prove identity again,
+                    # once; that is not a retry of a failure, so it does not use up an attempt.
+                    self._token, reauthenticated = None, True
+                    attempt -= 1
                     continue
-                if response.status_code < 500 or attempt == self.retry.attempts:
+                if response.status_code < 500 or attempt >= self.retry.attempts:
                     raise _error(response)
+            finally:
+                _close_parts(parts)
             time.sleep(delay)
             delay = min(delay * 2, self.retry.max_backoff)
-        raise TransportError(f"the hub at {self._http.base_url} did not answer")  # pragma: no cover
+
+
+def _close_parts(parts: dict[str, Any] | None) -> None:
+    """Close the files a multipart body opened (each attempt opens its own)."""
+    for part in (parts or {}).values():
+        stream = part[1] if isinstance(part, tuple) and len(part) > 1 else None
+        if hasattr(stream, "close"):
+            stream.close()
 
 
 def _error(response: httpx.Response) -> ExchangeError:

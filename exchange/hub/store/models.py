@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
-def _utc() -> Any:
-    return Column(DateTime(timezone=True), nullable=False)
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database.
+
+    PostgreSQL keeps the offset; SQLite stores no offset at all, so values are converted to
+    UTC on the way in (a +07:00 time would otherwise be stored as the wrong instant) and
+    marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _utc(*, nullable: bool = False) -> Any:
+    return Column(UTCDateTime(), nullable=nullable)
 
 
 class Document(SQLModel, table=True):
@@ -52,10 +76,10 @@ class Delivery(SQLModel, table=True):
     recipient: str = Field(max_length=64)
     state: str = Field(max_length=16)  # delivered | refused | paper
     sent_at: datetime = Field(sa_column=_utc())
-    fetched_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    fetched_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     verified: bool | None = None  # the recipient's own validation, from its receipt
     status: str | None = Field(default=None, max_length=2)  # latest edXML status code
-    status_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    status_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class Receipt(SQLModel, table=True):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from exchange.domain.documents import Channel, ReceiptStatus
@@ -105,3 +107,103 @@ def incoming_entries(session: Session, *, start: datetime | None = None, end: da
 def _aware(moment: datetime) -> datetime:
     # SQLite hands timestamps back naive; they were stored as UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- read queries for the hub's own web pages (the dashboard) --------------------------------
+
+#: ``validity`` filter values of :func:`search_documents` (the hub's indication, or none).
+VALIDITY_FILTERS = ("passed", "failed", "indeterminate", "unsigned")
+#: ``status`` filter values: a delivery state, ``awaiting`` (delivered, no receipt yet), or
+#: an edXML status by name.
+STATUS_FILTERS = ("delivered", "refused", "paper", "awaiting",
+                  *(status.label for status in ReceiptStatus))
+
+
+def register_span(session: Session) -> tuple[datetime, datetime] | None:
+    """The first and last moments the register records (sends and incoming); None if empty."""
+    sent = session.exec(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))).one()
+    received = session.exec(select(func.min(Incoming.received_at), func.max(Incoming.received_at))).one()
+    moments = [_aware(m) for m in (*sent, *received) if m is not None]
+    return (min(moments), max(moments)) if moments else None
+
+
+def search_documents(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                     channel: str | None = None, sender: str | None = None, recipient: str | None = None,
+                     body: str | None = None, validity: str | None = None, status: str | None = None,
+                     offset: int = 0, limit: int = 50) -> tuple[list[Document], int]:
+    """Documents registered in [start, end) matching every given filter, newest first, and
+    how many match in all. *body* matches its sender or any recipient; *recipient* and
+    *status* must hold for the same recipient. Unknown filter values match nothing."""
+    query = select(Document)
+    if start is not None:
+        query = query.where(col(Document.created_at) >= start)
+    if end is not None:
+        query = query.where(col(Document.created_at) < end)
+    if channel:
+        query = query.where(Document.channel == channel)
+    if sender:
+        query = query.where(Document.sender == sender)
+    if body:
+        received = select(Delivery.document_id).where(Delivery.recipient == body)
+        query = query.where(or_(Document.sender == body, col(Document.id).in_(received)))
+    if validity:
+        query = query.where(_validity_clause(validity))
+    if recipient or status:
+        rows = select(Delivery.document_id)
+        if recipient:
+            rows = rows.where(Delivery.recipient == recipient)
+        if status:
+            rows = rows.where(_status_clause(status))
+        query = query.where(col(Document.id).in_(rows))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = query.order_by(col(Document.created_at).desc(), col(Document.id)).offset(max(offset, 0)).limit(limit)
+    return list(session.exec(page)), int(total)
+
+
+def _validity_clause(validity: str) -> Any:
+    if validity == "unsigned":
+        return col(Document.indication).is_(None)
+    indication = {"passed": "TOTAL_PASSED", "failed": "TOTAL_FAILED", "indeterminate": "INDETERMINATE"}
+    return Document.indication == indication.get(validity, "?")
+
+
+def _status_clause(status: str) -> Any:
+    if status == "awaiting":
+        return and_(Delivery.state == "delivered", col(Delivery.status).is_(None))
+    if status in ("delivered", "refused", "paper"):
+        return Delivery.state == status
+    codes = {s.label: s.value for s in ReceiptStatus}
+    return Delivery.status == codes.get(status, "?")
+
+
+def activity(session: Session, *, since: datetime) -> dict[str, Any]:
+    """Live counts: documents and refusals registered since *since*, deliveries still awaiting
+    a receipt, and the last event (its id changes whenever anything happens)."""
+    documents = session.exec(select(func.count()).select_from(Document)
+                             .where(col(Document.created_at) >= since)).one()
+    refused = session.exec(select(func.count()).select_from(Document).where(
+        col(Document.created_at) >= since, Document.channel == Channel.SIGNED_INVALID.value)).one()
+    awaiting = session.exec(select(func.count()).select_from(Delivery).where(
+        Delivery.state == "delivered", col(Delivery.status).is_(None))).one()
+    last = session.exec(select(Event.id, Event.at).order_by(col(Event.id).desc()).limit(1)).first()
+    return {"documents": int(documents), "refused": int(refused), "awaiting_receipt": int(awaiting),
+            "last_event_id": last[0] if last else 0, "last_event_at": _aware(last[1]) if last else None}
+
+
+def receipt_tallies(session: Session, *, start: datetime | None = None, end: datetime | None = None
+                    ) -> dict[str, tuple[int, int]]:
+    """Per recipient: documents delivered to it in [start, end), and how many it acknowledged."""
+    query = select(Delivery.recipient, func.count(), func.count(col(Delivery.status))).where(
+        Delivery.state == "delivered")
+    if start is not None:
+        query = query.where(col(Delivery.sent_at) >= start)
+    if end is not None:
+        query = query.where(col(Delivery.sent_at) < end)
+    return {recipient: (int(delivered), int(acknowledged))
+            for recipient, delivered, acknowledged in session.exec(query.group_by(Delivery.recipient))}
+
+
+def events_of(session: Session, *, document_id: str) -> list[Event]:
+    """The audit trail of one document, oldest first."""
+    return list(session.exec(select(Event).where(Event.document_id == document_id)
+                             .order_by(col(Event.at), col(Event.id))))

@@ -1,0 +1,29 @@
+"""In-process hubs over the session's test PKI: one per test, in its own data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exchange.hub import HubSettings
+from exchange.pki import Credential
+from hub.inprocess import InProcessHub, running
+
+
+@pytest.fixture(scope="session")
+def credentials() -> dict[str, Credential]:
+    """The session PKI's credentials, loaded once each (a key load costs ~30 ms)."""
+    return {}
+
+
+@pytest.fixture
+def hub_settings(pki, tmp_path: Path) -> HubSettings:  # type: ignore[no-untyped-def]
+    return HubSettings(keys_dir=pki.dir, data_dir=tmp_path / "hub", bodies_file=pki.bodies_file)
+
+
+@pytest.fixture
+def hub(hub_settings: HubSettings, pki, credentials) -> Iterator[InProcessHub]:  # type: ignore[no-untyped-def]
+    """A running hub application (lifespan started), reached in-process."""
+    yield from running(hub_settings, pki.store, credentials=credentials)
