@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from exchange.domain.bodies import BodyRegistry
-from exchange.hub import errors
+from exchange.hub import errors, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.routes import auth, documents, registry
@@ -58,4 +58,5 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
     for router in (auth.router, documents.router, registry.router):
         app.include_router(router)
+    web.install(app)  # the pages for trainers and auditors, after the JSON API
     return app

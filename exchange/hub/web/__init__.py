@@ -1,0 +1,23 @@
+"""The hub's web pages for trainers and auditors: server-rendered, nothing loaded from elsewhere.
+
+``install(app)`` adds the pages (``/``, ``/bodies``, ``/documents``…), the live counts
+(``/api/activity``), the training actions and the static files (``/static``).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from exchange.hub.web.routes import live_router, router
+from exchange.hub.web.templating import STATIC_DIR, make_templates
+
+__all__ = ["install"]
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their static files and their templates to *app*."""
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(live_router)
+    app.include_router(router)

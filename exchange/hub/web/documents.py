@@ -1,0 +1,184 @@
+"""The document page: metadata, the hub's validation in words, each recipient's fate, receipts.
+
+A secret document's content is never put on a page: :meth:`ExchangeService.text_preview`
+returns nothing for it, and the template offers neither preview nor download.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from exchange.cms import ValidationReport
+from exchange.cms.report import Outcome, SubIndication
+from exchange.domain.bodies import BodyRegistry
+from exchange.hub.service import ExchangeService
+from exchange.hub.store.models import DeliveryPublic, DocumentPublic, ReceiptPublic
+
+CHANNEL_WORDS = {
+    "signed_valid": "electronic, signed, valid",
+    "signed_invalid": "electronic, signature refused",
+    "unsigned": "electronic, unsigned",
+    "paper": "paper",
+}
+STATE_WORDS = {"delivered": "delivered", "refused": "refused by the hub (not delivered)",
+               "paper": "sent on paper"}
+#: what each numbered validation step checks, in words (the report's check names)
+CHECK_WORDS = {
+    "format": "The signature is a well-formed CMS signature",
+    "signing certificate": "The signer's certificate is in the signature",
+    "algorithms": "The algorithms are accepted",
+    "message digest": "The document is unchanged since it was signed",
+    "signature value": "The signature value matches the signer's key",
+    "signing time": "It was signed while the certificate was valid",
+    "chain": "The certificate chains to the trusted root CA",
+    "validity": "Every certificate in the chain is valid now",
+    "constraints": "Each certificate may do what it did",
+    "revocation": "The certificate is not revoked (CRL)",
+}
+OUTCOME_WORDS = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "not applicable"}
+INDICATION_WORDS = {
+    "TOTAL_PASSED": "Signature valid",
+    "TOTAL_FAILED": "Signature invalid",
+    "INDETERMINATE": "Signature could not be confirmed",
+}
+VERIFICATION_WORDS = {
+    "TOTAL_PASSED": "the receiver verified the signature itself: valid",
+    "TOTAL_FAILED": "the receiver's own verification FAILED",
+    "INDETERMINATE": "the receiver's own verification was indeterminate",
+    "UNSIGNED": "unsigned: nothing for the receiver to verify",
+}
+
+
+def channel_words(channel: str) -> str:
+    return CHANNEL_WORDS.get(channel, channel)
+
+
+def validity_key(doc: DocumentPublic) -> str:
+    """A CSS class: ``passed``, ``failed``, ``indeterminate``, ``unsigned`` or ``paper``."""
+    if doc.channel == "paper":
+        return "paper"
+    if doc.indication is None:
+        return "unsigned"
+    return {"TOTAL_PASSED": "passed", "TOTAL_FAILED": "failed"}.get(doc.indication, "indeterminate")
+
+
+def reason_words(report: ValidationReport) -> str:
+    """Why a signature failed, in words: the sub-indication's explanation (``HASH_FAILURE`` →
+    "the document was altered after it was signed")."""
+    if report.passed:
+        return "every check passed"
+    if report.sub_indication is not None:
+        return report.sub_indication.explanation
+    return report.reason
+
+
+def delivery_status(delivery: DeliveryPublic) -> tuple[str, str]:
+    """(CSS class, words) of one recipient's latest state."""
+    if delivery.state == "refused":
+        return "failed", "refused by the hub"
+    if delivery.state == "paper":
+        return "paper", "on paper"
+    if delivery.status_name:
+        css = "failed" if delivery.status == "02" else "passed"
+        return css, f"{delivery.status} {delivery.status_name}"
+    return "pending", "awaiting receipt"
+
+
+@dataclass(frozen=True)
+class CheckView:
+    number: int
+    name: str
+    words: str
+    outcome: str  # passed | failed | skipped
+    outcome_words: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    receipt: ReceiptPublic
+    verification: str
+    verification_words: str
+    hub_passed: bool
+    hub_summary: str
+
+
+def receipt_view(receipt: ReceiptPublic) -> ReceiptView:
+    try:
+        statement: dict[str, Any] = json.loads(receipt.statement)
+    except ValueError:
+        statement = {}
+    verification = str(statement.get("verification", ""))
+    return ReceiptView(receipt, verification, VERIFICATION_WORDS.get(verification, "not reported"),
+                       receipt.indication == "TOTAL_PASSED", str(receipt.report.get("summary", "")))
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    doc: DocumentPublic
+    report: ValidationReport | None
+    state: str
+    headline: str
+    reason: str
+    checks: list[CheckView]
+    receipts: list[ReceiptView]
+    events: list[dict[str, Any]]
+    preview: str | None
+    secret: bool
+    acknowledgeable: list[str]  # recipients with the document delivered (training mode)
+
+    @classmethod
+    def build(cls, service: ExchangeService, document_id: str) -> DocumentPage:
+        doc = service.audit_document(document_id=document_id)
+        report = ValidationReport.from_dict(doc.report) if doc.report else None
+        state = validity_key(doc)
+        if report is not None:
+            sub = f" — {report.indication.value} / {report.sub_indication.value}" if report.sub_indication else ""
+            headline = INDICATION_WORDS.get(report.indication.value, report.indication.value) + sub
+            reason = reason_words(report)
+        elif state == "paper":
+            headline, reason = "Sent on paper", "no electronic file: nothing for the hub to validate"
+        else:
+            headline, reason = "Not signed", "sent electronically without a digital signature"
+        checks = [CheckView(i, c.name, CHECK_WORDS.get(c.name, c.name), c.outcome.value,
+                            OUTCOME_WORDS[c.outcome], c.detail)
+                  for i, c in enumerate(report.checks if report else (), 1)]
+        secret = doc.classification != "normal"
+        return cls(
+            doc=doc, report=report, state=state, headline=headline, reason=reason, checks=checks,
+            receipts=[receipt_view(r) for r in service.audit_receipts(document_id=doc.id)],
+            events=service.audit_events(document_id=doc.id),
+            preview=None if secret else _nfc(service.text_preview(document_id=doc.id)),
+            secret=secret,
+            acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
+        )
+
+
+def _nfc(text: str | None) -> str | None:
+    # Composed characters: some fonts draw decomposed Vietnamese marks apart from their letter.
+    return unicodedata.normalize("NFC", text) if text is not None else None
+
+
+def body_name(bodies: BodyRegistry, body_id: str | None) -> str:
+    """A body's Vietnamese name, or its id if it is not configured."""
+    if body_id is None:
+        return "–"
+    return bodies.get(body_id).name_vi if body_id in bodies else body_id
+
+
+def explanation(sub_indication: str | None) -> str:
+    if not sub_indication:
+        return ""
+    try:
+        return SubIndication(sub_indication).explanation
+    except ValueError:
+        return ""
+
+
+def first_time(values: list[datetime | None]) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None

@@ -1,0 +1,193 @@
+"""The web pages (``/``, ``/bodies``, ``/documents``…), the live counts and the training actions.
+
+Routes stay a few lines: read the query, build the page's view, render it. The pages have no
+login: they show the register's metadata as the hub's operators see it, never a secret
+document's content. The training endpoints answer 404 unless the hub runs with ``--training``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from exchange.domain.documents import ReceiptStatus
+from exchange.errors import ExchangeError, InputError, NotAuthorizedError, NotFoundError
+from exchange.hub.deps import NowDep, ServiceDep
+from exchange.hub.errors import status_for
+from exchange.hub.service import ExchangeService
+from exchange.hub.web.bodies import BodiesPage, BodyPage
+from exchange.hub.web.documents import (
+    DocumentPage,
+    body_name,
+    channel_words,
+    delivery_status,
+    validity_key,
+)
+from exchange.hub.web.overview import Live, OverviewPage
+from exchange.hub.web.register import Filters, RegisterPage
+from exchange.hub.web.training import MODES, Trainer, list_samples, samples_dir
+from exchange.hub.web.workflow import WorkflowPage
+from exchange.metrics import BUILTIN_PROFILES
+
+router = APIRouter(include_in_schema=False)
+live_router = APIRouter(prefix="/api", tags=["dashboard"])
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    return request.app.state.templates  # type: ignore[no-any-return]
+
+
+def training_on(request: Request) -> bool:
+    settings = getattr(request.app.state, "settings", None)
+    return bool(getattr(settings, "training", False))
+
+
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+TrainingDep = Annotated[bool, Depends(training_on)]
+
+
+def require_training(request: Request) -> None:
+    """404 unless training mode is on; refuse a form posted from another site (CSRF)."""
+    if not training_on(request):
+        raise NotFoundError("training mode is off on this hub (start it with --training)")
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        raise NotAuthorizedError("training actions are accepted only from the hub's own pages")
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise NotAuthorizedError("training actions are accepted only from the hub's own pages")
+
+
+def render(request: Request, templates: Jinja2Templates, name: str, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    service: ExchangeService = request.app.state.service
+    bodies = service.bodies
+    base = {"training": training_on(request), "bodies": bodies, "name": lambda i: body_name(bodies, i),
+            "channel_words": channel_words, "validity_key": validity_key, "delivery_status": delivery_status,
+            "path": request.url.path}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+
+
+def _profile(name: str | None) -> str:
+    return name if name in BUILTIN_PROFILES else "2015"
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
+             period: str | None = None, profile: str | None = None) -> HTMLResponse:
+    page = OverviewPage.build(service, period_text=period, at=at, profile_name=_profile(profile))
+    extra: dict[str, Any] = {}
+    if training_on(request):
+        awaiting, _ = service.find_documents(status="awaiting", limit=30)
+        extra = {"samples": list_samples(samples_dir()), "modes": MODES, "awaiting": awaiting,
+                 "statuses": list(ReceiptStatus)}
+    return render(request, templates, "overview.html", page=page, title="Overview", **extra)
+
+
+@router.get("/bodies", response_class=HTMLResponse)
+def bodies(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
+           period: str | None = None, kind: str | None = None) -> HTMLResponse:
+    page = BodiesPage.build(service, period_text=period, kind=kind, at=at)
+    return render(request, templates, "bodies.html", page=page, title="Bodies")
+
+
+@router.get("/bodies/{body_id}", response_class=HTMLResponse)
+def body(request: Request, body_id: str, service: ServiceDep, templates: TemplatesDep, at: NowDep,
+         period: str | None = None) -> HTMLResponse:
+    if body_id not in service.bodies:
+        return render(request, templates, "not_found.html", 404, what=f"body {body_id!r}", title="Not found")
+    page = BodyPage.build(service, body_id, period_text=period, at=at)
+    return render(request, templates, "body.html", page=page, title=page.body.name_vi)
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def documents(request: Request, service: ServiceDep, templates: TemplatesDep, period: str = "",
+              channel: str = "", sender: str = "", recipient: str = "", validity: str = "", status: str = "",
+              page: int = 1) -> HTMLResponse:
+    filters = Filters(period.strip(), channel, sender, recipient, validity, status)
+    view = RegisterPage.build(service, filters, page=page)
+    return render(request, templates, "documents.html", page=view, title="Documents")
+
+
+@router.get("/documents/{document_id}", response_class=HTMLResponse)
+def document(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep) -> HTMLResponse:
+    try:
+        page = DocumentPage.build(service, document_id)
+    except NotFoundError:
+        return render(request, templates, "not_found.html", 404, what=f"document {document_id!r}",
+                      title="Not found")
+    return render(request, templates, "document.html", page=page, title=page.doc.number or "Document",
+                  statuses=list(ReceiptStatus))
+
+
+@router.get("/documents/{document_id}/workflow", response_class=HTMLResponse)
+def workflow(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
+             sent: str | None = None, acknowledged: str | None = None) -> HTMLResponse:
+    try:
+        page = DocumentPage.build(service, document_id)
+    except NotFoundError:
+        return render(request, templates, "not_found.html", 404, what=f"document {document_id!r}",
+                      title="Not found")
+    flow = WorkflowPage.build(page, service.bodies)
+    return render(request, templates, "workflow.html", flow=flow, page=page, title="Workflow",
+                  sent_mode=MODES.get(sent or ""), acknowledged=acknowledged, statuses=list(ReceiptStatus))
+
+
+# -- live counts (polled by the pages while a demo runs) -------------------------------------
+
+
+@live_router.get("/activity")
+def activity(service: ServiceDep, at: NowDep) -> dict[str, Any]:
+    """Live counts and a ``version`` that changes whenever the hub records anything."""
+    return Live.read(service, at=at).to_dict()
+
+
+# -- training mode ----------------------------------------------------------------------------
+
+
+@router.post("/training/send", dependencies=[Depends(require_training)])
+def training_send(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
+                  sender: Annotated[str, Form()],
+                  recipient: Annotated[str, Form()], sample: Annotated[str, Form()],
+                  mode: Annotated[str, Form()], classification: Annotated[str, Form()] = "normal") -> Response:
+    """Send a sample document as a node would; then show its workflow (accepted or refused)."""
+    try:
+        outcome = Trainer(service, samples=samples_dir()).send(
+            sender=sender, recipient=recipient, sample=sample, mode=mode, classification=classification, at=at)
+    except ExchangeError as exc:  # the HTML edge: the trainer sees the reason on a page
+        return _training_error(request, templates, exc)
+    return RedirectResponse(f"/documents/{quote(outcome.document_id)}/workflow?sent={quote(mode)}",
+                            status_code=303)
+
+
+@router.post("/training/acknowledge", dependencies=[Depends(require_training)])
+def training_acknowledge(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
+                         document_id: Annotated[str, Form()] = "",
+                         recipient: Annotated[str, Form()] = "", target: Annotated[str, Form()] = "",
+                         status: Annotated[str, Form()] = "") -> Response:
+    """The receiver fetches, verifies itself and sends a signed receipt (status chosen or by verdict).
+
+    Either *document_id* and *recipient*, or *target* as ``DOCUMENT_ID|RECIPIENT`` (one select).
+    """
+    if target:
+        document_id, _, recipient = target.partition("|")
+    try:
+        if not document_id or not recipient:
+            raise InputError("choose a document and the receiver that acknowledges it")
+        chosen = ReceiptStatus.parse(status) if status else None
+        Trainer(service, samples=samples_dir()).acknowledge(document_id=document_id, recipient=recipient,
+                                                            status=chosen, at=at)
+    except ExchangeError as exc:  # the HTML edge: the trainer sees the reason on a page
+        return _training_error(request, templates, exc)
+    return RedirectResponse(f"/documents/{quote(document_id)}/workflow?acknowledged={quote(recipient)}",
+                            status_code=303)
+
+
+def _training_error(request: Request, templates: Jinja2Templates, exc: ExchangeError) -> Response:
+    return render(request, templates, "training_error.html", status_for(exc), error=exc, title="Not done")

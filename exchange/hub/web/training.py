@@ -1,0 +1,238 @@
+"""Training mode: a trainer plays the bodies, and the hub treats each action as real traffic.
+
+Every action goes through :class:`ExchangeService` exactly as a node's request would: the
+hub validates, records, refuses or delivers, and the measures move. The nodes' side (signing
+with a body's key, the receiver's own verification and its signed receipt) is played here
+with the keys of the demo PKI, which is why this exists only on a hub started with
+``--training``.
+
+The failures a room can watch:
+
+- ``tampered``: signed by the sender, then bytes changed in transit → HASH_FAILURE;
+- ``revoked``: signed with a throwaway certificate of the sender that the issuing CA has
+  just revoked (the body's own certificate is left alone) → REVOKED;
+- ``expired``: signed with a throwaway certificate whose validity ended → EXPIRED;
+- ``unsigned`` and ``paper``: accepted, but they count against K1.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from exchange.cms import Verifier, digest, sign_detached
+from exchange.config import default_bodies_file
+from exchange.domain.bodies import Body
+from exchange.domain.documents import DOCUMENT_TYPES, Classification, DocumentMetadata, ReceiptStatus
+from exchange.domain.receipts import ReceiptStatement
+from exchange.errors import InputError, RejectedError
+from exchange.hub.service import ExchangeService, Upload
+from exchange.hub.store.models import ReceiptPublic
+from exchange.pki import Credential, KeyAlgorithm, KeyStore, RevocationReason, RevokedEntry, build_crl
+from exchange.pki.ca import BACKDATE
+from exchange.pki.certificates import generate_key, issue_signing_certificate
+from exchange.pki.revocation import crl_number, crl_pem, revoked_entries
+
+MODES = {
+    "signed": "signed with the sender's certificate",
+    "unsigned": "sent electronically, unsigned",
+    "paper": "sent on paper",
+    "tampered": "signed, then altered in transit",
+    "revoked": "signed with a revoked certificate",
+    "expired": "signed with an expired certificate",
+}
+SAMPLE_SUFFIXES = (".pdf", ".txt")
+_NUMBER = re.compile(r"Số\s+([\w./-]+)")
+_DATE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
+_CRL_LOCK = threading.Lock()  # one CRL writer at a time within this hub
+
+
+def samples_dir() -> Path:
+    """``samples/documents`` beside the default bodies file (the checkout's samples)."""
+    return default_bodies_file().parent / "documents"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A sample document and the metadata a clerk would type for it (read from its text)."""
+
+    name: str  # file name, e.g. 01-cong-van-bao-cao-cntt.pdf
+    path: Path
+    number: str
+    doc_type: str
+    subject: str
+    doc_date: date | None
+
+    @classmethod
+    def from_file(cls, path: Path) -> Sample:
+        text_file = path.with_suffix(".txt")
+        text = text_file.read_text(encoding="utf-8") if text_file.is_file() else ""
+        slug = path.stem.split("-", 1)[-1]
+        doc_type = next((t for t in DOCUMENT_TYPES if slug.startswith(t)), "khac")
+        number = m[1] if (m := _NUMBER.search(text)) else ""
+        day = None
+        if m := _DATE.search(text):
+            try:
+                day = date(int(m[3]), int(m[2]), int(m[1]))
+            except ValueError:
+                day = None
+        return cls(path.name, path, number[:60], doc_type, _subject(text) or path.stem, day)
+
+
+def _subject(text: str) -> str:
+    """The title block under the number line: ``QUYẾT ĐỊNH ban hành …`` or ``V/v …``."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _NUMBER.search(line)), None)
+    if start is None:
+        return ""
+    block: list[str] = []
+    for line in lines[start + 1:]:
+        stripped = line.strip()
+        if not stripped:
+            if block:
+                if block[-1].isupper():  # the document kind (QUYẾT ĐỊNH) stands on its own line
+                    continue
+                break
+            continue
+        if stripped.startswith("---") or stripped.startswith("Kính gửi"):
+            break
+        block.append(stripped)
+    if block and block[0].isupper():
+        block[0] = block[0].capitalize()
+    return " ".join(block)[:500]
+
+
+def list_samples(directory: Path) -> list[Sample]:
+    if not directory.is_dir():
+        return []
+    return [Sample.from_file(p) for p in sorted(directory.iterdir())
+            if p.suffix in SAMPLE_SUFFIXES and p.is_file()]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the hub answered: accepted (and delivered or registered) or refused, and why."""
+
+    document_id: str
+    mode: str
+    accepted: bool
+    message: str
+
+
+class Trainer:
+    """Plays the nodes for a trainer, against the hub's own service."""
+
+    def __init__(self, service: ExchangeService, *, samples: Path) -> None:
+        self.service = service
+        self.samples = samples
+
+    @property
+    def store(self) -> KeyStore:
+        return self.service.trust.store
+
+    def sample(self, name: str) -> Sample:
+        """A sample by file name; only files listed in the samples folder (never a path)."""
+        for sample in list_samples(self.samples):
+            if sample.name == name:
+                return sample
+        raise InputError(f"no sample document named {name!r}")
+
+    def send(self, *, sender: str, recipient: str, sample: str, mode: str,
+             classification: str = "normal", at: datetime) -> Outcome:
+        """Send *sample* from *sender* to *recipient* in *mode* (see :data:`MODES`)."""
+        if mode not in MODES:
+            raise InputError(f"unknown training mode {mode!r}; one of {', '.join(MODES)}")
+        body = self.service.bodies.get(sender)
+        self.service.bodies.get(recipient)
+        chosen = self.sample(sample)
+        metadata = DocumentMetadata(
+            recipients=(recipient,), subject=chosen.subject, message_id=f"training-{uuid.uuid4()}",
+            number=chosen.number, doc_type=chosen.doc_type, doc_date=chosen.doc_date,
+            classification=Classification(classification))
+        if mode == "paper":
+            doc = self.service.register_paper(sender=sender, metadata=metadata, at=at)
+            return Outcome(doc.id, mode, True, "registered as sent on paper: it counts against K1")
+        content = chosen.path.read_bytes()
+        signature: bytes | None = None
+        if mode in ("signed", "tampered"):
+            signature = sign_detached(content, self.store.credential(sender), at=at)
+        elif mode in ("revoked", "expired"):
+            credential = self._throwaway(body, at=at, expired=mode == "expired")
+            if mode == "revoked":
+                self._revoke(credential, at=at)
+            signature = sign_detached(content, credential, at=at)
+        if mode == "tampered":
+            content = _alter(content)
+        upload = Upload(io.BytesIO(content), chosen.name, None)
+        try:
+            doc = self.service.submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at)
+        except RejectedError as refusal:
+            detail = refusal.detail if isinstance(refusal.detail, dict) else {}
+            return Outcome(str(detail.get("document_id", "")), mode, False, refusal.message)
+        words = "accepted and delivered" + ("" if signature else " (unsigned: it counts against K1)")
+        return Outcome(doc.id, mode, True, words)
+
+    def acknowledge(self, *, document_id: str, recipient: str, status: ReceiptStatus | None = None,
+                    at: datetime) -> ReceiptPublic:
+        """The receiver downloads the document, verifies it itself and sends a signed receipt:
+        ``received`` if its own verification passed, else ``rejected`` with why (or *status*)."""
+        path, doc = self.service.content_path(body=recipient, document_id=document_id, at=at)
+        sha256 = digest(path).hex()
+        verification, reason = "UNSIGNED", ""
+        if doc.indication is not None:
+            signature = self.service.signature(body=recipient, document_id=document_id)
+            # The receiver's own trust: the root and CRL of its key directory, not the hub's verdict.
+            report = Verifier(paths=self.store.path_validator()).verify(path, signature, at=at)
+            verification = report.indication.value
+            if not report.passed:
+                reason = report.summary()
+        chosen = status or (ReceiptStatus.REJECTED if reason else ReceiptStatus.RECEIVED)
+        if chosen is ReceiptStatus.REJECTED and not reason:
+            reason = "rejected by the receiver (training)"
+        statement = ReceiptStatement(document_id=document_id, sha256=sha256, status=chosen,
+                                     time=at.replace(microsecond=0), receiver=recipient, reason=reason,
+                                     verification=verification).to_bytes()
+        signature = sign_detached(statement, self.store.credential(recipient), at=at)
+        return self.service.acknowledge(body=recipient, document_id=document_id, statement=statement,
+                                        signature=signature, at=at)
+
+    # -- throwaway certificates -----------------------------------------------------------
+    def _throwaway(self, body: Body, *, at: datetime, expired: bool) -> Credential:
+        """A fresh key and certificate for *body* from the issuing CA, used once and never
+        written to the key directory (the body's own certificate is untouched)."""
+        issuing = self.store.issuing_ca()
+        algorithm = KeyAlgorithm(self.store.manifest().get("algorithm", KeyAlgorithm.RSA2048.value))
+        key = generate_key(algorithm)
+        if expired:
+            not_before, days = at - timedelta(days=400), 365
+        else:
+            not_before, days = at - BACKDATE, 30
+        cert = issue_signing_certificate(key, issuer=issuing, body_id=body.id, name_vi=body.name_vi,
+                                         unit=f"{body.name_en} (training certificate)",
+                                         not_before=not_before, days=days)
+        return Credential(cert, key, (issuing.certificate,))
+
+    def _revoke(self, credential: Credential, *, at: datetime) -> None:
+        """Put the throwaway certificate on the CRL, revoked a second before it signs."""
+        issuing = self.store.issuing_ca()
+        revoked_at = (at - timedelta(seconds=1)).replace(microsecond=0)
+        with _CRL_LOCK:
+            current = self.store.crl()
+            entries = revoked_entries(current)
+            entries.append(RevokedEntry(credential.certificate.serial_number, revoked_at,
+                                        RevocationReason.KEY_COMPROMISE))
+            crl = build_crl(issuing, entries, at=revoked_at, number=crl_number(current) + 1)
+            self.store.write("crl.pem", crl_pem(crl))
+        self.service.trust.reload()  # the hub enforces the new CRL now, not within a second
+
+
+def _alter(content: bytes) -> bytes:
+    """The bytes changed in transit: one byte in the middle flipped (a figure, a word)."""
+    middle = len(content) // 2
+    return content[:middle] + bytes([content[middle] ^ 0x01]) + content[middle + 1:]
+
