@@ -117,3 +117,33 @@ def test_auditors_get_the_trust_anchor_the_crl_and_the_bodies(hub, pki):
     assert http.get("/api/health").json()["status"] == "ok"
     assert "/api/documents" in http.get("/openapi.json").json()["paths"]
     assert http.get("/docs").status_code == 200
+
+
+def test_the_measures_recount_a_small_register(hub, pki, tmp_path):
+    """One signed and one paper document to one recipient each, two incoming, one scanned:
+    K1 = 1/2, K3 = 1/2, K2 over every body of the registry."""
+    client = hub.client("nghe-an")
+    client.send(document_bytes("signed"), metadata=metadata("central-office"), filename="a.pdf")
+    client.send_paper(metadata=metadata("central-office"))
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 scanned")
+    client.register_incoming(from_agency="Bộ Tài chính", scan=scan)
+    client.register_incoming(from_agency="Bộ Nội vụ")
+    year = str(datetime.now(UTC).year)
+
+    got = hub.http().get("/api/measures", params={"period": year}).json()
+    assert (got["k1"]["numerator"], got["k1"]["denominator"], got["k1"]["value"]) == (1, 2, 0.5)
+    assert (got["k3"]["numerator"], got["k3"]["denominator"]) == (1, 2)
+    assert got["k2"]["denominator"] == len(pki.bodies.ids()) and got["k1"]["target"] == 0.6 and got["k1"]["met"] is False
+    assert got["channels"] == {"signed_valid": 1, "signed_invalid": 0, "unsigned": 0, "paper": 1}
+
+    by_direction = hub.http().get("/api/measures", params={"period": year, "by": "direction"}).json()
+    assert by_direction["by"] == "direction" and by_direction["breakdown"]
+
+
+def test_a_period_without_documents_is_no_data_and_bad_queries_are_400(hub):
+    empty = hub.http().get("/api/measures", params={"period": "2001"}).json()
+    assert empty["k1"]["value"] is None and empty["k1"]["denominator"] == 0
+    assert_error(hub.http().get("/api/measures", params={"period": "2015-13"}), 400, "invalid-input")
+    assert_error(hub.http().get("/api/measures", params={"by": "planet"}), 400, "invalid-input")
+    assert_error(hub.http().get("/api/measures", params={"profile": "1999"}), 400, "invalid-input")

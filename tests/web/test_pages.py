@@ -5,16 +5,12 @@ measures, secret content never appears. Each page is saved as a screenshot."""
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Any
 
 import httpx
 import pytest
 
 from e2e.harness import RunningHub
-from exchange.config import Settings
-from exchange.hub import HubSettings, build_service
-from exchange.hub.measures import measures_for
 from web.seed import SECRET_MARKER, Seeded
 
 pytestmark = pytest.mark.browser
@@ -22,20 +18,10 @@ MEASURES = ("k1", "k2", "k3")
 
 
 def api_measures(hub: RunningHub, period: str) -> dict[str, Any]:
-    """``GET /api/measures?period=…``; until that route exists, the same shared function
-    (``exchange.hub.measures.measures_for``) run over the hub's own database."""
+    """``GET /api/measures?period=…`` from the running hub."""
     response = httpx.get(f"{hub.url}/api/measures", params={"period": period}, timeout=30)
-    if response.status_code != 404:
-        assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
-    warnings.warn("GET /api/measures is not there yet: compared with measures_for in-process", stacklevel=2)
-    # The bodies file as the hub resolved it: the one the PKI was made from.
-    settings = HubSettings.from_settings(Settings(keys_dir=hub.keys, data_dir=hub.data, db_url=hub.db_url))
-    service = build_service(settings)
-    try:
-        return measures_for(service, period, None)
-    finally:
-        service.engine.dispose()
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
 
 
 def shown_measures(page) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
