@@ -13,7 +13,7 @@ from exchange.errors import InputError
 
 class Classification(StrEnum):
     NORMAL = "normal"
-    SECRET = "secret"  # "Mật": encrypted in transit, content never shown on pages
+    SECRET = "secret"  # "Mật": content never shown on pages (encryption in transit is not simulated)
 
 
 class Channel(StrEnum):

@@ -19,8 +19,12 @@ def default_period(service: ExchangeService, *, at: datetime) -> Period:
     """The period a page shows when none is asked for: the calendar year of *at* if the
     register holds anything in it, else the whole years the register spans (a simulation
     of 2015 run today shows 2015), else the year of *at*."""
+    return period_for_span(service.register_span(), at=at)
+
+
+def period_for_span(span: tuple[datetime, datetime] | None, *, at: datetime) -> Period:
+    """:func:`default_period` for a register whose first and last moments are *span*."""
     this_year = Period.year(at.astimezone(UTC).year)
-    span = service.register_span()
     if span is None:
         return this_year
     first, last = span
@@ -75,9 +79,9 @@ def body_reports(service: ExchangeService, body_id: str, period: Period, *, prof
     over what it received. Their per-month K1 and K3 are that body's trend; their K2 is not
     meaningful (the other bodies' rows are left out) and must not be shown."""
     service.bodies.get(body_id)
-    sent = (e for e in service.register_entries(start=period.start, end=period.end) if e.sender == body_id)
+    entries = service.register_entries(start=period.start, end=period.end)  # read once, split twice
+    sent = [e for e in entries if e.sender == body_id]
+    received = [e for e in entries if e.recipient == body_id]
     incoming = (i for i in service.incoming_entries(start=period.start, end=period.end) if i.body == body_id)
-    received = (e for e in service.register_entries(start=period.start, end=period.end)
-                if e.recipient == body_id)
     return (compute(sent, incoming, service.bodies, period, profile),
             compute(received, (), service.bodies, period, profile))

@@ -228,8 +228,43 @@ def test_the_overview_follows_the_hub_without_a_reload(page, web_hub, seeded, pk
         timeout=15_000)
 
 
-def test_unknown_pages_say_so(page, seeded):  # type: ignore[no-untyped-def]
+def test_unknown_pages_and_bad_values_say_so_on_a_page(page, seeded, screenshot):  # type: ignore[no-untyped-def]
     response = page.goto("/documents/no-such-document")
     assert response.status == 404 and "Not found" in page.locator("h1").inner_text()
     response = page.goto("/bodies/no-such-body")
-    assert response.status == 404
+    assert response.status == 404 and "no-such-body" in page.locator("main").inner_text()
+    screenshot(page, "15-not-found")
+    # A period the register cannot read: the page says why, keeps the value to correct, and
+    # shows the whole register meanwhile.
+    response = page.goto("/documents?period=nonsense&sender=da-nang")
+    assert response.status == 400
+    assert "nonsense" in page.locator("[role=alert]").inner_text()
+    assert page.locator("input[name=period]").input_value() == "nonsense"
+    assert page.locator("select[name=sender]").input_value() == "da-nang"
+    screenshot(page, "14-documents-bad-period")
+
+
+def test_a_live_refresh_keeps_the_filters_and_never_overwrites_a_form_being_filled(page, web_hub, seeded):  # type: ignore[no-untyped-def]
+    from web.seed import metadata
+
+    def send() -> None:
+        with web_hub.client("da-nang") as client:
+            client.send(b"Thong bao\n" * 10, filename="tb.txt", metadata=metadata(("central-office",), "Thông báo"))
+
+    page.goto("/documents?sender=da-nang")
+    count = page.locator("table.register tbody tr").count()
+    send()
+    page.wait_for_function(f"() => document.querySelectorAll('table.register tbody tr').length === {count + 1}",
+                           timeout=15_000)
+    senders = page.locator("table.register tbody tr td:nth-child(4)").all_inner_texts()
+    assert set(senders) == {"Thành ủy Đà Nẵng"}  # still filtered by sender after the refresh
+    # A filter chosen but not yet applied: the page waits rather than reset the user's choice.
+    page.locator("select[name=channel]").select_option("paper")
+    page.locator("h1").click()  # focus leaves the form
+    shown = page.locator("#live-indicator").inner_text()
+    send()
+    # The next poll after the send (the indicator shows its time) saw a new version, and waited.
+    page.wait_for_function(f"() => document.getElementById('live-indicator').textContent !== {shown!r}",
+                           timeout=10_000)
+    assert page.locator("select[name=channel]").input_value() == "paper"
+    assert page.locator("table.register tbody tr").count() == count + 1

@@ -1,7 +1,8 @@
 """The hub's web pages for trainers and auditors: server-rendered, nothing loaded from elsewhere.
 
 ``install(app)`` adds the pages (``/``, ``/bodies``, ``/documents``…), the live counts
-(``/api/activity``), the training actions and the static files (``/static``).
+(``/api/activity``), the training actions, the static files (``/static``) and error pages
+for the pages (the API keeps its JSON errors).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from exchange.hub.web import errors
 from exchange.hub.web.routes import live_router, router
 from exchange.hub.web.templating import STATIC_DIR, make_templates
 
@@ -21,3 +23,4 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(live_router)
     app.include_router(router)
+    errors.install(app)  # after the hub's JSON handlers, which it wraps

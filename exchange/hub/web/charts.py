@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from exchange.metrics import Measure
 
 WIDTH, HEIGHT = 760, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 20, 18, 46
+LEFT, RIGHT, TOP, BOTTOM = 60, 74, 18, 46  # the target's label sits in the right margin
 MARKERS = ("circle", "square", "triangle")  # shapes as well as colours: readable in greyscale
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -83,8 +83,10 @@ def line_chart(months: list[str], series: list[Series], *, target: float | None,
     if target is not None:
         y = _y(target)
         parts.append(f'<line class="target" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="target-label" x="{WIDTH - RIGHT}" y="{y - 7:.1f}" text-anchor="end">'
-                     f"target {target * 100:g} %</text>")
+        # Outside the plot, right of the line's end: never on top of a month's point.
+        x = WIDTH - RIGHT + 8
+        parts.append(f'<text class="target-label" x="{x}" y="{y - 3:.1f}">target</text>'
+                     f'<text class="target-label" x="{x}" y="{y + 15:.1f}">{target * 100:g} %</text>')
     for number, line in enumerate(series):
         shape = MARKERS[number % len(MARKERS)]
         runs: list[list[tuple[float, float]]] = [[]]

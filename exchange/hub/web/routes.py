@@ -71,6 +71,12 @@ def render(request: Request, templates: Jinja2Templates, name: str, status_code:
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
+def _status(error: str | None) -> int:
+    """400 when the page could not read its query (it still renders, with the reason and a
+    default in its place, so the user can correct the value in the form)."""
+    return 400 if error else 200
+
+
 def _profile(name: str | None) -> str:
     return name if name in BUILTIN_PROFILES else "2015"
 
@@ -87,23 +93,24 @@ def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at:
         awaiting, _ = service.find_documents(status="awaiting", limit=30)
         extra = {"samples": list_samples(samples_dir()), "modes": MODES, "awaiting": awaiting,
                  "statuses": list(ReceiptStatus)}
-    return render(request, templates, "overview.html", page=page, title="Overview", **extra)
+    return render(request, templates, "overview.html", _status(page.picker.error), page=page, title="Overview",
+                  **extra)
 
 
 @router.get("/bodies", response_class=HTMLResponse)
 def bodies(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
            period: str | None = None, kind: str | None = None) -> HTMLResponse:
     page = BodiesPage.build(service, period_text=period, kind=kind, at=at)
-    return render(request, templates, "bodies.html", page=page, title="Bodies")
+    return render(request, templates, "bodies.html", _status(page.picker.error), page=page, title="Bodies")
 
 
 @router.get("/bodies/{body_id}", response_class=HTMLResponse)
 def body(request: Request, body_id: str, service: ServiceDep, templates: TemplatesDep, at: NowDep,
          period: str | None = None) -> HTMLResponse:
     if body_id not in service.bodies:
-        return render(request, templates, "not_found.html", 404, what=f"body {body_id!r}", title="Not found")
+        raise NotFoundError(f"no body {body_id!r} at this hub")
     page = BodyPage.build(service, body_id, period_text=period, at=at)
-    return render(request, templates, "body.html", page=page, title=page.body.name_vi)
+    return render(request, templates, "body.html", _status(page.picker.error), page=page, title=page.body.name_vi)
 
 
 @router.get("/documents", response_class=HTMLResponse)
@@ -112,16 +119,12 @@ def documents(request: Request, service: ServiceDep, templates: TemplatesDep, pe
               page: int = 1) -> HTMLResponse:
     filters = Filters(period.strip(), channel, sender, recipient, validity, status)
     view = RegisterPage.build(service, filters, page=page)
-    return render(request, templates, "documents.html", page=view, title="Documents")
+    return render(request, templates, "documents.html", _status(view.error), page=view, title="Documents")
 
 
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
 def document(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep) -> HTMLResponse:
-    try:
-        page = DocumentPage.build(service, document_id)
-    except NotFoundError:
-        return render(request, templates, "not_found.html", 404, what=f"document {document_id!r}",
-                      title="Not found")
+    page = DocumentPage.build(service, document_id)  # NotFoundError: the error page, 404
     return render(request, templates, "document.html", page=page, title=page.doc.number or "Document",
                   statuses=list(ReceiptStatus))
 
@@ -129,11 +132,7 @@ def document(request: Request, document_id: str, service: ServiceDep, templates:
 @router.get("/documents/{document_id}/workflow", response_class=HTMLResponse)
 def workflow(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
              sent: str | None = None, acknowledged: str | None = None) -> HTMLResponse:
-    try:
-        page = DocumentPage.build(service, document_id)
-    except NotFoundError:
-        return render(request, templates, "not_found.html", 404, what=f"document {document_id!r}",
-                      title="Not found")
+    page = DocumentPage.build(service, document_id)  # NotFoundError: the error page, 404
     flow = WorkflowPage.build(page, service.bodies)
     return render(request, templates, "workflow.html", flow=flow, page=page, title="Workflow",
                   sent_mode=MODES.get(sent or ""), acknowledged=acknowledged, statuses=list(ReceiptStatus))

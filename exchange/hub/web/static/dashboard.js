@@ -58,9 +58,25 @@
 
   // -- following the hub: poll /api/activity; reload the page's content when something happened --
   var POLL_MS = 3000;
+  // A form the user has started to fill in (a filter chosen, a training action half set up)
+  // must not be replaced by the server's copy: the refresh waits until it is sent or reset.
+  function dirty(form) {
+    return Array.prototype.some.call(form.elements, function (el) {
+      if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+      if (el.tagName === "SELECT") {  // without a `selected` option, the first is the default
+        var marked = Array.prototype.some.call(el.options, function (o) { return o.defaultSelected; });
+        return Array.prototype.some.call(el.options, function (o, i) {
+          return o.selected !== (marked ? o.defaultSelected : i === 0);
+        });
+      }
+      return "defaultValue" in el && el.type !== "hidden" && el.value !== el.defaultValue;
+    });
+  }
   function busy() {
     var active = document.activeElement;
-    return document.hidden || (active && active.closest && active.closest("form"));
+    if (document.hidden || (active && active.closest && active.closest("form"))) return true;
+    var main = document.getElementById("main");
+    return !!main && Array.prototype.some.call(main.querySelectorAll("form"), dirty);
   }
 
   function follow(main) {
@@ -72,15 +88,17 @@
 
     function refreshContent() {
       return fetch(location.href, { headers: { "Accept": "text/html" }, cache: "no-store" })
-        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        // A 400 page (a period it could not read) is still the page the user is looking at.
+        .then(function (r) { return r.status < 500 ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           var fresh = doc.getElementById("main");
-          if (!fresh || busy()) return;
+          if (!fresh || busy()) return false;
           var y = window.scrollY;
-          main.innerHTML = fresh.innerHTML;
+          main.innerHTML = fresh.innerHTML;  // one swap, no blank frame; filters are in location.href
           initSorting(main);
           window.scrollTo(0, y);
+          return true;
         });
     }
 
@@ -104,8 +122,7 @@
           var next = String(live.version);
           if (version === null) { version = next; return; }
           if (next !== version && !busy()) {
-            version = next;
-            return refreshContent();
+            return refreshContent().then(function (done) { if (done) version = next; });
           }
         })
         .catch(function () { if (indicator) { indicator.classList.add("stale"); indicator.textContent = "offline"; } })
