@@ -142,15 +142,17 @@ class HalfYearReport:
     at: datetime
     expiring_within: timedelta
     prepared_at: datetime | None = None
+    certificates_known: bool = True  # False: the PKI was not at hand, status not checked
 
     @classmethod
     def build(cls, current: MeasuresReport, *, previous: MeasuresReport | None = None,
-              certificates: Iterable[tuple[str, str, datetime]] = (),
+              certificates: Iterable[tuple[str, str, datetime]] | None = (),
               at: datetime | None = None, expiring_within: timedelta = timedelta(days=90),
               top: int = 10, prepared_at: datetime | None = None) -> HalfYearReport:
         """Assemble the report for *current*, compared with *previous* (normally the half-year
         before). Certificates are judged at *at* (default: the end of the period);
         *prepared_at*, if given, is printed as the date the report was prepared.
+        ``certificates=None`` means their status is not known (the report says so).
 
         Bodies furthest behind are those that missed the K1 target on what they sent, at most
         *top*, ranked as by :func:`exchange.metrics.furthest_behind`.
@@ -164,10 +166,11 @@ class HalfYearReport:
         return cls(
             current=current, previous=previous, behind=behind,
             no_traffic=tuple(current.no_traffic()),
-            certificates=CertificateNotice.select(certificates, at=at, within=expiring_within,
-                                                  names=names),
+            certificates=CertificateNotice.select(certificates or (), at=at,
+                                                  within=expiring_within, names=names),
             trends=trends, at=at, expiring_within=expiring_within,
             prepared_at=as_utc(prepared_at) if prepared_at is not None else None,
+            certificates_known=certificates is not None,
         )
 
     # --- words ------------------------------------------------------------------------------
@@ -214,6 +217,9 @@ class HalfYearReport:
             listed = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
             paragraphs.append(f"Signing certificates needing attention: {listed} "
                               f"(see section 6).")
+        elif not self.certificates_known:
+            paragraphs.append("The status of the signing certificates was not available for "
+                              "this report (see section 6).")
         return paragraphs
 
     def _k1_words(self) -> str:

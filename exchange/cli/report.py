@@ -1,0 +1,265 @@
+"""``exchange report``: K1–K3 over a period (table, CSV, JSON, PNG chart), and the six-monthly report.
+
+The register is read from a running hub (``--hub URL``: its public ``/api/bodies`` and
+``/api/register``) or straight from the hub's database (``--db URL``; by default the local
+hub's, ``EXCHANGE_DB`` or ``EXCHANGE_DATA/hub.db``), and the measures are computed here with
+:func:`exchange.metrics.compute`: the same function over the same rows as ``GET /api/measures``,
+so the figures agree. Definitions: ``docs/measures.md``.
+
+Where the output goes: ``table``, ``csv`` and ``json`` to standard output unless ``--output
+FILE``; ``png``, ``md`` and ``html`` to a file, by default ``measures-PERIOD.png`` or
+``report-PERIOD.md|html`` in the current directory (the path is printed). ``--output -`` sends
+any text format to standard output; a PNG never goes there. Files are written whole or not at
+all (a temporary file, then a rename).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from exchange.cli.common import BodiesOpt, JsonOpt, KeysOpt, parse_time, settings
+from exchange.cli.sources import DatabaseSource, HubSource, RegisterSource
+from exchange.config import Settings
+from exchange.domain.bodies import BodyRegistry
+from exchange.errors import InputError, InputFileError
+from exchange.metrics import Breakdown, MeasuresReport, Period, TargetProfile, compute
+from exchange.pki import KeyStore, certificate_status
+
+_HALF = re.compile(r"^\d{4}H[12]$")
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    PNG = "png"
+    MD = "md"
+    HTML = "html"
+
+    @classmethod
+    def parse(cls, text: str) -> ReportFormat:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise InputError(f"unknown format {text!r}; one of {', '.join(f.value for f in cls)}") from None
+
+    @property
+    def is_file(self) -> bool:
+        """Written to a file unless told otherwise (an image, or a whole document)."""
+        return self in (ReportFormat.PNG, ReportFormat.MD, ReportFormat.HTML)
+
+    @property
+    def is_document(self) -> bool:
+        """The six-monthly report (with the previous period for the trend)."""
+        return self in (ReportFormat.MD, ReportFormat.HTML)
+
+
+def report_command(
+    period: Annotated[str | None, typer.Option(
+        "--period", "-p", help="2015, 2015H1, 2015Q2, 2015-03 or FROM..TO (UTC) [this year, or the "
+        "years the register spans]")] = None,
+    from_day: Annotated[str | None, typer.Option("--from", help="first day YYYY-MM-DD (with --to)")] = None,
+    to_day: Annotated[str | None, typer.Option("--to", help="last day YYYY-MM-DD, included")] = None,
+    half: Annotated[str | None, typer.Option(
+        "--half", help="the six-monthly report for a half-year, e.g. 2015H1 (format md unless --format)")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="breakdown: body (furthest behind first), "
+                                                        "direction or month")] = None,
+    output_format: Annotated[str | None, typer.Option(
+        "--format", "-f", help="table, csv, json, png, md or html [table; md with --half]")] = None,
+    json_out: JsonOpt = False,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="write to FILE (whole or not at all); - for standard output")] = None,
+    profile: Annotated[str, typer.Option(help="targets: 2015 (60 %), 2020 (95 %) or a TOML file")] = "2015",
+    top: Annotated[int | None, typer.Option(help="show at most N bodies")] = None,
+    hub: Annotated[str | None, typer.Option("--hub", help="read the register of a running hub at URL")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="read the hub's database at URL [env EXCHANGE_DB; "
+                                                        "default SQLite in --data]")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="the local hub's data directory [env "
+                                                             "EXCHANGE_DATA, default data]")] = None,
+    keys: KeysOpt = None,
+    bodies: BodiesOpt = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="the time of the report (ISO-8601): certificates are judged then, or at the "
+        "period's end if earlier [now]")] = None,
+) -> None:
+    """K1–K3 against the targets for a period, or the programme's six-monthly report."""
+    fmt = _format(output_format, json_out=json_out, half=half)
+    breakdown = Breakdown.parse(by)
+    if breakdown is not None and fmt in (ReportFormat.PNG, ReportFormat.MD, ReportFormat.HTML):
+        raise InputError(f"--by applies to the table, csv and json formats, not {fmt.value}")
+    if top is not None and top < 1:
+        raise InputError(f"--top must be at least 1, not {top}")
+    if fmt is ReportFormat.PNG and output == "-":
+        raise InputError("a PNG chart cannot go to standard output: give --output FILE.png")
+    if hub and db:
+        raise InputError("give --hub URL or --db URL, not both")
+    chosen = _period_option(period, from_day, to_day, half)
+    targets = TargetProfile.load(profile)
+    moment = parse_time(at)
+    cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
+
+    source = _source(cfg, hub)
+    try:
+        registry = source.bodies()
+        the_period = chosen or source.default_period(at=moment)
+        previous = the_period.previous() if fmt.is_document else None
+        # A receipt counts when it was made, always after its document was sent: only a rule
+        # that counts receipts needs rows sent before the period (as GET /api/measures does).
+        start = None if targets.regular_use.count_receipts else (previous or the_period).start
+        rows = source.rows(start=start, end=the_period.end)
+    finally:
+        source.close()
+
+    report = compute(rows.entries, rows.incoming, registry, the_period, targets, by=breakdown)
+    if fmt.is_document:
+        before = compute(rows.entries, rows.incoming, registry, previous or the_period.previous(), targets)
+        _emit(fmt, _document(fmt, report, before, cfg, registry, moment, top), output, the_period)
+    elif fmt is ReportFormat.PNG:
+        from exchange.reporting import render_png
+
+        _emit(fmt, render_png(report), output, the_period)
+    else:
+        _emit(fmt, _text(fmt, report, source.description, len(rows.entries), len(rows.incoming),
+                         top=top, to_terminal=output in (None, "-")), output, the_period)
+
+
+# -- choosing ---------------------------------------------------------------------------------
+
+
+def _format(text: str | None, *, json_out: bool, half: str | None) -> ReportFormat:
+    if json_out and text is not None and ReportFormat.parse(text) is not ReportFormat.JSON:
+        raise InputError(f"--json is short for --format json: it cannot go with --format {text}")
+    if json_out:
+        return ReportFormat.JSON
+    if text is not None:
+        return ReportFormat.parse(text)
+    return ReportFormat.MD if half else ReportFormat.TABLE
+
+
+def _period_option(period: str | None, from_day: str | None, to_day: str | None,
+                   half: str | None) -> Period | None:
+    """The period the options name, or None for the default; InputError when they conflict."""
+    given = [name for name, value in (("--period", period), ("--from/--to", from_day or to_day),
+                                      ("--half", half)) if value]
+    if len(given) > 1:
+        raise InputError(f"give one of --period, --from/--to and --half, not {' and '.join(given)}")
+    if half:
+        chosen = Period.parse(half)
+        if not _HALF.match(chosen.label):
+            raise InputError(f"--half {half!r} is not a half-year: give e.g. 2015H1 or 2015H2 "
+                             "(--period takes any period)")
+        return chosen
+    if from_day or to_day:
+        if not (from_day and to_day):
+            raise InputError("--from and --to go together: give both days (YYYY-MM-DD), or --period")
+        return Period.between(_day("--from", from_day), _day("--to", to_day))
+    return Period.parse(period) if period else None
+
+
+def _day(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _source(cfg: Settings, hub: str | None) -> RegisterSource:
+    if hub:
+        return HubSource(hub)
+    url = cfg.db_url or f"sqlite:///{cfg.data_dir / 'hub.db'}"
+    return DatabaseSource(url, bodies_file=cfg.resolved_bodies_file())
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def _text(fmt: ReportFormat, report: MeasuresReport, where: str, entries: int, incoming: int, *,
+          top: int | None, to_terminal: bool) -> str:
+    from exchange.reporting import render_text, to_csv, to_json
+
+    if fmt is ReportFormat.JSON:
+        return to_json(report) + "\n"
+    if fmt is ReportFormat.CSV:
+        return to_csv(report)
+    colour = to_terminal and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    # Wide enough for the per-body table when written to a file or a pipe.
+    width = max(100, shutil.get_terminal_size((150, 24)).columns) if colour else 150
+    table = render_text(report, width=width, color=colour, limit=top)
+    return table + (f"Read from {where}: {entries:,} register rows and {incoming:,} incoming "
+                    f"documents; definitions in docs/measures.md.\n")
+
+
+def _document(fmt: ReportFormat, report: MeasuresReport, previous: MeasuresReport, cfg: Settings,
+              registry: BodyRegistry, moment: datetime, top: int | None) -> str:
+    from exchange.reporting import HalfYearReport
+
+    # Certificates are judged when the report is made, or at the period's end for a past one.
+    judged = min(moment, report.period.end)
+    half = HalfYearReport.build(report, previous=previous, certificates=_certificates(cfg, registry, judged),
+                                at=judged, top=top or 10, prepared_at=moment)
+    return half.to_markdown() if fmt is ReportFormat.MD else half.to_html()
+
+
+def _certificates(cfg: Settings, registry: BodyRegistry, at: datetime
+                  ) -> list[tuple[str, str, datetime]] | None:
+    """(body id, status, not_after) of each body's current certificate as ``keys list`` shows
+    them; None when there is no key directory at hand (the report then says so)."""
+    store = KeyStore.at(cfg.keys_dir)
+    if not store.exists():
+        return None
+    crl = store.crl()
+    found = []
+    for body in registry:
+        if store.has_body(body.id):
+            cert = store.certificate(body.id)
+            found.append((body.id, certificate_status(cert, crl, at=at).value, cert.not_valid_after_utc))
+    return found
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _emit(fmt: ReportFormat, content: str | bytes, output: str | None, period: Period) -> None:
+    if output == "-" or (output is None and not fmt.is_file):
+        text = content if isinstance(content, str) else content.decode()
+        typer.echo(text, nl=False)
+        return
+    path = Path(output) if output else Path(_default_name(fmt, period))
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    write_atomically(path, data)
+    typer.echo(f"wrote {path} ({fmt.value}, {period.label})")
+
+
+def _default_name(fmt: ReportFormat, period: Period) -> str:
+    slug = re.sub(r"[^0-9A-Za-z-]+", "_", period.label.replace("..", "_to_"))
+    stem = "measures" if fmt is ReportFormat.PNG else "report"
+    return f"{stem}-{slug}.{fmt.value}"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write *data* to *path* through a temporary file in the same directory and a rename, so
+    a reader never sees half a report. Raises InputFileError for a missing folder."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputFileError(f"cannot write {path}: no such directory {folder}")
+    if path.is_dir():
+        raise InputFileError(f"cannot write {path}: it is a directory")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,205 @@
+"""Where ``exchange report`` reads the register: a running hub over HTTP, or the hub's database.
+
+Both sources give the same plain rows (:class:`RegisterEntry`, :class:`IncomingEntry`) and the
+bodies the hub counts, so the command computes K1–K3 with :func:`exchange.metrics.compute`
+either way, exactly as ``GET /api/measures`` does on the hub. Neither source writes anything:
+a missing SQLite file is reported, never created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from exchange.domain.bodies import Body, BodyKind, BodyRegistry
+from exchange.domain.documents import Channel, ReceiptStatus
+from exchange.domain.register import IncomingEntry, RegisterEntry
+from exchange.errors import ExchangeError, InputError, NotFoundError, TransportError
+from exchange.metrics import Period
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy.engine import Engine
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Register rows and incoming documents read from a source."""
+
+    entries: list[RegisterEntry]
+    incoming: list[IncomingEntry]
+
+
+class RegisterSource(Protocol):
+    description: str  # for messages: "the hub at URL", "the database sqlite:///…"
+
+    def bodies(self) -> BodyRegistry: ...
+
+    def rows(self, *, start: datetime | None, end: datetime) -> Rows:
+        """Entries sent in [start, end) (from the beginning if *start* is None), incoming
+        documents received in [start, end)."""
+        ...
+
+    def default_period(self, *, at: datetime) -> Period: ...
+
+    def close(self) -> None: ...
+
+
+# -- a running hub ---------------------------------------------------------------------------
+
+
+class HubSource:
+    """The public read endpoints of a running hub (``/api/bodies``, ``/api/register``,
+    ``/api/measures``); no credential is needed. *transport* as for any httpx client."""
+
+    def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 60.0) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.description = f"the hub at {self.url}"
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _get(self, path: str, **params: Any) -> Any:
+        import httpx
+
+        try:
+            response = self._http.get(path, params={k: v for k, v in params.items() if v is not None})
+        except httpx.TransportError as exc:
+            raise TransportError(f"cannot reach the hub at {self.url}: {exc or type(exc).__name__}") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message") or response.text[:200]
+            except ValueError:
+                message = response.text[:200] or response.reason_phrase
+            kind = InputError if response.status_code in (400, 422) else TransportError
+            raise kind(f"the hub at {self.url} answered {response.status_code} to {path}: {message}")
+        try:
+            return response.json()
+        except ValueError:
+            raise TransportError(f"the hub at {self.url} answered {path} with something that is not "
+                                 "JSON (is this an exchange hub?)") from None
+
+    def bodies(self) -> BodyRegistry:
+        try:
+            return BodyRegistry([Body(id=b["id"], kind=BodyKind(b["kind"]), name_vi=b["name"],
+                                      name_en=b.get("name_en", ""))
+                                 for b in self._get("/api/bodies")], source=f"{self.url}/api/bodies")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransportError(f"the hub at {self.url} sent an unreadable body list: {exc}") from None
+
+    def rows(self, *, start: datetime | None, end: datetime) -> Rows:
+        data = self._get("/api/register", start=start.isoformat() if start else None,
+                         end=end.isoformat())
+        try:
+            return Rows([_entry(row) for row in data["entries"]],
+                        [_incoming(row) for row in data["incoming"]])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransportError(f"the hub at {self.url} sent an unreadable register row: {exc}") from None
+
+    def default_period(self, *, at: datetime) -> Period:
+        """The period the hub's own pages show by default (judged by the hub's clock)."""
+        return Period.parse(self._get("/api/measures")["period"]["label"])
+
+
+def _time(text: str) -> datetime:
+    from exchange.metrics.periods import as_utc
+
+    return as_utc(datetime.fromisoformat(text))
+
+
+def _entry(row: dict[str, Any]) -> RegisterEntry:
+    status = row.get("receipt_status")
+    receipt_at = row.get("receipt_at")
+    return RegisterEntry(
+        document_id=str(row["document_id"]), sender=str(row["sender"]),
+        recipient=str(row["recipient"]), channel=Channel(row["channel"]),
+        sent_at=_time(row["sent_at"]), delivered=bool(row["delivered"]),
+        verified_by_recipient=row.get("verified_by_recipient"),
+        receipt_status=ReceiptStatus(status) if status else None,
+        receipt_at=_time(receipt_at) if receipt_at else None,
+    )
+
+
+def _incoming(row: dict[str, Any]) -> IncomingEntry:
+    return IncomingEntry(str(row["entry_id"]), str(row["body"]), str(row["from_agency"]),
+                         _time(row["received_at"]), bool(row["scanned"]), bool(row["entered"]))
+
+
+# -- the hub's database ----------------------------------------------------------------------
+
+
+class DatabaseSource:
+    """The hub's database read directly (SQLite file or PostgreSQL), with the bodies of
+    *bodies_file* (the hub's own, normally the one its PKI was made from)."""
+
+    def __init__(self, url: str, *, bodies_file: Path) -> None:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.is_file():
+                raise NotFoundError(f"no hub database at {path} (start a hub with `exchange hub "
+                                    "serve`, or give --db URL or --hub URL)")
+        self.url = url
+        self.description = f"the database {_redacted(url)}"
+        self._bodies_file = bodies_file
+        self._engine: Engine | None = None
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        from sqlalchemy.exc import SQLAlchemyError
+        from sqlmodel import Session
+
+        from exchange.hub.store.db import make_engine
+
+        try:
+            if self._engine is None:
+                self._engine = make_engine(self.url)
+            with Session(self._engine) as session:
+                yield session
+        except ExchangeError:
+            raise
+        except SQLAlchemyError as exc:
+            first = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()
+            raise TransportError(f"cannot read {self.description}: "
+                                 f"{first[0] if first else type(exc).__name__}") from None
+
+    def bodies(self) -> BodyRegistry:
+        return BodyRegistry.from_toml(self._bodies_file)
+
+    def rows(self, *, start: datetime | None, end: datetime) -> Rows:
+        from exchange.hub.store import repository as repo
+
+        with self._session() as session:
+            entries = list(repo.register_entries(session, start=start, end=end))
+            incoming = list(repo.incoming_entries(session, start=start, end=end))
+        return Rows(entries, incoming)
+
+    def default_period(self, *, at: datetime) -> Period:
+        """As the hub's pages choose it: see :func:`exchange.hub.measures.default_period`."""
+        from exchange.hub.measures import period_for_span
+        from exchange.hub.store import repository as repo
+
+        with self._session() as session:
+            span = repo.register_span(session)
+        return period_for_span(span, at=at)
+
+
+def _redacted(url: str) -> str:
+    """*url* without its password, for messages."""
+    head, sep, tail = url.partition("://")
+    if "@" not in tail:
+        return url
+    credentials, _, host = tail.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{head}{sep}{user}:***@{host}" if ":" in credentials else url
