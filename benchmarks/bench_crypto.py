@@ -14,6 +14,11 @@ rounds (``--rounds``) so that other load on the machine touches every figure ali
   the same algorithm (one ``openssl speed -seconds`` run per round, averaged), with, for
   reference, the bare private-key operation through ``cryptography`` and ``cryptography``'s
   own ``PKCS7SignatureBuilder``;
+* the same signing rate against the *fair baseline* for signing a document: SHA-256 of the
+  document plus one private-key signature over signed attributes as long as ours, both
+  through ``cryptography``/``hashlib`` in this process. ``openssl speed`` signs 32 bytes and
+  hashes nothing, which no document signer can match when the hash costs more than the key
+  operation (ECDSA P-256 and a 100 KiB document);
 * our full validation (``Verifier.verify``: digest, signature, chain and CRL), with one
   verifier reused across calls as the hub does, against a *minimal check* of the same CMS
   done here (asn1crypto parse, SHA-256 of the document against message-digest, signature
@@ -138,9 +143,11 @@ def openssl_speed(algorithm: KeyAlgorithm, seconds: float) -> tuple[float | None
     exe = shutil.which("openssl")
     if exe is None:
         return None, "openssl not found on PATH"
-    # openssl speed takes whole seconds; it runs sign then verify, each this long
+    # openssl speed takes whole seconds; it runs sign then verify, each this long. -elapsed:
+    # divide by wall-clock time, as every other figure here is; by default it divides by its
+    # CPU time, which on a loaded machine inflates its rate against ours
     secs = max(1, round(seconds))
-    cmd = [exe, "speed", "-mr", "-seconds", str(secs), OPENSSL_NAMES[algorithm]]
+    cmd = [exe, "speed", "-elapsed", "-mr", "-seconds", str(secs), OPENSSL_NAMES[algorithm]]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     out = proc.stdout + proc.stderr
     # -mr prints "+F2:idx:bits:sign/s:verify/s" (RSA) or "+F4:..." (ECDSA)
@@ -318,15 +325,22 @@ def run(algorithm: KeyAlgorithm, seconds: float, bodies_file: Path, *, rounds: i
 
     to_sign = hashlib.sha256(document).digest()
     key = credential.private_key
+    # what our signature signs: its signed attributes, re-tagged as the SET OF they are signed as
+    signed_attrs = b"\x31" + cms.ContentInfo.load(signature)["content"]["signer_infos"][0]["signed_attrs"].dump()[1:]
 
-    def raw_sign() -> bytes:  # the private-key operation alone, through cryptography
+    def raw_sign(data: bytes = to_sign) -> bytes:  # the private-key operation alone, through cryptography
         if isinstance(key, rsa.RSAPrivateKey):
-            return key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
-        return key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
+            return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+    def fair_baseline() -> bytes:  # the least any document signer does: hash it, sign attributes
+        hashlib.sha256(document).digest()
+        return raw_sign(signed_attrs)
 
     tasks: dict[str, tuple[str, Callable[[], object]]] = {
         "sign": ("sign_detached (100 KiB)", lambda: sign_detached(document, credential, at=SIGNED_AT)),
         "raw_sign": ("cryptography key.sign (32 B)", raw_sign),
+        "fair": ("fair baseline: SHA-256 (100 KiB) + key.sign (signed attrs)", fair_baseline),
         "builder": ("PKCS7SignatureBuilder (100 KiB)", lambda: pkcs7_builder_sign(document, credential)),
         "minimal": ("minimal check", lambda: minimal_check(document, signature)),
         "full": ("Verifier.verify, reused", lambda: hub.verify(document, signature, at=VALIDATE_AT)),
@@ -381,6 +395,8 @@ def run(algorithm: KeyAlgorithm, seconds: float, bodies_file: Path, *, rounds: i
 
     ratios = {
         "sign / openssl speed sign": rates["sign"].per_second / openssl_rate if openssl_rate else None,
+        "sign / raw key.sign": ratio("sign", "raw_sign"),
+        "sign / fair baseline (hash + key.sign)": ratio("sign", "fair"),
         "raw key.sign / openssl speed sign": rates["raw_sign"].per_second / openssl_rate if openssl_rate else None,
         "PKCS7SignatureBuilder / openssl speed sign":
             rates["builder"].per_second / openssl_rate if openssl_rate else None,
@@ -398,7 +414,8 @@ def run(algorithm: KeyAlgorithm, seconds: float, bodies_file: Path, *, rounds: i
         "openssl_speed": {"sign_per_second": openssl_rate, "command": openssl_note},
         "rates": {k: asdict(v) | {"microseconds": v.microseconds} for k, v in rates.items()},
         "ratios": ratios,
-        "aims": {"sign / openssl speed sign": 0.7, "full (reused) / minimal": 0.5},
+        "aims": {"sign / openssl speed sign": 0.7, "sign / fair baseline (hash + key.sign)": 0.7,
+                 "full (reused) / minimal": 0.5},
         "agreement": [asdict(a) for a in agreement],
         "pyhanko_note": pyhanko_note,
     }

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from exchange.cms.content import DIGESTS, Content, digests
+from exchange.cms.der import tlv
 from exchange.cms.report import (
     CertificateInfo,
     Check,
@@ -134,7 +135,7 @@ def _as_set(encoded: list[bytes]) -> bytes:
     # the attributes' own encodings, sorted as DER orders a SET OF (and as openssl re-encodes
     # them). Taken before anything reads the values, so nothing is re-encoded.
     body = b"".join(sorted(encoded))
-    return b"\x31" + _der_length(len(body)) + body
+    return tlv(0x31, body)
 
 
 # The two parsers below are memoised on the DER they read: a signer's content-type,
@@ -163,13 +164,6 @@ def _signer_id(der: bytes) -> tuple[str, Any, Any]:
     if sid.name == "issuer_and_serial_number":
         return sid.name, sid.chosen["issuer"].dump(), sid.chosen["serial_number"].native
     return sid.name, sid.chosen.native, None
-
-
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(octets)]) + octets
 
 
 def _load_cert(der: bytes, cache: dict[bytes, x509.Certificate]) -> x509.Certificate:

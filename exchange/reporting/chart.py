@@ -13,11 +13,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from matplotlib import rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from exchange.metrics import MeasuresReport
+
+if TYPE_CHECKING:  # matplotlib loads in ~0.5 s: only when a chart is drawn, not per command
+    from matplotlib.figure import Figure
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _COLOURS = {"k1": "#1f5fa8", "k2": "#d9822b", "k3": "#2e8b57"}
@@ -64,6 +65,9 @@ def chart_data(report: MeasuresReport) -> ChartData:
 
 def build_figure(data: ChartData) -> Figure:
     """A matplotlib Figure of *data* (lines per measure, dashed target line(s))."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
     with rc_context(_STYLE):
         figure = Figure(figsize=(9, 4.8), dpi=110, layout="constrained")
         axes = figure.add_subplot()
@@ -113,6 +117,9 @@ def _tick_labels(months: tuple[str, ...]) -> list[str]:
 
 def render_png(report: MeasuresReport) -> bytes:
     """The chart of *report* as PNG bytes."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     figure = build_figure(chart_data(report))
     buffer = io.BytesIO()
     with rc_context(_STYLE):

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from asn1crypto import cms
 
 from exchange.cms import Indication, Outcome, SubIndication, Verifier, sign_detached
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
     from conftest import TestPKI
 
+    from cms.conftest import BoundaryPKI
     from exchange.pki import KeyStore
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not on PATH")
@@ -270,3 +272,43 @@ def test_an_openssl_signature_by_two_signers_is_refused(pki: TestPKI, tmp_path: 
     )
     assert report.sub_indication is SubIndication.FORMAT_FAILURE
     assert "2 signers" in report.reason
+
+
+# -- openssl accepts every encoding our templates produce --------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+@pytest.mark.parametrize("offset", [-1, 0], ids=["2049-utc-time", "2050-generalized-time"])
+def test_openssl_verifies_our_signatures_either_side_of_2050(
+    boundary_pki: BoundaryPKI, tmp_path: Path, algorithm: str, offset: int
+) -> None:
+    # signing-time is UTCTime up to 2049 and GeneralizedTime from 2050 (RFC 5652 §11.3):
+    # the attribute changes length, so the signed attributes are encoded from another template
+    store = boundary_pki.store(algorithm)
+    document = _document(tmp_path, CONTENTS["crlf-and-non-utf8"])
+    signature = tmp_path / "doc.p7s"
+    at = boundary_pki.boundary + timedelta(seconds=offset)
+    signature.write_bytes(sign_detached(document, store.credential(boundary_pki.body_id), at=at))
+    checked_at = boundary_pki.boundary + timedelta(hours=1)
+    result = _openssl_verify(store, document, signature, "-attime", str(int(checked_at.timestamp())))
+    assert result.returncode == 0, result.stderr
+    assert "Verification successful" in result.stderr
+
+
+def test_openssl_verifies_ecdsa_signatures_of_every_length(
+    pki: TestPKI, ecdsa_store: KeyStore, tmp_path: Path
+) -> None:
+    # an ECDSA value's DER is 70 to 72 bytes: each length changes every enclosing length
+    document = _document(tmp_path, CONTENTS["lf-text"])
+    credential = ecdsa_store.credential("nghe-an")
+    by_length: dict[int, bytes] = {}
+    for _ in range(40):
+        der = sign_detached(document, credential, at=pki.created)
+        value = cms.ContentInfo.load(der)["content"]["signer_infos"][0]["signature"].native
+        by_length.setdefault(len(value), der)
+    assert len(by_length) > 1
+    for length, der in sorted(by_length.items()):
+        signature = tmp_path / f"doc-{length}.p7s"
+        signature.write_bytes(der)
+        result = _openssl_verify(ecdsa_store, document, signature)
+        assert result.returncode == 0, f"{length}-byte signature value: {result.stderr}"

@@ -8,17 +8,24 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from asn1crypto import cms
-from cryptography.hazmat.primitives import serialization
+from asn1crypto import algos, cms, core, tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from exchange.cms import digest, sign_detached, sign_digest
+from exchange.cms import Indication, Verifier, digest, sign_detached, sign_digest
+from exchange.cms.report import iso
+from exchange.cms.sign import _Template, _time_text
 from exchange.errors import InputFileError
+from exchange.pki import Credential
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from conftest import TestPKI
 
+    from cms.conftest import BoundaryPKI
     from exchange.pki import KeyStore
 
 DOCUMENT = "Công văn số 12-CV/VPTW về ứng dụng CNTT\r\n".encode()
@@ -142,3 +149,165 @@ def test_missing_file_and_directory_are_input_errors(pki: TestPKI, tmp_path: Pat
         sign_detached(tmp_path / "missing.pdf", pki.signer, at=pki.created)
     with pytest.raises(InputFileError, match="is a directory"):
         sign_detached(tmp_path, pki.signer, at=pki.created)
+
+
+# -- the templates, byte for byte against asn1crypto -------------------------------------------
+#
+# sign.py encodes what a signer's signatures share once and splices the signing time, the
+# message digest and the signature value into it. These tests build the same signature the
+# slow way, every structure from asn1crypto values (as sign.py once did), and want the very
+# same bytes: RSA PKCS#1 v1.5 is deterministic; an ECDSA value is taken from our signature.
+
+ICT = timezone(timedelta(hours=7), "ICT")
+TIMES = {
+    "1949-generalized": datetime(1949, 12, 31, 23, 59, 59, tzinfo=UTC),  # before UTCTime's range
+    "1950-utc": datetime(1950, 1, 1, tzinfo=UTC),  # UTCTime's first second
+    "2015-utc": datetime(2015, 6, 1, 8, 0, 5, tzinfo=UTC),
+    "2049-utc": datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC),  # UTCTime's last second
+    "2050-generalized": datetime(2050, 1, 1, tzinfo=UTC),  # GeneralizedTime from here on
+    "2050-ict-is-2049-utc": datetime(2050, 1, 1, 6, 59, 59, 999999, tzinfo=ICT),  # UTC year counts
+    "2099-generalized": datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC),
+}
+
+
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+def _reference_attributes(message_digest: bytes, credential: Credential, at: datetime) -> cms.CMSAttributes:
+    """The signed attributes as asn1crypto encodes them (a SET OF: asn1crypto sorts it)."""
+    at = at.astimezone(UTC).replace(microsecond=0)
+    cert_der = _der(credential.certificate)
+    cert = asn1_x509.Certificate.load(cert_der)
+    ess = tsp.SigningCertificateV2({"certs": [{
+        "cert_hash": hashlib.sha256(cert_der).digest(),
+        "issuer_serial": {"issuer": [asn1_x509.GeneralName({"directory_name": cert.issuer})],
+                          "serial_number": cert.serial_number},
+    }]})
+    time_kind = "utc_time" if 1950 <= at.year < 2050 else "generalized_time"
+    return cms.CMSAttributes([
+        {"type": "content_type", "values": [cms.ContentType("data")]},
+        {"type": "signing_time", "values": [cms.Time({time_kind: at})]},
+        {"type": "message_digest", "values": [core.OctetString(message_digest)]},
+        {"type": "signing_certificate_v2", "values": [ess]},
+    ])
+
+
+def _reference_signature(
+    message_digest: bytes, credential: Credential, *, at: datetime, signature: bytes | None = None
+) -> bytes:
+    """The whole ContentInfo from asn1crypto values; *signature* given, or made with RSA."""
+    attrs = _reference_attributes(message_digest, credential, at)
+    key = credential.private_key
+    if signature is None:
+        assert isinstance(key, rsa.RSAPrivateKey)
+        signature = key.sign(attrs.dump(), padding.PKCS1v15(), hashes.SHA256())
+    cert = asn1_x509.Certificate.load(_der(credential.certificate))
+    signer_info = cms.SignerInfo({
+        "version": "v1",
+        "sid": {"issuer_and_serial_number": {"issuer": cert.issuer, "serial_number": cert.serial_number}},
+        "digest_algorithm": {"algorithm": "sha256"},
+        "signed_attrs": attrs,
+        "signature_algorithm": algos.SignedDigestAlgorithm(
+            {"algorithm": "sha256_rsa" if isinstance(key, rsa.RSAPrivateKey) else "sha256_ecdsa"}),
+        "signature": signature,
+    })
+    signed_data = cms.SignedData({
+        "version": "v1",
+        "digest_algorithms": [{"algorithm": "sha256"}],
+        "encap_content_info": {"content_type": "data"},
+        "certificates": [asn1_x509.Certificate.load(_der(c))
+                         for c in (credential.certificate, *credential.chain)],
+        "signer_infos": [signer_info],
+    })
+    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
+
+
+@pytest.mark.parametrize("at", list(TIMES.values()), ids=list(TIMES))
+@pytest.mark.parametrize("actor", ["signer", "revoked", "foreign"])
+def test_rsa_signatures_are_asn1cryptos_byte_for_byte(pki: TestPKI, actor: str, at: datetime) -> None:
+    credential = getattr(pki, actor)
+    message_digest = digest(DOCUMENT)
+    ours = sign_digest(message_digest, credential, at=at)
+    assert ours == _reference_signature(message_digest, credential, at=at)
+
+
+@pytest.mark.parametrize("at", list(TIMES.values()), ids=list(TIMES))
+def test_ecdsa_signatures_are_asn1cryptos_byte_for_byte(
+    ecdsa_store: KeyStore, pki: TestPKI, at: datetime
+) -> None:
+    credential = ecdsa_store.credential("da-nang")
+    message_digest = digest(DOCUMENT)
+    ours = sign_digest(message_digest, credential, at=at)
+    value = _signer_info(ours)["signature"].native
+    # everything but the (randomised) signature value is asn1crypto's, and the value verifies
+    # over asn1crypto's own encoding of the signed attributes
+    assert ours == _reference_signature(message_digest, credential, at=at, signature=value)
+    public_key = credential.certificate.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    public_key.verify(value, _reference_attributes(message_digest, credential, at).dump(),
+                      ec.ECDSA(hashes.SHA256()))
+    # and two signatures at the same time differ only there
+    again = sign_digest(message_digest, credential, at=at)
+    assert again != ours
+    assert again == _reference_signature(
+        message_digest, credential, at=at, signature=_signer_info(again)["signature"].native)
+
+
+def test_ecdsa_signature_lengths_vary_and_every_length_is_encoded(
+    ecdsa_store: KeyStore, pki: TestPKI
+) -> None:
+    # An ECDSA value is a DER SEQUENCE of two INTEGERs: 70 to 72 bytes, so the lengths that
+    # enclose it are worked out per signature
+    credential = ecdsa_store.credential("da-nang")
+    verifier = Verifier(paths=ecdsa_store.path_validator())
+    message_digest = digest(DOCUMENT)
+    lengths = set()
+    for _ in range(24):
+        signature = sign_digest(message_digest, credential, at=pki.created)
+        value = _signer_info(signature)["signature"].native
+        lengths.add(len(value))
+        assert signature == _reference_signature(
+            message_digest, credential, at=pki.created, signature=value)
+        assert verifier.verify(DOCUMENT, signature, at=pki.created).passed
+    assert len(lengths) > 1  # all 24 of one length: about 0.5**23 by chance
+
+
+@pytest.mark.parametrize("generalized", [False, True], ids=["utc-time", "generalized-time"])
+def test_the_template_is_asn1cryptos_encoding(pki: TestPKI, generalized: bool) -> None:
+    at = TIMES["2050-generalized" if generalized else "2015-utc"]
+    credential = pki.signer
+    template = _Template(_der(credential.certificate), tuple(_der(c) for c in credential.chain),
+                         "sha256_rsa", generalized=generalized)
+    message_digest = digest(DOCUMENT)
+    spliced = template.signed_attributes(_time_text(at, generalized=generalized), message_digest)
+    expected = _reference_attributes(message_digest, credential, at).dump()
+    assert spliced == b"\xa0" + expected[1:]  # travels as [0] IMPLICIT, else identical
+
+
+def test_a_digest_of_another_length_is_refused(pki: TestPKI) -> None:
+    with pytest.raises(ValueError, match="32 bytes, not 48"):
+        sign_digest(hashlib.sha384(DOCUMENT).digest(), pki.signer, at=pki.created)
+
+
+def test_a_credential_read_again_signs_alike(pki: TestPKI) -> None:
+    # templates are keyed by the certificates' DER, not by the objects
+    first = sign_detached(DOCUMENT, pki.store.credential("central-office"), at=pki.created)
+    assert sign_detached(DOCUMENT, pki.store.credential("central-office"), at=pki.created) == first
+    assert sign_detached(DOCUMENT, pki.store.credential("ha-noi"), at=pki.created) != first
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+@pytest.mark.parametrize("offset", [-1, 0, 1], ids=["2049-utc", "2050-generalized", "2050+1s"])
+def test_our_verifier_accepts_signatures_either_side_of_2050(
+    boundary_pki: BoundaryPKI, algorithm: str, offset: int
+) -> None:
+    store = boundary_pki.store(algorithm)
+    at = boundary_pki.boundary + timedelta(seconds=offset)
+    signature = sign_detached(DOCUMENT, store.credential(boundary_pki.body_id), at=at)
+    kind = _attributes(signature)["signing_time"].name
+    assert kind == ("utc_time" if offset < 0 else "generalized_time")
+    report = Verifier(paths=store.path_validator()).verify(
+        DOCUMENT, signature, at=boundary_pki.boundary + timedelta(hours=1))
+    assert report.indication is Indication.TOTAL_PASSED, report.summary()
+    assert report.signing_time == iso(at)

@@ -319,6 +319,21 @@ def test_revoked_before_signing_is_total_failed(pki: TestPKI) -> None:
     assert "revoked at" in report.reason
 
 
+def test_verifiers_sharing_a_path_validator_agree_on_a_revoked_signer(pki: TestPKI) -> None:
+    # Regression: each verifier parses its own certificate objects, while the path cache they
+    # share is keyed by certificate equality. The second verifier's leaf used to be told from
+    # a CA by identity (``cert is leaf``), so it lost the revocation entry: a signature made
+    # after the revocation came out INDETERMINATE/REVOKED_NO_POE instead of TOTAL_FAILED.
+    paths = pki.verifier().paths
+    signature = sign_detached(DOCUMENT, pki.revoked, at=pki.revoked_at + timedelta(hours=1))
+    at = pki.revoked_at + timedelta(hours=2)
+    for verifier in (Verifier(paths=paths), Verifier(paths=paths)):
+        report = verifier.verify(DOCUMENT, signature, at=at)
+        assert report.indication is Indication.TOTAL_FAILED, report.summary()
+        assert report.sub_indication is SubIndication.REVOKED
+        assert report.revocation_checked
+
+
 def test_signed_before_revocation_validated_after_is_revoked_no_poe(pki: TestPKI) -> None:
     report = _verify(
         pki,

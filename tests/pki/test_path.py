@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 
 from exchange.pki import (
     Credential,
@@ -266,3 +266,51 @@ def test_crl_from_the_wrong_ca_is_not_believed(pki: TestPKI) -> None:
         _validate(pki, pki.signer, crls=[forged], require_revocation=False).status
         is PathStatus.VALID
     )
+
+
+# -- the path cache --------------------------------------------------------------------------
+#
+# Regression: paths are cached by certificate *equality* (DER), so a later call may pass an
+# equal but distinct object (the same certificate parsed again from another signature, or
+# by another verifier sharing the validator). Revocation used to recognise the leaf with
+# ``cert is leaf`` on the cached path, whose first certificate is the first caller's object:
+# for every later caller the leaf was taken for a CA, its revocation entry was dropped and a
+# required-but-missing CRL went unreported.
+
+
+def _twins(credential: Credential) -> tuple[x509.Certificate, x509.Certificate]:
+    der = credential.certificate.public_bytes(serialization.Encoding.DER)
+    first, again = x509.load_der_x509_certificate(der), x509.load_der_x509_certificate(der)
+    assert first == again and first is not again
+    return first, again
+
+
+def test_a_revoked_leaf_is_reported_revoked_when_an_equal_one_is_cached(pki: TestPKI) -> None:
+    validator = _validator(pki)
+    first, again = _twins(pki.revoked)
+    validator.validate(first, at=pki.revoked_at, intermediates=pki.revoked.chain)
+    result = validator.validate(again, at=pki.revoked_at, intermediates=pki.revoked.chain)
+    assert result.path[0] is first  # the cached path, not rebuilt
+    assert result.status is PathStatus.REVOKED
+    assert result.revocation is not None and result.revocation.revoked_at == pki.revoked_at
+    assert result.revocation_checked
+
+
+def test_a_missing_crl_is_reported_when_an_equal_leaf_is_cached(pki: TestPKI) -> None:
+    validator = _validator(pki, crls=[])
+    first, again = _twins(pki.signer)
+    assert validator.validate(first, at=pki.created, intermediates=pki.signer.chain).status \
+        is PathStatus.REVOCATION_UNKNOWN
+    result = validator.validate(again, at=pki.created, intermediates=pki.signer.chain)
+    assert result.status is PathStatus.REVOCATION_UNKNOWN
+    assert [c.name for c in result.checks if c.passed is False] == ["revocation"]
+    assert not result.revocation_checked
+
+
+def test_a_valid_leaf_counts_as_checked_when_an_equal_one_is_cached(pki: TestPKI) -> None:
+    validator = _validator(pki)
+    first, again = _twins(pki.signer)
+    validator.validate(first, at=pki.created, intermediates=pki.signer.chain)
+    result = validator.validate(again, at=pki.created, intermediates=pki.signer.chain)
+    assert result.status is PathStatus.VALID
+    assert result.revocation_checked
