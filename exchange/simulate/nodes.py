@@ -1,0 +1,164 @@
+"""The simulated bodies' own work: sign documents; fetch, verify and acknowledge what arrives.
+
+This runs in worker processes (one :class:`Nodes` per process) while the main process plays
+the hub, so a simulation uses every core. Like a real node, a worker never trusts the hub's
+verdict: it fetches the bytes through the hub's service, validates the signature with its own
+verifier (the PKI's root and CRL, :func:`exchange.node.node_verifier`) and signs a receipt that
+repeats the SHA-256 of what it received.
+
+Keys and the CRL change during a run (renewals, revocations). Tasks carry the *epoch* of the
+credential and of the CRL they must use; the runner never has tasks of two epochs in flight,
+so reloading from the key directory when the epoch moves on is enough.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from exchange.cms import Verifier, digest, sign_detached, sign_digest
+from exchange.domain.documents import ReceiptStatus
+from exchange.domain.receipts import ReceiptStatement
+from exchange.hub import ExchangeService, HubSettings, build_service
+from exchange.node import node_verifier
+from exchange.pki import Credential, KeyStore
+
+#: the hub's service in a simulation re-reads the CRL only when told (simulated time)
+NEVER_RELOAD = 1e12
+
+
+@dataclass(frozen=True)
+class NodeSetup:
+    """Where a worker finds the run's keys, the hub's store and the payloads (picklable)."""
+
+    keys_dir: Path
+    data_dir: Path
+    bodies_file: Path
+    documents: tuple[Path, ...]
+
+    def hub_settings(self) -> HubSettings:
+        return HubSettings(keys_dir=self.keys_dir, data_dir=self.data_dir, bodies_file=self.bodies_file,
+                           crl_reload_interval=NEVER_RELOAD)
+
+
+@dataclass(frozen=True, slots=True)
+class SignTask:
+    body: str
+    epoch: int  # which of the body's successive keys
+    sample: int  # the payload's index in NodeSetup.documents
+    at: datetime  # signing time
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveTask:
+    document_id: str
+    recipient: str
+    epoch: int  # the recipient's key epoch (it signs the receipt)
+    crl_epoch: int
+    at: datetime  # when it fetches, verifies and acknowledges
+    signed: bool
+    acknowledge: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A receipt ready to post: the statement, its signature, and the node's own verdict."""
+
+    statement: bytes
+    signature: bytes
+    verification: str  # TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE or UNSIGNED
+    status: ReceiptStatus
+
+
+class Nodes:
+    """Every simulated body's side, in one process (keys loaded once, reloaded on a new epoch)."""
+
+    def __init__(self, setup: NodeSetup) -> None:
+        self.setup = setup
+        self.store = KeyStore.at(setup.keys_dir)
+        self.digests = [digest(p) for p in setup.documents]
+        self._credentials: dict[str, tuple[int, Credential]] = {}
+        self._verifier: tuple[int, Verifier] | None = None
+        self._service: ExchangeService | None = None
+
+    def credential(self, body: str, epoch: int) -> Credential:
+        cached = self._credentials.get(body)
+        if cached is None or cached[0] != epoch:
+            cached = self._credentials[body] = (epoch, self.store.credential(body))
+        return cached[1]
+
+    def verifier(self, crl_epoch: int) -> Verifier:
+        if self._verifier is None or self._verifier[0] != crl_epoch:
+            self._verifier = (crl_epoch, node_verifier(self.store))
+        return self._verifier[1]
+
+    @property
+    def service(self) -> ExchangeService:
+        if self._service is None:
+            self._service = build_service(self.setup.hub_settings())
+        return self._service
+
+    def sign(self, tasks: list[SignTask]) -> list[bytes]:
+        """Detached CMS signatures over the payloads' precomputed SHA-256."""
+        return [sign_digest(self.digests[t.sample], self.credential(t.body, t.epoch), at=t.at) for t in tasks]
+
+    def receive(self, tasks: list[ReceiveTask]) -> list[Receipt | None]:
+        """Fetch each document through the hub's service; verify and sign a receipt if the
+        recipient acknowledges (None if it only fetches)."""
+        return [self._receive(t) for t in tasks]
+
+    def _receive(self, task: ReceiveTask) -> Receipt | None:
+        service = self.service
+        path, _ = service.content_path(body=task.recipient, document_id=task.document_id, at=task.at)
+        if not task.acknowledge:
+            return None
+        status, reason = ReceiptStatus.RECEIVED, ""
+        if task.signed:
+            signature = service.signature(body=task.recipient, document_id=task.document_id)
+            report = self.verifier(task.crl_epoch).verify(path, signature, at=task.at)
+            sha = report.document_sha256 or digest(path).hex()
+            verification = report.indication.value
+            if not report.passed:
+                status, reason = ReceiptStatus.REJECTED, report.summary()
+        else:
+            sha, verification = digest(path).hex(), "UNSIGNED"
+        statement = ReceiptStatement(
+            document_id=task.document_id, sha256=sha, status=status, time=task.at.replace(microsecond=0),
+            receiver=task.recipient, reason=reason, verification=verification,
+        ).to_bytes()
+        signature = sign_detached(statement, self.credential(task.recipient, task.epoch), at=task.at)
+        return Receipt(statement, signature, verification, status)
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.engine.dispose()
+            self._service = None
+
+
+# -- worker-process entry points (ProcessPoolExecutor needs module-level functions) ---------
+# Each worker process holds its own Nodes, made by the pool's initializer: this is the
+# process's state, not a shared singleton; the main process never touches it.
+_WORKER: Nodes | None = None
+
+
+def start_worker(setup: NodeSetup) -> None:
+    """Pool initializer. Ctrl-C is the main process's to handle: it stops the pool itself."""
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER = Nodes(setup)
+
+
+def sign_in_worker(tasks: list[SignTask]) -> list[bytes]:
+    return _worker().sign(tasks)
+
+
+def receive_in_worker(tasks: list[ReceiveTask]) -> list[Receipt | None]:
+    return _worker().receive(tasks)
+
+
+def _worker() -> Nodes:
+    if _WORKER is None:
+        raise RuntimeError("start_worker was not run in this worker process")
+    return _WORKER

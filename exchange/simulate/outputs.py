@@ -1,0 +1,179 @@
+"""What a simulation leaves in its output folder, each file written whole or not at all.
+
+- ``register.csv``   the register: one row per (document, recipient), every channel
+- ``incoming.csv``   documents from outside agencies, scanned and entered or not (K3)
+- ``refusals.csv``   every document or receipt the hub refused, and why (ETSI sub-indication)
+- ``measures.json``  K1–K3 over the period and per month (``exchange report`` JSON), plus
+  ``simulation``: the scenario, seed, the month each target was first met, and counts
+- ``measures.csv``   the same measures, long format
+- ``chart.png``      K1–K3 per month against the targets
+- ``keys/`` and ``hub/``: the run's own demo PKI and hub store (SQLite, blobs)
+
+Nothing in these files depends on the wall clock or the machine: the same scenario and seed
+give byte-identical CSV and JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from exchange.domain.register import IncomingEntry, RegisterEntry
+from exchange.errors import InputError
+from exchange.metrics import MeasuresReport, MonthMeasures
+from exchange.reporting.chart import write_png
+from exchange.reporting.export import to_csv
+
+#: the file that marks a folder as a simulation's output, so a re-run may replace it
+MARKER = ".exchange-simulation"
+REGISTER_COLUMNS = ("document_id", "sender", "recipient", "channel", "sent_at", "delivered",
+                    "verified_by_recipient", "receipt_status", "receipt_at")
+INCOMING_COLUMNS = ("entry_id", "body", "from_agency", "received_at", "scanned", "entered")
+REFUSAL_COLUMNS = ("kind", "document_id", "sender", "recipient", "at", "code", "indication",
+                   "sub_indication", "explanation")
+MEASURES = ("k1", "k2", "k3")
+
+
+def prepare(output: Path) -> None:
+    """Make *output* an empty folder for a new run.
+
+    A folder that a previous simulation wrote (it holds the marker) is replaced; any other
+    non-empty folder is refused (InputError), so a typo cannot wipe someone's files.
+    """
+    if output.exists():
+        if not output.is_dir():
+            raise InputError(f"--output {output} exists and is not a folder")
+        if any(output.iterdir()):
+            if not (output / MARKER).is_file():
+                raise InputError(f"--output {output} is not empty and is not a simulation's output; "
+                                 "choose another folder")
+            shutil.rmtree(output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / MARKER).write_text("output of `exchange simulate`; replaced by the next run here\n",
+                                 encoding="utf-8")
+
+
+@contextmanager
+def atomic(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Write *path* through a temporary file renamed into place only on success."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with part.open(mode, encoding="utf-8", newline="") if "b" not in mode else part.open(mode) as out:
+            yield out
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def text(value: object) -> str:
+    """One CSV cell: ISO-8601 UTC times with Z, true/false, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def register_rows(entries: Iterable[RegisterEntry], out: IO[str]) -> Iterator[RegisterEntry]:
+    """Pass *entries* through while writing them to *out* as CSV (so the measures and the file
+    come from the same single read of the register).
+
+    The hub streams the register ordered by time; rows of the same instant (the recipients
+    of one document) are written sorted, so the file does not depend on storage order.
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REGISTER_COLUMNS)
+    group: list[RegisterEntry] = []
+    for entry in entries:
+        if group and entry.sent_at != group[0].sent_at:
+            _write_group(writer, group)
+            group = []
+        group.append(entry)
+        yield entry
+    _write_group(writer, group)
+
+
+def _write_group(writer: Any, group: list[RegisterEntry]) -> None:
+    for e in sorted(group, key=lambda e: (e.document_id, e.recipient)):
+        writer.writerow((e.document_id, e.sender, e.recipient, e.channel.value, text(e.sent_at),
+                         text(e.delivered), text(e.verified_by_recipient),
+                         e.receipt_status.label if e.receipt_status else "", text(e.receipt_at)))
+
+
+def incoming_rows(entries: Iterable[IncomingEntry], out: IO[str]) -> Iterator[IncomingEntry]:
+    """As :func:`register_rows`, for the incoming log."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(INCOMING_COLUMNS)
+    group: list[IncomingEntry] = []
+    for entry in entries:
+        if group and entry.received_at != group[0].received_at:
+            _write_incoming(writer, group)
+            group = []
+        group.append(entry)
+        yield entry
+    _write_incoming(writer, group)
+
+
+def _write_incoming(writer: Any, group: list[IncomingEntry]) -> None:
+    for e in sorted(group, key=lambda e: e.entry_id):
+        writer.writerow((e.entry_id, e.body, e.from_agency, text(e.received_at), text(e.scanned),
+                         text(e.entered)))
+
+
+class RefusalLog:
+    """``refusals.csv``, appended to while the simulation runs."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+        self._writer.writerow(REFUSAL_COLUMNS)
+
+    def add(self, *, kind: str, document_id: str, sender: str, recipient: str, at: datetime, code: str,
+            indication: str, sub_indication: str, explanation: str) -> None:
+        self._writer.writerow((kind, document_id, sender, recipient, text(at), code, indication,
+                               sub_indication, explanation))
+
+
+def first_met(report: MeasuresReport) -> dict[str, MonthMeasures | None]:
+    """For K1, K2 and K3: the first month in which the month's own figure met its target."""
+    found: dict[str, MonthMeasures | None] = {}
+    for name in MEASURES:
+        found[name] = next((m for m in report.months if getattr(m, name).met), None)
+    return found
+
+
+@dataclass(frozen=True)
+class Written:
+    register: Path
+    incoming: Path
+    refusals: Path
+    measures_json: Path
+    measures_csv: Path
+    chart: Path
+
+
+def write_measures(output: Path, report: MeasuresReport, simulation: dict[str, Any]) -> tuple[Path, Path, Path]:
+    """``measures.json`` (the report's JSON plus *simulation*), ``measures.csv``, ``chart.png``."""
+    data = report.to_dict()
+    data["simulation"] = simulation
+    json_path, csv_path, png_path = output / "measures.json", output / "measures.csv", output / "chart.png"
+    with atomic(json_path) as out:
+        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    with atomic(csv_path) as out:
+        out.write(to_csv(report))
+    part = png_path.with_name(f".{png_path.name}.part")
+    try:
+        write_png(report, part)
+        os.replace(part, png_path)
+    finally:
+        part.unlink(missing_ok=True)
+    return json_path, csv_path, png_path
