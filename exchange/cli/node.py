@@ -91,7 +91,7 @@ def inbox(as_body: AsOpt, all_: Annotated[bool, typer.Option("--all", help="incl
     if not docs:
         typer.echo("inbox empty" if all_ else "no new documents")
     for d in docs:
-        mine = next((x for x in d["deliveries"] if x["recipient"] == as_body), {})
+        mine: dict[str, Any] = next((x for x in d["deliveries"] if x["recipient"] == as_body), {})
         typer.echo(f"{d['id']}  {d['created_at'][:19]}  from {d['sender']:<24} {d['channel']:<13} "
                    f"{mine.get('status_name') or 'new':<10} {d['number']} {d['subject'][:50]}")
 

@@ -170,7 +170,7 @@ class DatabaseSource:
         except ExchangeError:
             raise
         except SQLAlchemyError as exc:
-            first = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
             raise TransportError(f"cannot read {self.description}: "
                                  f"{first[0] if first else type(exc).__name__}") from None
 

@@ -84,7 +84,7 @@ class TokenService:
     def check(self, token: str, *, at: datetime) -> Principal:
         claims = self._open(token, "token", at=at)
         return Principal(str(claims["sub"]), int(str(claims["ser"]), 16),
-                         datetime.fromtimestamp(int(claims["exp"]), tz=at.tzinfo))
+                         datetime.fromtimestamp(int(str(claims["exp"])), tz=at.tzinfo))
 
     # -- sealing --------------------------------------------------------------------------
     def _seal(self, claims: dict[str, object]) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from exchange.cms import Verifier, ValidationReport, digest
+from exchange.cms import ValidationReport, Verifier, digest
 from exchange.domain.documents import ReceiptStatus
 from exchange.errors import ExchangeError
 from exchange.node.client import HubClient

@@ -225,7 +225,7 @@ def _close_parts(parts: dict[str, Any] | None) -> None:
     """Close the files a multipart body opened (each attempt opens its own)."""
     for part in (parts or {}).values():
         stream = part[1] if isinstance(part, tuple) and len(part) > 1 else None
-        if hasattr(stream, "close"):
+        if stream is not None and hasattr(stream, "close"):
             stream.close()
 
 

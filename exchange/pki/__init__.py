@@ -15,7 +15,13 @@ from exchange.pki.certificates import (
     load_private_key,
 )
 from exchange.pki.path import PathResult, PathStatus, PathValidator
-from exchange.pki.revocation import RevocationIndex, RevocationReason, RevokedEntry, build_crl, load_crl
+from exchange.pki.revocation import (
+    RevocationIndex,
+    RevocationReason,
+    RevokedEntry,
+    build_crl,
+    load_crl,
+)
 from exchange.pki.store import KeyStore
 
 __all__ = [

@@ -183,7 +183,7 @@ class PathValidator:
         out.add("chain", True, known.chain)
 
         # 2. validity period of every certificate at the validation time
-        for cert, name in zip(path, names):
+        for cert, name in zip(path, names, strict=True):
             if at < cert.not_valid_before_utc:
                 out.add("validity", False, f"{name!r} is not valid before {_iso(cert.not_valid_before_utc)}",
                         PathStatus.NOT_YET_VALID)

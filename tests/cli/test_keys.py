@@ -7,8 +7,8 @@ import stat
 import subprocess
 from pathlib import Path
 
-from tests.conftest import TestPKI
 from tests.cli.conftest import Run
+from tests.conftest import TestPKI
 
 
 def test_init_creates_pki_and_refuses_to_overwrite(run: Run, pki: TestPKI, tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from e2e.harness import RunningHub, start_hub
 from exchange.cli.app import main
 from exchange.cms import sign_detached
 from exchange.domain.documents import DocumentMetadata
@@ -26,6 +25,8 @@ from exchange.node import acknowledge, fetch, node_verifier
 from exchange.pki import KeyStore
 from tests.cli.conftest import Run
 from tests.conftest import TestPKI
+
+from e2e.harness import RunningHub, start_hub
 
 BODIES = 7  # the session PKI's six real bodies and revoked-body
 

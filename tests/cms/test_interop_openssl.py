@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
     from conftest import TestPKI
 
-    from cms.conftest import BoundaryPKI
     from exchange.pki import KeyStore
+
+    from cms.conftest import BoundaryPKI
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not on PATH")
 

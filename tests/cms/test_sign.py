@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
     from conftest import TestPKI
 
-    from cms.conftest import BoundaryPKI
     from exchange.pki import KeyStore
+
+    from cms.conftest import BoundaryPKI
 
 DOCUMENT = "Công văn số 12-CV/VPTW về ứng dụng CNTT\r\n".encode()
 

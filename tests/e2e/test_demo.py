@@ -19,11 +19,12 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from e2e.harness import free_port
 from exchange.domain.documents import Channel
 from exchange.hub import build_service
 from exchange.hub.settings import HubSettings
 from exchange.hub.store.models import Document
+
+from e2e.harness import free_port
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

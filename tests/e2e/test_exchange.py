@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import RunningHub
 from exchange.cms import Verifier
 from exchange.domain.documents import DocumentMetadata
 from exchange.errors import ConflictError

@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from e2e.harness import RunningHub, assert_error, fresh_database, start_hub

@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from e2e.harness import RunningHub, assert_error
 from exchange.cms import sign_detached
 from exchange.domain.documents import DocumentMetadata
 from exchange.errors import RejectedError
+
+from e2e.harness import RunningHub, assert_error
 
 
 def meta(*recipients: str, **fields: Any) -> dict[str, Any]:

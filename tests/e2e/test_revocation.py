@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from e2e.harness import assert_error
 from exchange.domain.documents import DocumentMetadata
 from exchange.errors import NotAuthorizedError
+
+from e2e.harness import assert_error
 
 WITHIN = 10.0  # seconds; the hub re-reads the CRL each second
 

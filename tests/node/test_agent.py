@@ -19,6 +19,7 @@ from exchange.hub import HubSettings
 from exchange.node import HubClient, acknowledge, fetch, node_verifier
 from exchange.pki import KeyStore, build_crl, revoke
 from exchange.pki.revocation import crl_pem
+
 from hub.inprocess import InProcessHub, document_bytes, metadata, running
 
 

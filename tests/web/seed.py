@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness import RunningHub
 from exchange.cms import sign_detached
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
 from exchange.errors import RejectedError
 from exchange.node import acknowledge, fetch, node_verifier
 from exchange.pki import KeyStore
+
+from e2e.harness import RunningHub
 
 #: a phrase only the secret document contains: it must never appear on a page
 SECRET_MARKER = "NỘI DUNG MẬT — không được hiển thị 7f3a"
@@ -66,7 +67,7 @@ def seed(hub: RunningHub, samples: Path, workdir: Path) -> Seeded:
     with hub.client("organization-commission") as client:
         original = (documents / "02-quyet-dinh-quy-che-chu-ky-so.txt").read_bytes()
         signature = sign_detached(original, client.credential, at=client.clock())
-        altered = original.replace("2015".encode(), "2016".encode(), 1)  # changed in transit
+        altered = original.replace(b"2015", b"2016", 1)  # changed in transit
         with pytest.raises(RejectedError) as refused:
             client.send(altered, signature=signature, filename="02-quyet-dinh.txt", metadata=metadata(
                 ("da-nang",), "Quyết định ban hành Quy chế gửi, nhận văn bản điện tử", "312-QĐ/VPTW"))

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from e2e.harness import RunningHub
-from web.seed import SECRET_MARKER, Seeded
+from web.seed import SECRET_MARKER
 
 pytestmark = pytest.mark.browser
 MEASURES = ("k1", "k2", "k3")

@@ -11,6 +11,7 @@ import pytest
 
 from exchange.hub import HubSettings
 from exchange.pki import KeyStore
+
 from hub.inprocess import BASE_URL, InProcessHub
 
 

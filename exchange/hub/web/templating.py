@@ -29,9 +29,10 @@ def when(moment: datetime | str | None, *, seconds: bool = False) -> str:
         return "–"
     if isinstance(moment, str):
         try:
-            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
         except ValueError:
             return moment
+        moment = parsed
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     text = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -28,12 +28,24 @@ from pathlib import Path
 from exchange.cms import Verifier, digest, sign_detached
 from exchange.config import default_bodies_file
 from exchange.domain.bodies import Body
-from exchange.domain.documents import DOCUMENT_TYPES, Classification, DocumentMetadata, ReceiptStatus
+from exchange.domain.documents import (
+    DOCUMENT_TYPES,
+    Classification,
+    DocumentMetadata,
+    ReceiptStatus,
+)
 from exchange.domain.receipts import ReceiptStatement
 from exchange.errors import InputError, RejectedError
 from exchange.hub.service import ExchangeService, Upload
 from exchange.hub.store.models import ReceiptPublic
-from exchange.pki import Credential, KeyAlgorithm, KeyStore, RevocationReason, RevokedEntry, build_crl
+from exchange.pki import (
+    Credential,
+    KeyAlgorithm,
+    KeyStore,
+    RevocationReason,
+    RevokedEntry,
+    build_crl,
+)
 from exchange.pki.ca import BACKDATE
 from exchange.pki.certificates import generate_key, issue_signing_certificate
 from exchange.pki.revocation import crl_number, crl_pem, revoked_entries

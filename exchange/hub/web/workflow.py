@@ -147,7 +147,7 @@ def _statuses(receipts: list[ReceiptView]) -> Step:
     title = "Status changes"
     if not receipts:
         return Step(7, title, PENDING, "none yet")
-    items = []
+    items: list[tuple[str, str, datetime | None]] = []
     for r in receipts:
         css = FAILED if r.receipt.status == "02" else OK
         text = f"{r.receipt.status} {r.receipt.status_name}" + (f": {r.receipt.reason}" if r.receipt.reason else "")
