@@ -43,6 +43,11 @@ def serve(
     KeyStore.at(hub.keys_dir).require()
     typer.echo(f"hub on http://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/")
     if workers > 1:
+        # Create the schema once here: N workers each running CREATE TABLE on an empty
+        # database race, and the loser takes the whole server down.
+        from exchange.hub.store.db import make_engine
+
+        make_engine(hub.database_url).dispose()
         # Worker processes import the app themselves; pass the settings through the environment.
         os.environ.update(_env(hub))
         uvicorn.run("exchange.hub.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
