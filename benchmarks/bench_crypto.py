@@ -44,7 +44,6 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -54,7 +53,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +67,8 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from exchange.cms import Verifier, sign_detached
 from exchange.domain import BodyRegistry
 from exchange.pki import Credential, KeyAlgorithm, KeyStore, PathValidator, init_pki, revoke
+
+from machine import describe  # benchmarks/ is on sys.path when a benchmark runs
 
 REPO = Path(__file__).resolve().parent.parent
 DOCUMENT_SIZE = 100 * 1024
@@ -262,30 +262,11 @@ def environment(algorithm: KeyAlgorithm) -> dict[str, Any]:
 
     exe = shutil.which("openssl")
     cli = subprocess.run([exe, "version"], capture_output=True, text=True, check=False).stdout.strip() if exe else "absent"
-    cpu = ""
-    try:
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), "")
-    except OSError:
-        pass
-
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "absent"
-
     return {
         "algorithm": algorithm.value,
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu": cpu or platform.processor(),
-        "python": platform.python_version(),
-        "cryptography": version("cryptography"),
+        **describe(("cryptography", "asn1crypto", "pyHanko", "pyhanko-certvalidator")),
         "cryptography_openssl": backend.openssl_version_text(),
         "openssl_cli": cli,
-        "asn1crypto": version("asn1crypto"),
-        "pyhanko": version("pyHanko"),
-        "pyhanko_certvalidator": version("pyhanko-certvalidator"),
     }
 
 
@@ -432,8 +413,8 @@ def print_text(result: dict[str, Any]) -> None:
     print(f"nproc {env['nproc']} · {env['cpu']}")
     print(f"Python {env['python']} · cryptography {env['cryptography']} ({env['cryptography_openssl']}) · "
           f"openssl CLI: {env['openssl_cli']}")
-    print(f"asn1crypto {env['asn1crypto']} · pyHanko {env['pyhanko']} · "
-          f"pyhanko-certvalidator {env['pyhanko_certvalidator']}")
+    print(f"asn1crypto {env['asn1crypto']} · pyHanko {env['pyHanko']} · "
+          f"pyhanko-certvalidator {env['pyhanko-certvalidator']}")
     print()
     rows = [(r["name"], r["per_second"], r["microseconds"]) for r in result["rates"].values()]
     speed = result["openssl_speed"]
@@ -459,7 +440,7 @@ def print_text(result: dict[str, Any]) -> None:
     if result["agreement"]:
         rows2 = result["agreement"]
         w = [max(len(str(r[k])) for r in rows2) for k in ("case", "ours", "pyhanko")]
-        w = [max(a, b) for a, b in zip(w, (4, 4, 7))]
+        w = [max(a, b) for a, b in zip(w, (4, 4, 7), strict=True)]
         print(f"{'case':<{w[0]}}  {'ours':<{w[1]}}  {'pyHanko':<{w[2]}}  agree (pass/fail)")
         for r in rows2:
             print(f"{r['case']:<{w[0]}}  {r['ours']:<{w[1]}}  {r['pyhanko']:<{w[2]}}  {'yes' if r['agree'] else 'NO'}")
