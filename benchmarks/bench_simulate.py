@@ -201,12 +201,12 @@ def print_table(f: dict[str, Any]) -> None:
     print("Simulator throughput")
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
-    s, l = m["short"], m["long"]
-    print(f"\nPeak memory as the period grows ({s['bodies']} bodies)")
-    print(f"  {'':<14}{s['days']:>6} days{l['days']:>10} days{'ratio':>10}")
-    print(f"  {'main (MiB)':<14}{s['peak_rss_main_mib']:>11.1f}{l['peak_rss_main_mib']:>15.1f}{m['ratio_main']:>10.3f}")
-    print(f"  {'worker (MiB)':<14}{s['peak_rss_worker_mib']:>11.1f}{l['peak_rss_worker_mib']:>15.1f}{m['ratio_worker']:>10.3f}")
-    print(f"  {'documents':<14}{s['documents']:>11,}{l['documents']:>15,}")
+    short, long = m["short"], m["long"]
+    print(f"\nPeak memory as the period grows ({short['bodies']} bodies)")
+    print(f"  {'':<14}{short['days']:>6} days{long['days']:>10} days{'ratio':>10}")
+    print(f"  {'main (MiB)':<14}{short['peak_rss_main_mib']:>11.1f}{long['peak_rss_main_mib']:>15.1f}{m['ratio_main']:>10.3f}")
+    print(f"  {'worker (MiB)':<14}{short['peak_rss_worker_mib']:>11.1f}{long['peak_rss_worker_mib']:>15.1f}{m['ratio_worker']:>10.3f}")
+    print(f"  {'documents':<14}{short['documents']:>11,}{long['documents']:>15,}")
     print(f"\nfigures written to {RESULTS.relative_to(REPO)}/")
 
 

@@ -7,7 +7,7 @@ JSON by the hub, and stored with every document the hub accepts or refuses.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -135,7 +135,7 @@ class ValidationReport:
         return f"{self.indication.value} / {sub}: {self.reason}{who}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _plain(self)
         data["summary"] = self.summary()
         return data
 
@@ -167,3 +167,18 @@ class ValidationReport:
 def iso(moment: datetime) -> str:
     """UTC ISO-8601 with a ``Z``, the one time format of reports."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for the report's own types, without its deep copies (every value
+    here is immutable): the hub stores a report with every document and receipt."""
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    names = _FIELDS.get(type(value))
+    if names is None:
+        return value
+    return {name: _plain(getattr(value, name)) for name in names}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in (Check, CertificateInfo, SignerInfo, ValidationReport)}

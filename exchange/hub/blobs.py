@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,12 +30,19 @@ class BlobStore:
 
     def put_stream(self, stream: BinaryIO, *, limit: int | None = None) -> tuple[str, int]:
         """Store *stream*; returns (sha256 hex, size). Raises TooLargeError past *limit*."""
+        first = stream.read(CHUNK)
+        more = stream.read(CHUNK) if first else b""
+        if not more:
+            # A stream of one chunk is hashed in memory: no temporary file if it is stored already.
+            if limit is not None and len(first) > limit:
+                raise TooLargeError(f"the file is larger than the limit of {limit} bytes")
+            return self.put_bytes(first), len(first)
         digest = hashlib.sha256()
         size = 0
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
+                for chunk in _chunks((first, more), stream):
                     size += len(chunk)
                     if limit is not None and size > limit:
                         raise TooLargeError(f"the file is larger than the limit of {limit} bytes")
@@ -72,3 +80,9 @@ class BlobStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+
+def _chunks(head: tuple[bytes, ...], stream: BinaryIO) -> Iterator[bytes]:
+    yield from head
+    while chunk := stream.read(CHUNK):
+        yield chunk

@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -36,13 +36,14 @@ from exchange.errors import (
 from exchange.hub.blobs import BlobStore
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import (
+    Delivery,
     DeliveryPublic,
     Document,
     DocumentPublic,
-    Incoming,
     IncomingPublic,
     Receipt,
     ReceiptPublic,
+    as_stored,
 )
 from exchange.hub.trust import Trust
 
@@ -86,7 +87,7 @@ class ExchangeService:
         sha, size = self.blobs.put_stream(upload.stream, limit=self.max_upload)
         if size == 0:
             raise InputError("the file is empty (0 bytes): nothing to send", code="empty-file")
-        with Session(self.engine) as session:
+        with self._session() as session:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
                 return self._repeat(session, existing, sha)
@@ -103,11 +104,8 @@ class ExchangeService:
                 channel, reason = Channel.SIGNED_INVALID, "signer-mismatch"
             else:
                 channel = Channel.SIGNED_VALID
-        doc = Document(
-            id=document_id or str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
-            number=metadata.number, doc_type=metadata.doc_type, subject=metadata.subject,
-            doc_date=metadata.doc_date,
-            classification=metadata.classification.value, channel=channel.value,
+        row = _document_row(
+            document_id, metadata, sender=sender, channel=channel, at=at,
             filename=_display_name(upload.filename), media_type=(upload.media_type or "")[:128] or None,
             sha256=sha, size=size,
             signature_sha256=self.blobs.put_bytes(signature) if signature is not None else None,
@@ -115,14 +113,13 @@ class ExchangeService:
             sub_indication=report.sub_indication.value if report and report.sub_indication else None,
             report_json=report.to_json() if report else None,
             signer=report.signer.body_id if report and report.signer else None,
-            created_at=at,
         )
         state = "refused" if channel is Channel.SIGNED_INVALID else "delivered"
-        with Session(self.engine) as session:
-            repo.add_document(session, document=doc, recipients=metadata.recipients, state=state, at=at)
-            repo.add_event(session, at=at, actor=sender, action="refused" if reason else "accepted",
-                           document_id=doc.id, detail=reason or channel.value)
+        with self._session() as session:
             try:
+                repo.add_document(session, row=row, recipients=metadata.recipients, state=state, at=at)
+                repo.add_event(session, at=at, actor=sender, action="refused" if reason else "accepted",
+                               document_id=row["id"], detail=reason or channel.value)
                 session.commit()
             except IntegrityError:
                 # A concurrent retry with the same message id won the race: answer as a repeat.
@@ -131,7 +128,7 @@ class ExchangeService:
                 if existing is None:
                     raise
                 return self._repeat(session, existing, sha)
-            public = self._public(session, doc)
+        public = _new_public(row, metadata.recipients, state)
         if reason:
             self._refuse(public, reason, report)
         return public
@@ -162,20 +159,17 @@ class ExchangeService:
                        document_id: str | None = None) -> DocumentPublic:
         """Register a document sent on paper: metadata only, no file, not delivered electronically."""
         self._check_recipients(sender, metadata.recipients)
-        with Session(self.engine) as session:
+        with self._session() as session:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
                 public = self._public(session, existing)
                 public.duplicate = True
                 return public
-            doc = Document(id=document_id or str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
-                           number=metadata.number, doc_type=metadata.doc_type, subject=metadata.subject,
-                           doc_date=metadata.doc_date, classification=metadata.classification.value,
-                           channel=Channel.PAPER.value, created_at=at)
-            repo.add_document(session, document=doc, recipients=metadata.recipients, state="paper", at=at)
-            repo.add_event(session, at=at, actor=sender, action="paper", document_id=doc.id)
+            row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
+            repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
+            repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
             session.commit()
-            return self._public(session, doc)
+        return _new_public(row, metadata.recipients, "paper")
 
     def register_incoming(self, *, body: str, from_agency: str, number: str = "", subject: str = "",
                           scan: Upload | None, entered: bool = True, at: datetime,
@@ -190,45 +184,62 @@ class ExchangeService:
             if size == 0:
                 raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
             filename = _display_name(scan.filename)
-        row = Incoming(id=entry_id or str(uuid.uuid4()), body=body, from_agency=from_agency.strip()[:200], number=number[:64],
-                       subject=subject[:500], received_at=at, scanned=sha is not None, entered=entered,
-                       sha256=sha, filename=filename)
-        with Session(self.engine) as session:
-            session.add(row)
+        row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
+               "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
+               "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
+        with self._session() as session:
+            repo.add_incoming(session, row=row)
             repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
             session.commit()
-            session.refresh(row)
-            return IncomingPublic.model_validate(row, from_attributes=True)
+        return IncomingPublic.model_validate(row)
 
     # -- receiving ------------------------------------------------------------------------
     def inbox(self, *, body: str, include_all: bool = False) -> list[DocumentPublic]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             return [self._public(session, doc) for doc, _ in
                     repo.inbox(session, recipient=body, include_all=include_all)]
 
     def document(self, *, body: str, document_id: str) -> DocumentPublic:
         """A document's metadata and the hub's report, for its sender or one of its recipients."""
-        with Session(self.engine) as session:
-            doc = self._readable(session, body, document_id)
-            return self._public(session, doc, with_report=True)
+        with self._session() as session:
+            doc, deliveries = self._readable(session, body, document_id)
+            return _document_public(doc, deliveries, with_report=True)
 
     def content_path(self, *, body: str, document_id: str, at: datetime) -> tuple[Path, DocumentPublic]:
         """Where the document's bytes are; marks it fetched when a recipient downloads it."""
-        with Session(self.engine) as session:
-            doc = self._readable(session, body, document_id)
+        with self._session() as session:
+            doc, deliveries = self._readable(session, body, document_id)
             if doc.sha256 is None:
                 raise NotFoundError(f"document {document_id} was sent on paper: there is no file",
                                     code="no-file")
-            delivery = repo.delivery_for(session, document_id=document_id, recipient=body)
+            delivery = next((d for d in deliveries if d.recipient == body), None)
             if delivery is not None and delivery.fetched_at is None:
-                delivery.fetched_at = at
-                session.add(delivery)
+                delivery.fetched_at = as_stored(at)
                 session.commit()
-            return self.blobs.path(doc.sha256), self._public(session, doc)
+            return self.blobs.path(doc.sha256), _document_public(doc, deliveries)
+
+    def download(self, *, body: str, document_id: str, at: datetime) -> tuple[Path, bytes | None]:
+        """:meth:`content_path` and :meth:`signature` in one, without the metadata: where the
+        bytes are and the signature (None if unsigned), marked fetched. Same rules and errors;
+        one query and one update, for callers that download many documents (the simulator)."""
+        with self._session() as session:
+            found = repo.download_target(session, document_id=document_id, recipient=body)
+            if found is None:
+                raise NotFoundError(f"no document {document_id}")
+            sender, sha256, signature_sha256, delivery_id, state, fetched = found
+            _check_readable(body, document_id, sender=sender, delivery_state=state)
+            if sha256 is None:
+                raise NotFoundError(f"document {document_id} was sent on paper: there is no file",
+                                    code="no-file")
+            if delivery_id is not None and fetched is None:
+                repo.update_delivery(session, delivery_id=delivery_id, fetched_at=at)
+                session.commit()
+        signature = self.blobs.read(signature_sha256) if signature_sha256 is not None else None
+        return self.blobs.path(sha256), signature
 
     def signature(self, *, body: str, document_id: str) -> bytes:
-        with Session(self.engine) as session:
-            doc = self._readable(session, body, document_id)
+        with self._session() as session:
+            doc, _ = self._readable(session, body, document_id)
             if doc.signature_sha256 is None:
                 raise NotFoundError(f"document {document_id} is unsigned", code="no-signature")
             return self.blobs.read(doc.signature_sha256)
@@ -244,14 +255,14 @@ class ExchangeService:
                              code="invalid-receipt")
         if parsed.receiver != body:
             raise NotAuthorizedError(f"the receipt names receiver {parsed.receiver}, but you are {body}")
-        with Session(self.engine) as session:
-            doc = repo.find_document(session, document_id=document_id)
-            if doc is None:
+        with self._session() as session:
+            target = repo.receipt_target(session, document_id=document_id, recipient=body)
+            if target is None:
                 raise NotFoundError(f"no document {document_id}")
-            delivery = repo.delivery_for(session, document_id=document_id, recipient=body)
-            if delivery is None or delivery.state != "delivered":
+            sha256, delivery_id, state = target
+            if delivery_id is None or state != "delivered":
                 raise NotAuthorizedError(f"document {document_id} was not delivered to {body}")
-            if parsed.sha256 != doc.sha256:
+            if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
             report = self.trust.verifier().verify(statement, signature, at=at)
@@ -260,40 +271,44 @@ class ExchangeService:
                 why = report.summary() if not report.passed else f"signed by {signer}, not {body}"
                 raise RejectedError(f"receipt signature refused: {why}", code="invalid-signature",
                                     detail={"report": report.to_dict()})
-            receipt = Receipt(document_id=document_id, recipient=body, status=parsed.status.value,
-                              reason=parsed.reason[:500], statement=statement, signature=signature,
-                              indication=report.indication.value, report_json=report.to_json(),
-                              stated_at=parsed.time, created_at=at)
-            session.add(receipt)
-            delivery.status, delivery.status_at = parsed.status.value, parsed.time
+            row = {"document_id": document_id, "recipient": body, "status": parsed.status.value,
+                   "reason": parsed.reason[:500], "statement": statement, "signature": signature,
+                   "indication": report.indication.value, "report_json": report.to_json(),
+                   "stated_at": as_stored(parsed.time), "created_at": as_stored(at)}
+            receipt_id = repo.add_receipt(session, row=row)
+            delivery: dict[str, Any] = {"status": parsed.status.value, "status_at": parsed.time}
             if parsed.verification:
-                delivery.verified = parsed.verification == Indication.TOTAL_PASSED.value
-            session.add(delivery)
+                delivery["verified"] = parsed.verification == Indication.TOTAL_PASSED.value
+            repo.update_delivery(session, delivery_id=delivery_id, **delivery)
             repo.add_event(session, at=at, actor=body, action=f"status-{parsed.status.label}",
                            document_id=document_id, detail=parsed.reason)
             session.commit()
-            session.refresh(receipt)
-            return _receipt_public(receipt)
+        return _receipt_answer(receipt_id, row)
 
     def status_trail(self, *, body: str, document_id: str) -> list[ReceiptPublic]:
         """Every signed status of a document: all recipients' for its sender, one's own otherwise."""
-        with Session(self.engine) as session:
-            doc = self._readable(session, body, document_id)
+        with self._session() as session:
+            doc, _ = self._readable(session, body, document_id)
             only = None if doc.sender == body else body
             return [_receipt_public(r) for r in repo.receipts_of(session, document_id=document_id, recipient=only)]
 
     # -- the register ---------------------------------------------------------------------
     def register_entries(self, *, start: datetime | None = None, end: datetime | None = None
                          ) -> Iterator[RegisterEntry]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             yield from repo.register_entries(session, start=start, end=end)
 
     def incoming_entries(self, *, start: datetime | None = None, end: datetime | None = None
                          ) -> Iterator[IncomingEntry]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             yield from repo.incoming_entries(session, start=start, end=end)
 
     # -- helpers --------------------------------------------------------------------------
+    def _session(self) -> Session:
+        # Each operation is one short transaction that builds its answer from what it read or
+        # wrote: expiring the rows at commit would only cost queries to read them again.
+        return Session(self.engine, expire_on_commit=False)
+
     def _check_recipients(self, sender: str, recipients: tuple[str, ...]) -> None:
         for recipient in recipients:
             if recipient not in self.bodies:
@@ -301,36 +316,18 @@ class ExchangeService:
             if recipient == sender:
                 raise InputError("a body cannot send a document to itself", code="invalid-recipient")
 
-    def _readable(self, session: Session, body: str, document_id: str) -> Document:
+    def _readable(self, session: Session, body: str, document_id: str) -> tuple[Document, list[Delivery]]:
+        """The document and all its deliveries, if *body* may read it."""
         doc = repo.find_document(session, document_id=document_id)
         if doc is None:
             raise NotFoundError(f"no document {document_id}")
-        if doc.sender == body:
-            return doc
-        delivery = repo.delivery_for(session, document_id=document_id, recipient=body)
-        if delivery is None:
-            raise NotAuthorizedError(f"document {document_id} was neither sent by nor to {body}")
-        # A refused document was never delivered: its would-be recipients must not read it.
-        if delivery.state == "refused":
-            raise NotAuthorizedError(f"document {document_id} was refused by the hub and not delivered to {body}",
-                                     code="not-delivered")
-        return doc
+        deliveries = repo.deliveries_of(session, document_id=document_id)
+        delivery = next((d for d in deliveries if d.recipient == body), None)
+        _check_readable(body, document_id, sender=doc.sender, delivery_state=delivery.state if delivery else None)
+        return doc, deliveries
 
     def _public(self, session: Session, doc: Document, *, with_report: bool = False) -> DocumentPublic:
-        deliveries = repo.deliveries_of(session, document_id=doc.id)
-        return DocumentPublic(
-            id=doc.id, message_id=doc.message_id, sender=doc.sender,
-            recipients=[d.recipient for d in deliveries], number=doc.number, doc_type=doc.doc_type,
-            subject=doc.subject, doc_date=doc.doc_date, classification=doc.classification,
-            channel=doc.channel, filename=doc.filename, sha256=doc.sha256, size=doc.size,
-            indication=doc.indication, sub_indication=doc.sub_indication, created_at=doc.created_at,
-            deliveries=[DeliveryPublic(
-                recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at,
-                verified=d.verified, status=d.status,
-                status_name=ReceiptStatus(d.status).label if d.status else None, status_at=d.status_at,
-            ) for d in deliveries],
-            report=json.loads(doc.report_json) if with_report and doc.report_json else None,
-        )
+        return _document_public(doc, repo.deliveries_of(session, document_id=doc.id), with_report=with_report)
 
     # -- the hub's own web pages: read-only views of the whole register -------------------
     # These skip the per-body access rule of the API (the pages show the register, as the
@@ -338,7 +335,7 @@ class ExchangeService:
     # except text_preview, which never does for a secret document.
     def register_span(self) -> tuple[datetime, datetime] | None:
         """The first and last moments in the register (sends and incoming); None if empty."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             return repo.register_span(session)
 
     def find_documents(self, *, start: datetime | None = None, end: datetime | None = None,
@@ -356,7 +353,7 @@ class ExchangeService:
             raise InputError(f"status must be one of {', '.join(repo.STATUS_FILTERS)}")
         if channel and channel not in {c.value for c in Channel}:
             raise InputError(f"channel must be one of {', '.join(c.value for c in Channel)}")
-        with Session(self.engine) as session:
+        with self._session() as session:
             rows, total = repo.search_documents(
                 session, start=start, end=end, channel=channel, sender=sender, recipient=recipient, body=body,
                 validity=validity, status=status, offset=offset, limit=limit)
@@ -364,7 +361,7 @@ class ExchangeService:
 
     def audit_document(self, *, document_id: str) -> DocumentPublic:
         """Any document's metadata and the hub's validation report; NotFoundError if unknown."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             doc = repo.find_document(session, document_id=document_id)
             if doc is None:
                 raise NotFoundError(f"no document {document_id}")
@@ -372,31 +369,31 @@ class ExchangeService:
 
     def audit_receipts(self, *, document_id: str) -> list[ReceiptPublic]:
         """Every recipient's signed statuses for a document, oldest first."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             return [_receipt_public(r) for r in repo.receipts_of(session, document_id=document_id)]
 
     def audit_events(self, *, document_id: str) -> list[dict[str, object]]:
         """The hub's audit trail of one document: ``at``, ``actor``, ``action``, ``detail``."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             return [{"at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
                     for e in repo.events_of(session, document_id=document_id)]
 
     def activity(self, *, since: datetime) -> dict[str, object]:
         """Live counts since *since* and the last event id (see ``repository.activity``)."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             return repo.activity(session, since=since)
 
     def receipt_tallies(self, *, start: datetime | None = None, end: datetime | None = None
                         ) -> dict[str, tuple[int, int]]:
         """Per recipient: (documents delivered to it in [start, end), how many it acknowledged)."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             return repo.receipt_tallies(session, start=start, end=end)
 
     def text_preview(self, *, document_id: str, limit: int = 4000) -> str | None:
         """The beginning of a document's file as text, for the pages; ``None`` when it must
         not or cannot be shown: anything not classified ``normal`` (a secret document's
         content is never shown), a paper document, or bytes that are not UTF-8 text."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             doc = repo.find_document(session, document_id=document_id)
         if doc is None or doc.classification != "normal" or doc.sha256 is None:
             return None
@@ -413,12 +410,70 @@ class ExchangeService:
         return text[:limit]
 
 
+def _check_readable(body: str, document_id: str, *, sender: str, delivery_state: str | None) -> None:
+    """Raise NotAuthorizedError unless *body* sent the document or it was delivered to it."""
+    if sender == body:
+        return
+    if delivery_state is None:
+        raise NotAuthorizedError(f"document {document_id} was neither sent by nor to {body}")
+    # A refused document was never delivered: its would-be recipients must not read it.
+    if delivery_state == "refused":
+        raise NotAuthorizedError(f"document {document_id} was refused by the hub and not delivered to {body}",
+                                 code="not-delivered")
+
+
+def _document_row(document_id: str | None, metadata: DocumentMetadata, *, sender: str, channel: Channel,
+                  at: datetime, **file: Any) -> dict[str, Any]:
+    """A document's column values: the metadata, the channel, and (electronic) the *file*'s."""
+    return {"id": document_id or str(uuid.uuid4()), "message_id": metadata.message_id, "sender": sender,
+            "number": metadata.number, "doc_type": metadata.doc_type, "subject": metadata.subject,
+            "doc_date": metadata.doc_date, "classification": metadata.classification.value,
+            "channel": channel.value, "created_at": as_stored(at), **file}
+
+
+_DOCUMENT_PUBLIC = ("id", "message_id", "sender", "number", "doc_type", "subject", "doc_date", "classification",
+                    "channel", "filename", "sha256", "size", "indication", "sub_indication", "created_at")
+
+
+def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: str) -> DocumentPublic:
+    """The answer for a document just registered, built from what was written (no re-read):
+    the same as :func:`_document_public` of the stored rows."""
+    deliveries = [DeliveryPublic(recipient=r, state=state, sent_at=row["created_at"]) for r in sorted(recipients)]
+    return DocumentPublic(recipients=[d.recipient for d in deliveries], deliveries=deliveries,
+                          **{name: row.get(name) for name in _DOCUMENT_PUBLIC})
+
+
+def _document_public(doc: Document, deliveries: list[Delivery], *, with_report: bool = False) -> DocumentPublic:
+    return DocumentPublic(
+        id=doc.id, message_id=doc.message_id, sender=doc.sender,
+        recipients=[d.recipient for d in deliveries], number=doc.number, doc_type=doc.doc_type,
+        subject=doc.subject, doc_date=doc.doc_date, classification=doc.classification,
+        channel=doc.channel, filename=doc.filename, sha256=doc.sha256, size=doc.size,
+        indication=doc.indication, sub_indication=doc.sub_indication, created_at=doc.created_at,
+        deliveries=[DeliveryPublic(
+            recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at,
+            verified=d.verified, status=d.status,
+            status_name=ReceiptStatus(d.status).label if d.status else None, status_at=d.status_at,
+        ) for d in deliveries],
+        report=json.loads(doc.report_json) if with_report and doc.report_json else None,
+    )
+
+
+_RECEIPT_FIELDS = ("document_id", "recipient", "status", "reason", "statement", "signature", "indication",
+                   "report_json", "stated_at", "created_at")
+
+
 def _receipt_public(r: Receipt) -> ReceiptPublic:
+    return _receipt_answer(r.id or 0, {name: getattr(r, name) for name in _RECEIPT_FIELDS})
+
+
+def _receipt_answer(receipt_id: int, row: Mapping[str, Any]) -> ReceiptPublic:
+    """A receipt as the API shows it, from its column values."""
     return ReceiptPublic(
-        id=r.id or 0, document_id=r.document_id, recipient=r.recipient, status=r.status,
-        status_name=ReceiptStatus(r.status).label, reason=r.reason, stated_at=r.stated_at,
-        created_at=r.created_at, indication=r.indication, statement=r.statement.decode("utf-8"),
-        signature_b64=base64.b64encode(r.signature).decode(), report=json.loads(r.report_json),
+        id=receipt_id, document_id=row["document_id"], recipient=row["recipient"], status=row["status"],
+        status_name=ReceiptStatus(row["status"]).label, reason=row["reason"], stated_at=row["stated_at"],
+        created_at=row["created_at"], indication=row["indication"], statement=row["statement"].decode("utf-8"),
+        signature_b64=base64.b64encode(row["signature"]).decode(), report=json.loads(row["report_json"]),
     )
 
 

@@ -14,8 +14,8 @@ from cryptography import x509
 
 from exchange.cms import Verifier
 from exchange.pki import KeyStore, PathValidator
-from exchange.pki.revocation import load_crl
 from exchange.pki.certificates import read_file
+from exchange.pki.revocation import load_crl
 
 
 class Trust:

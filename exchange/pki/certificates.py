@@ -236,10 +236,16 @@ def read_file(path: str | Path) -> bytes:
         raise InputFileError(f"cannot read {p}: {exc.strerror or exc}") from None
 
 
-def load_private_key(path: str | Path) -> PrivateKey:
+def load_private_key(path: str | Path, *, generated_here: bool = False) -> PrivateKey:
+    """An unencrypted PEM private key. *generated_here*: a key this project generated and
+    wrote itself (a KeyStore's), whose RSA parameters need no re-validation."""
     data = read_file(path)
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        # OpenSSL's RSA key check costs ~40 ms a load (more than 50 signatures) and guards
+        # against malformed or tampered parameters, which a key from elsewhere may have. Keys
+        # that generate_key made and the key store wrote (mode 0600) skip it.
+        key = serialization.load_pem_private_key(data, password=None,
+                                                 unsafe_skip_rsa_key_validation=generated_here)
     except (ValueError, TypeError) as exc:
         raise MalformedError(f"{path} is not an unencrypted PEM private key: {exc}") from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):

@@ -90,11 +90,11 @@ class KeyStore:
     def issuing_ca(self) -> Credential:
         self.require()
         cert = load_certificate_file(self.directory / "issuing-ca.pem")[0]
-        key = load_private_key(self.directory / "issuing-ca.key")
+        key = load_private_key(self.directory / "issuing-ca.key", generated_here=True)
         return Credential(cert, key, (self.root(),))
 
     def root_credential(self) -> Credential:
-        return Credential(self.root(), load_private_key(self.directory / "root-ca.key"))
+        return Credential(self.root(), load_private_key(self.directory / "root-ca.key", generated_here=True))
 
     def crl(self) -> x509.CertificateRevocationList:
         self.require()
@@ -113,14 +113,14 @@ class KeyStore:
         """The body's current certificate, private key and the issuing CA above it."""
         cert = self.certificate(body_id)
         issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
-        return Credential(cert, load_private_key(self.key_path(body_id)), (issuing,))
+        return Credential(cert, load_private_key(self.key_path(body_id), generated_here=True), (issuing,))
 
     def hub_credential(self) -> Credential:
         self.require()
         issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
         return Credential(
             load_certificate_file(self.directory / "hub.pem")[0],
-            load_private_key(self.directory / "hub.key"),
+            load_private_key(self.directory / "hub.key", generated_here=True),
             (issuing,),
         )
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from exchange.simulate.adoption import Adoption, BodyAdoption, Curve
-    from exchange.simulate.runner import Counts, DayDone, SimulationResult, make_pki, simulate
-    from exchange.simulate.scenario import Fallback, Scenario, ScenarioError
-    from exchange.simulate.traffic import Intent, Traffic
+if TYPE_CHECKING:  # for type checkers only; ruff cannot see the computed __all__
+    from exchange.simulate.adoption import Adoption, BodyAdoption, Curve  # noqa: F401
+    from exchange.simulate.runner import Counts, DayDone, SimulationResult, make_pki, simulate  # noqa: F401
+    from exchange.simulate.scenario import Fallback, Scenario, ScenarioError  # noqa: F401
+    from exchange.simulate.traffic import Intent, Traffic  # noqa: F401
 
 _WHERE = {
     "Adoption": "adoption", "BodyAdoption": "adoption", "Curve": "adoption",

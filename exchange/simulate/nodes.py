@@ -111,12 +111,11 @@ class Nodes:
 
     def _receive(self, task: ReceiveTask) -> Receipt | None:
         service = self.service
-        path, _ = service.content_path(body=task.recipient, document_id=task.document_id, at=task.at)
+        path, signature = service.download(body=task.recipient, document_id=task.document_id, at=task.at)
         if not task.acknowledge:
             return None
         status, reason = ReceiptStatus.RECEIVED, ""
-        if task.signed:
-            signature = service.signature(body=task.recipient, document_id=task.document_id)
+        if task.signed and signature is not None:
             report = self.verifier(task.crl_epoch).verify(path, signature, at=task.at)
             sha = report.document_sha256 or digest(path).hex()
             verification = report.indication.value

@@ -42,8 +42,8 @@ from exchange.pki import KeyStore, Validity, init_pki, renew, revoke
 from exchange.pki.ca import issue_body
 from exchange.simulate import outputs
 from exchange.simulate.nodes import (
-    NodeSetup,
     Nodes,
+    NodeSetup,
     Receipt,
     ReceiveTask,
     SignTask,
@@ -206,7 +206,7 @@ class _Event:
 
 
 def _events(scenario: Scenario) -> list[_Event]:
-    events = []
+    events: list[_Event] = []
     for fault in scenario.faults.revoked:
         events.append(_Event(fault.effective, len(events), "revoke", fault.body, fault.reason))
     for fault in scenario.faults.revoked + scenario.faults.expired:
@@ -301,8 +301,9 @@ class _Run:
         return self.events[self.next_event].moment if self.next_event < len(self.events) else None
 
     def _track(self, future: Future[T]) -> Future[T]:
-        if len(self.in_flight) > 4 * LOOKAHEAD * CHUNK:
-            self.in_flight = {f for f in self.in_flight if not f.done()}
+        # Only what is still running: a finished future holds its whole result (48 signatures
+        # or receipts), and keeping hundreds of them here grew the memory by tens of MB.
+        self.in_flight = {f for f in self.in_flight if not f.done()}
         self.in_flight.add(future)
         return future
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tracemalloc
@@ -109,6 +110,15 @@ def test_a_good_signature_passes_every_check(pki: TestPKI) -> None:
     ]
     assert report.revocation_checked
     assert report.warnings == ()
+
+
+def test_the_report_as_a_dict_is_dataclasses_asdict_plus_the_summary(pki: TestPKI) -> None:
+    # to_dict is written out for speed (the hub stores a report per document); it must stay
+    # exactly what dataclasses.asdict gives.
+    for report in (_verify(pki, pki.signer, signed_at=pki.created, at=pki.created + timedelta(minutes=5)),
+                   _verify(pki, pki.signer, signed_at=pki.created, at=pki.created - timedelta(days=1))):
+        assert report.to_dict() == {**dataclasses.asdict(report), "summary": report.summary()}
+        assert list(report.to_dict()) == [*dataclasses.asdict(report), "summary"]
 
 
 def test_ecdsa_signature_passes(ecdsa_store: KeyStore, pki: TestPKI) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from exchange.hub import HubSettings
 from exchange.pki import Credential
+
 from hub.inprocess import InProcessHub, running
 
 

@@ -14,6 +14,7 @@ from exchange.errors import NotAuthenticatedError, NotAuthorizedError
 from exchange.hub import HubSettings
 from exchange.hub.auth import CHALLENGE_TTL, TokenService
 from exchange.pki import revoke
+
 from hub.inprocess import InProcessHub, document_bytes, metadata
 
 SECRET = bytes(range(32))

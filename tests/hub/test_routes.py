@@ -14,6 +14,7 @@ from exchange.errors import NotAuthorizedError, NotFoundError, RejectedError
 from exchange.node import acknowledge, fetch, node_verifier
 from exchange.pki.certificates import load_certificates
 from exchange.pki.revocation import load_crl
+
 from hub.inprocess import document_bytes, metadata
 from hub.test_auth import assert_error
 

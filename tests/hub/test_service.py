@@ -29,6 +29,7 @@ from exchange.errors import (
 from exchange.hub import ExchangeService, HubSettings, Upload, build_service
 from exchange.hub.store.models import Delivery, Document, Event
 from exchange.pki import Credential
+
 from hub.inprocess import document_bytes, metadata
 
 SENDER = "ha-noi"
@@ -129,6 +130,9 @@ def test_a_signature_over_another_file_is_refused_and_the_refusal_recorded(servi
         assert service.inbox(body=recipient, include_all=True) == []
         with pytest.raises(NotAuthorizedError) as hidden:  # refused: never delivered, not readable
             service.content_path(body=recipient, document_id=document_id, at=at)
+        assert hidden.value.code == "not-delivered"
+        with pytest.raises(NotAuthorizedError) as hidden:
+            service.download(body=recipient, document_id=document_id, at=at)
         assert hidden.value.code == "not-delivered"
     mine = service.document(body=SENDER, document_id=document_id)  # the sender sees why
     assert mine.report is not None and mine.report["sub_indication"] == "HASH_FAILURE"
@@ -329,6 +333,22 @@ def test_a_download_by_a_recipient_marks_it_fetched(service, at, delivered):
     doc = service.document(body=SENDER, document_id=delivered["id"])
     fetched = {d.recipient: d.fetched_at for d in doc.deliveries}
     assert fetched == {"central-office": at, "organization-commission": None}
+
+
+def test_download_is_content_path_and_signature_in_one(service, at, delivered):
+    later = at + timedelta(hours=1)
+    path, signature = service.download(body="central-office", document_id=delivered["id"], at=at)
+    assert (path, signature) == (
+        service.content_path(body="central-office", document_id=delivered["id"], at=later)[0],
+        service.signature(body="central-office", document_id=delivered["id"]))
+    service.download(body="central-office", document_id=delivered["id"], at=later)  # the first fetch counts
+    doc = service.document(body=SENDER, document_id=delivered["id"])
+    assert {d.recipient: d.fetched_at for d in doc.deliveries} == {"central-office": at,
+                                                                   "organization-commission": None}
+    with pytest.raises(NotAuthorizedError):
+        service.download(body="da-nang", document_id=delivered["id"], at=at)
+    with pytest.raises(NotFoundError):
+        service.download(body="central-office", document_id="no-such-document", at=at)
 
 
 # -- paper and incoming ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from exchange.errors import TooLargeError
 from exchange.hub import HubSettings
 from exchange.hub.store.models import Document
 from exchange.hub.upload import BodyLimit
+
 from hub.inprocess import InProcessHub, document_bytes, metadata, running
 from hub.test_auth import assert_error
 

@@ -33,6 +33,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+def as_stored(value: datetime) -> datetime:
+    """*value* as a :class:`UTCDateTime` column reads it back: in UTC (naive taken as UTC), so an
+    answer built from what was written equals one read back from the database."""
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _utc(*, nullable: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable)
 

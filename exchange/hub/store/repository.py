@@ -6,12 +6,43 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Table, and_, bindparam, func, or_
+from sqlalchemy import insert as _insert
+from sqlalchemy import select as _select
+from sqlalchemy import update as _update
 from sqlmodel import Session, col, select
 
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.hub.store.models import Delivery, Document, Event, Incoming, Receipt
+
+_DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
+_DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
+_RECEIPT: Table = Receipt.__table__  # type: ignore[attr-defined]
+_INCOMING: Table = Incoming.__table__  # type: ignore[attr-defined]
+_EVENT: Table = Event.__table__  # type: ignore[attr-defined]
+
+# The statements of the hub's hot paths, built once: a statement object caches its own cache
+# key, so executing it again skips straight to the compiled SQL.
+_ID_BY_MESSAGE_ID = _select(_DOCUMENT.c.id).where(_DOCUMENT.c.sender == bindparam("sender"),
+                                                  _DOCUMENT.c.message_id == bindparam("message_id"))
+_RECEIPT_TARGET = (
+    _select(_DOCUMENT.c.sha256, _DELIVERY.c.id, _DELIVERY.c.state)
+    .select_from(_DOCUMENT.outerjoin(_DELIVERY, and_(_DELIVERY.c.document_id == _DOCUMENT.c.id,
+                                                     _DELIVERY.c.recipient == bindparam("recipient"))))
+    .where(_DOCUMENT.c.id == bindparam("document_id"))
+)
+_DOWNLOAD_TARGET = (
+    _select(_DOCUMENT.c.sender, _DOCUMENT.c.sha256, _DOCUMENT.c.signature_sha256, _DELIVERY.c.id,
+            _DELIVERY.c.state, _DELIVERY.c.fetched_at)
+    .select_from(_DOCUMENT.outerjoin(_DELIVERY, and_(_DELIVERY.c.document_id == _DOCUMENT.c.id,
+                                                     _DELIVERY.c.recipient == bindparam("recipient"))))
+    .where(_DOCUMENT.c.id == bindparam("document_id"))
+)
+_INSERT_DOCUMENT, _INSERT_DELIVERY = _insert(_DOCUMENT), _insert(_DELIVERY)
+_INSERT_RECEIPT, _INSERT_INCOMING, _INSERT_EVENT = _insert(_RECEIPT), _insert(_INCOMING), _insert(_EVENT)
+# SET takes the columns named by the parameters (all but the id)
+_UPDATE_DELIVERY = _update(_DELIVERY).where(_DELIVERY.c.id == bindparam("delivery_id"))
 
 
 def find_document(session: Session, *, document_id: str) -> Document | None:
@@ -19,13 +50,16 @@ def find_document(session: Session, *, document_id: str) -> Document | None:
 
 
 def find_by_message_id(session: Session, *, sender: str, message_id: str) -> Document | None:
-    return session.exec(
-        select(Document).where(Document.sender == sender, Document.message_id == message_id)
-    ).first()
+    # A plain lookup of the id first: nearly every call finds nothing, and a miss then costs
+    # no ORM work at all.
+    found = session.connection().execute(_ID_BY_MESSAGE_ID, {"sender": sender, "message_id": message_id}).first()
+    return session.get(Document, found[0]) if found is not None else None
 
 
 def deliveries_of(session: Session, *, document_id: str) -> list[Delivery]:
-    return list(session.exec(select(Delivery).where(Delivery.document_id == document_id).order_by(Delivery.recipient)))
+    """A document's rows of the register, by recipient (code-point order on every database)."""
+    rows = session.exec(select(Delivery).where(Delivery.document_id == document_id))
+    return sorted(rows, key=lambda d: d.recipient)
 
 
 def delivery_for(session: Session, *, document_id: str, recipient: str) -> Delivery | None:
@@ -34,19 +68,52 @@ def delivery_for(session: Session, *, document_id: str, recipient: str) -> Deliv
     ).first()
 
 
-def add_document(session: Session, *, document: Document, recipients: tuple[str, ...], state: str,
-                 at: datetime) -> list[Delivery]:
-    """Stage a document and its one row per recipient; the caller commits once."""
-    session.add(document)
-    session.flush()  # the document row first: deliveries reference it
-    rows = [Delivery(document_id=document.id, recipient=r, state=state, sent_at=at) for r in recipients]
-    session.add_all(rows)
-    return rows
+def receipt_target(session: Session, *, document_id: str, recipient: str) -> tuple[str | None, int | None, str | None] | None:
+    """(the document's SHA-256, *recipient*'s delivery id, its state) in one query; None if there
+    is no such document, the delivery's id and state None if it was not sent to *recipient*."""
+    row = session.connection().execute(_RECEIPT_TARGET, {"document_id": document_id, "recipient": recipient}).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def download_target(session: Session, *, document_id: str, recipient: str) -> tuple[Any, ...] | None:
+    """(sender, SHA-256, signature's SHA-256, *recipient*'s delivery id, state, fetched_at) in one
+    query; None if there is no such document, the delivery's columns None if not sent to it."""
+    row = session.connection().execute(_DOWNLOAD_TARGET, {"document_id": document_id, "recipient": recipient}).first()
+    return None if row is None else tuple(row)
+
+
+# The rows below are append-only (or one known row updated): they are written with Core
+# statements, which cost a fraction of the ORM's unit of work, in the caller's transaction.
+
+def add_document(session: Session, *, row: dict[str, Any], recipients: tuple[str, ...], state: str,
+                 at: datetime) -> None:
+    """Insert a document (*row*: its column values) and its one row per recipient; the caller
+    commits once. Raises IntegrityError if the sender already used the message id."""
+    connection = session.connection()
+    connection.execute(_INSERT_DOCUMENT, row)  # the document row first: deliveries reference it
+    connection.execute(_INSERT_DELIVERY, [
+        {"document_id": row["id"], "recipient": r, "state": state, "sent_at": at} for r in recipients])
+
+
+def add_receipt(session: Session, *, row: dict[str, Any]) -> int:
+    """Insert a receipt (*row*: its column values but the id); returns its id."""
+    result = session.connection().execute(_INSERT_RECEIPT, row)
+    return int(result.inserted_primary_key[0])
+
+
+def add_incoming(session: Session, *, row: dict[str, Any]) -> None:
+    session.connection().execute(_INSERT_INCOMING, row)
+
+
+def update_delivery(session: Session, *, delivery_id: int, **values: Any) -> None:
+    """Set *values* on one row of the register."""
+    session.connection().execute(_UPDATE_DELIVERY, {"delivery_id": delivery_id, **values})
 
 
 def add_event(session: Session, *, at: datetime, actor: str, action: str, document_id: str | None = None,
               detail: str = "") -> None:
-    session.add(Event(at=at, actor=actor, action=action, document_id=document_id, detail=detail[:2000]))
+    session.connection().execute(_INSERT_EVENT, {"at": at, "actor": actor, "action": action,
+                                                   "document_id": document_id, "detail": detail[:2000]})
 
 
 def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 500) -> list[tuple[Document, Delivery]]:
