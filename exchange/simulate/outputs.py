@@ -19,12 +19,12 @@ import csv
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.errors import InputError
@@ -40,6 +40,9 @@ INCOMING_COLUMNS = ("entry_id", "body", "from_agency", "received_at", "scanned",
 REFUSAL_COLUMNS = ("kind", "document_id", "sender", "recipient", "at", "code", "indication",
                    "sub_indication", "explanation")
 MEASURES = ("k1", "k2", "k3")
+
+
+E = TypeVar("E")  # a register or incoming entry
 
 
 def prepare(output: Path) -> None:
@@ -91,43 +94,39 @@ def register_rows(entries: Iterable[RegisterEntry], out: IO[str]) -> Iterator[Re
     The hub streams the register ordered by time; rows of the same instant (the recipients
     of one document) are written sorted, so the file does not depend on storage order.
     """
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REGISTER_COLUMNS)
-    group: list[RegisterEntry] = []
-    for entry in entries:
-        if group and entry.sent_at != group[0].sent_at:
-            _write_group(writer, group)
-            group = []
-        group.append(entry)
-        yield entry
-    _write_group(writer, group)
+    return _stream_csv(entries, out, REGISTER_COLUMNS, moment=lambda e: e.sent_at,
+                       order=lambda e: (e.document_id, e.recipient), row=_register_row)
 
 
-def _write_group(writer: Any, group: list[RegisterEntry]) -> None:
-    for e in sorted(group, key=lambda e: (e.document_id, e.recipient)):
-        writer.writerow((e.document_id, e.sender, e.recipient, e.channel.value, text(e.sent_at),
-                         text(e.delivered), text(e.verified_by_recipient),
-                         e.receipt_status.label if e.receipt_status else "", text(e.receipt_at)))
+def _register_row(e: RegisterEntry) -> tuple[str, ...]:
+    return (e.document_id, e.sender, e.recipient, e.channel.value, text(e.sent_at), text(e.delivered),
+            text(e.verified_by_recipient), e.receipt_status.label if e.receipt_status else "",
+            text(e.receipt_at))
 
 
 def incoming_rows(entries: Iterable[IncomingEntry], out: IO[str]) -> Iterator[IncomingEntry]:
     """As :func:`register_rows`, for the incoming log."""
+    return _stream_csv(entries, out, INCOMING_COLUMNS, moment=lambda e: e.received_at,
+                       order=lambda e: e.entry_id, row=_incoming_row)
+
+
+def _incoming_row(e: IncomingEntry) -> tuple[str, ...]:
+    return (e.entry_id, e.body, e.from_agency, text(e.received_at), text(e.scanned), text(e.entered))
+
+
+def _stream_csv(entries: Iterable[E], out: IO[str], columns: Sequence[str], *, moment: Callable[[E], Any],
+                order: Callable[[E], Any], row: Callable[[E], Sequence[str]]) -> Iterator[E]:
+    """Yield *entries* while writing them as CSV rows; rows of one *moment* sorted by *order*."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(INCOMING_COLUMNS)
-    group: list[IncomingEntry] = []
+    writer.writerow(columns)
+    group: list[E] = []
     for entry in entries:
-        if group and entry.received_at != group[0].received_at:
-            _write_incoming(writer, group)
+        if group and moment(entry) != moment(group[0]):
+            writer.writerows(row(e) for e in sorted(group, key=order))
             group = []
         group.append(entry)
         yield entry
-    _write_incoming(writer, group)
-
-
-def _write_incoming(writer: Any, group: list[IncomingEntry]) -> None:
-    for e in sorted(group, key=lambda e: e.entry_id):
-        writer.writerow((e.entry_id, e.body, e.from_agency, text(e.received_at), text(e.scanned),
-                         text(e.entered)))
+    writer.writerows(row(e) for e in sorted(group, key=order))
 
 
 class RefusalLog:
