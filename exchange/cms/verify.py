@@ -219,11 +219,14 @@ class Verifier:
         """Parse *signature* (certificates parsed once and cached); raises on malformed input."""
         return DetachedSignature.from_der(signature, certificate_cache=self._certs)
 
-    def verify(self, content: Content, signature: bytes, *, at: datetime) -> ValidationReport:
+    def verify(self, content: Content, signature: bytes, *, at: datetime,
+               sha256: bytes | None = None) -> ValidationReport:
         """Validate *signature* over *content* at time *at*; never raises for a bad signature.
 
         A missing or unreadable *content* file still raises InputFileError: that is a usage
-        error, not a property of the signature.
+        error, not a property of the signature. *sha256*, the content's SHA-256 when the caller
+        has just computed it (the hub, storing an upload), spares reading and hashing it again
+        for the usual SHA-256 signatures; it must be the digest of *content*.
         """
         if at.tzinfo is None:
             raise ValueError("validation time must be timezone-aware")
@@ -241,7 +244,7 @@ class Verifier:
         try:
             sig = self.parse(signature)
         except MalformedSignatureError as exc:
-            sha = digests(content, ("sha256",))["sha256"].hex()
+            sha = (sha256 if sha256 is not None else digests(content, ("sha256",))["sha256"]).hex()
             check("format", False, str(exc), (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE))
             return _report(checks, verdicts, at=at, document_sha256=sha, described=self._described)
         check("format", True, "CMS SignedData, detached, "
@@ -249,7 +252,10 @@ class Verifier:
 
         # 4 (computed first, it reads the document): message digest, plus the SHA-256 id
         algorithm = sig.digest_algorithm if sig.digest_algorithm in DIGESTS else "sha256"
-        sums = digests(content, (algorithm, "sha256"))
+        if sha256 is not None and algorithm == "sha256":
+            sums = {"sha256": sha256}
+        else:
+            sums = digests(content, (algorithm, "sha256"))
         document_sha256 = sums["sha256"].hex()
         described = self._described
         base: dict[str, Any] = {"at": at, "document_sha256": document_sha256, "sig": sig,

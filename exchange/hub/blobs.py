@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,15 +17,19 @@ from typing import BinaryIO
 from exchange.errors import NotFoundError, TooLargeError
 
 CHUNK = 1 << 20
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         (root / "tmp").mkdir(parents=True, exist_ok=True)
+        self._tmp = str(root / "tmp")
+        # Fan-out directories (``ab/``) known to exist: each is created once, not stat'ed per blob.
+        self._dirs: set[str] = set()
 
     def path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if _SHA256_HEX.fullmatch(sha256) is None:
             raise NotFoundError(f"no blob {sha256!r}")
         return self.root / sha256[:2] / sha256[2:]
 
@@ -39,7 +44,7 @@ class BlobStore:
             return self.put_bytes(first), len(first)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+        fd, tmp = tempfile.mkstemp(dir=self._tmp)
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in _chunks((first, more), stream):
@@ -57,10 +62,11 @@ class BlobStore:
         sha = hashlib.sha256(data).hexdigest()
         target = self.path(sha)
         if not target.exists():
-            fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
+            fd, tmp = tempfile.mkstemp(dir=self._tmp)
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-            self._commit(Path(tmp), sha)
+            # Just checked absent: place it (a concurrent writer of the same bytes is harmless).
+            self._place(tmp, target, sha)
         return sha
 
     def _commit(self, tmp: Path, sha: str) -> str:
@@ -68,9 +74,19 @@ class BlobStore:
         if target.exists():
             tmp.unlink(missing_ok=True)
         else:
+            self._place(tmp, target, sha)
+        return sha
+
+    def _place(self, tmp: str | Path, target: Path, sha: str) -> None:
+        fan = sha[:2]
+        if fan not in self._dirs:
+            target.parent.mkdir(exist_ok=True)
+            self._dirs.add(fan)
+        try:
+            os.replace(tmp, target)
+        except FileNotFoundError:  # the directory was removed behind our back
             target.parent.mkdir(exist_ok=True)
             os.replace(tmp, target)
-        return sha
 
     def read(self, sha256: str) -> bytes:
         try:

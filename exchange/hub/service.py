@@ -96,7 +96,9 @@ class ExchangeService:
         if signature is None:
             channel = Channel.UNSIGNED
         else:
-            report = self.trust.verifier().verify(self.blobs.path(sha), signature, at=at)
+            # The upload was hashed as it was stored: the verifier need not read it again.
+            report = self.trust.verifier().verify(self.blobs.path(sha), signature, at=at,
+                                                  sha256=bytes.fromhex(sha))
             signer = report.signer.body_id if report.signer else None
             if not report.passed:
                 channel, reason = Channel.SIGNED_INVALID, "invalid-signature"
