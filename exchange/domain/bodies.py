@@ -7,13 +7,13 @@ code lists them.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from exchange.domain.tomlfile import read_toml
 from exchange.errors import BodiesFileError, UnknownBodyError
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -54,12 +54,7 @@ class BodyRegistry:
     def from_toml(cls, path: str | Path) -> BodyRegistry:
         """Read ``[[body]]`` tables from *path*; raises BodiesFileError naming the bad field."""
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BodiesFileError(f"bodies file not found: {path}") from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise BodiesFileError(f"cannot read bodies file {path}: {exc}") from None
+        data = read_toml(path, what="bodies file", error=BodiesFileError)
         tables = data.get("body")
         if not isinstance(tables, list) or not tables:
             raise BodiesFileError(f"{path}: expected one or more [[body]] tables")

@@ -26,11 +26,11 @@ Any other profile is a TOML file (see :meth:`TargetProfile.from_toml`)::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exchange.domain.tomlfile import read_toml
 from exchange.errors import InputError, InputFileError
 
 MEASURE_NAMES = ("k1", "k2", "k3")
@@ -129,12 +129,7 @@ class TargetProfile:
         Raises InputFileError if the file cannot be read, InputError naming a bad field.
         """
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputFileError(f"target profile file not found: {path}") from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InputFileError(f"cannot read target profile {path}: {exc}") from None
+        data = read_toml(path, what="target profile file", error=InputFileError)
         targets = data.get("targets")
         if not isinstance(targets, dict):
             raise InputError(f"{path}: expected a [targets] table with k1, k2 and k3")

@@ -8,7 +8,6 @@ constructed :class:`Scenario` is valid.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 
 from exchange.config import default_bodies_file
 from exchange.domain.bodies import Body, BodyKind, BodyRegistry
+from exchange.domain.tomlfile import read_toml
 from exchange.errors import ExchangeError, InputError
 from exchange.metrics import Period, TargetProfile
 from exchange.pki import KeyAlgorithm, RevocationReason
@@ -152,14 +152,7 @@ class Scenario:
     def from_toml(cls, path: str | Path) -> Scenario:
         """Read and check a scenario file; raises ScenarioError naming the file and field."""
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ScenarioError(f"scenario file not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"cannot read scenario {path}: {exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+        data = read_toml(path, what="scenario file", error=ScenarioError)
         return cls.from_dict(data, source=str(path), base_dir=path.parent)
 
     @classmethod
