@@ -29,7 +29,7 @@ from typing import IO, Any, TypeVar
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.errors import InputError
 from exchange.metrics import MeasuresReport, MonthMeasures
-from exchange.reporting.chart import write_png
+from exchange.reporting.chart import render_png
 from exchange.reporting.export import to_csv
 
 #: the file that marks a folder as a simulation's output, so a re-run may replace it
@@ -169,10 +169,6 @@ def write_measures(output: Path, report: MeasuresReport, simulation: dict[str, A
         out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     with atomic(csv_path) as out:
         out.write(to_csv(report))
-    part = png_path.with_name(f".{png_path.name}.part")
-    try:
-        write_png(report, part)
-        os.replace(part, png_path)
-    finally:
-        part.unlink(missing_ok=True)
+    with atomic(png_path, "wb") as out:
+        out.write(render_png(report))
     return json_path, csv_path, png_path

@@ -62,12 +62,6 @@ def deliveries_of(session: Session, *, document_id: str) -> list[Delivery]:
     return sorted(rows, key=lambda d: d.recipient)
 
 
-def delivery_for(session: Session, *, document_id: str, recipient: str) -> Delivery | None:
-    return session.exec(
-        select(Delivery).where(Delivery.document_id == document_id, Delivery.recipient == recipient)
-    ).first()
-
-
 def receipt_target(session: Session, *, document_id: str, recipient: str) -> tuple[str | None, int | None, str | None] | None:
     """(the document's SHA-256, *recipient*'s delivery id, its state) in one query; None if there
     is no such document, the delivery's id and state None if it was not sent to *recipient*."""
