@@ -352,7 +352,8 @@ def _decrypt_cbc(eci: cms.EncryptedContentInfo, content_key: bytes) -> bytes:
     algorithm: algos.EncryptionAlgorithm = eci["content_encryption_algorithm"]
     name = algorithm["algorithm"].native
     if name not in ("aes128_cbc", "aes192_cbc", "aes256_cbc"):
-        raise MalformedEnvelopeError(f"unsupported content encryption {name}")
+        raise MalformedEnvelopeError(f"unsupported content encryption {name}: only AES is accepted "
+                                     "(openssl cms -encrypt -aes256)")
     if len(content_key) != algorithm.key_length:
         raise DecryptionError("the content key has the wrong length: not this envelope's key")
     decryptor = Cipher(algorithms.AES(content_key), modes.CBC(algorithm.encryption_iv)).decryptor()

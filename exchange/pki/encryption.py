@@ -15,6 +15,7 @@ encryption certificate is never encrypted to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -89,8 +90,10 @@ def archive_encryption(store: KeyStore, body_id: str) -> None:
 
 def check_encryption_certificate(
     certificate: x509.Certificate, *, paths: PathValidator, body_id: str, at: datetime,
+    intermediates: Sequence[x509.Certificate] = (),
 ) -> PathResult:
-    """The path validation of *certificate* as *body_id*'s encryption certificate at *at*.
+    """The path validation of *certificate* as *body_id*'s encryption certificate at *at*
+    (*intermediates*: CA certificates to build the path with, e.g. the issuing CA).
 
     Raises UnusableCertificateError saying why when it must not be encrypted to: it names
     another body, does not chain to a trusted root, is expired or not yet valid, is revoked,
@@ -103,7 +106,7 @@ def check_encryption_certificate(
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         raise UnusableCertificateError(f"the encryption certificate of {body_id} has an unsupported key type")
-    result = paths.validate(certificate, at=at, purpose=KeyPurpose.ENCRYPTION)
+    result = paths.validate(certificate, at=at, intermediates=intermediates, purpose=KeyPurpose.ENCRYPTION)
     if result.status is not PathStatus.VALID:
         raise UnusableCertificateError(
             f"will not encrypt to {body_id}: its encryption certificate (serial {certificate.serial_number:x}) "

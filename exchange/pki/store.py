@@ -155,6 +155,11 @@ class KeyStore:
         issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
         return Credential(cert, load_private_key(self.key_path(body_id), generated_here=True), (issuing,))
 
+    def issuing_certificate(self) -> x509.Certificate:
+        """The issuing CA's certificate (no key): what paths from body certificates pass through."""
+        self.require()
+        return load_certificate_file(self.directory / "issuing-ca.pem")[0]
+
     def hub_credential(self) -> Credential:
         self.require()
         issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
