@@ -167,6 +167,10 @@ class HubClient:
     def status(self, document_id: str) -> list[dict[str, Any]]:
         return self._json("GET", f"/api/documents/{_id(document_id)}/status")  # type: ignore[return-value]
 
+    def certificates(self, body_id: str) -> dict[str, Any]:
+        """A body's current certificates as the hub publishes them (check before trusting)."""
+        return self._json("GET", f"/api/bodies/{_id(body_id)}/certificates")
+
     def crl_pem(self) -> bytes:
         return self._request("GET", "/api/pki/crl", auth=False).content
 

@@ -95,6 +95,14 @@ class KeyStore:
                                    " (a PKI made before encryption certificates existed: run keys init --force)")
         return load_certificate_file(self.encryption_cert_path(body_id))[0]
 
+    def encryption_certificates(self, body_id: str) -> list[x509.Certificate]:
+        """The body's current encryption certificate, then archived ones (no private key read)."""
+        if not self.has_encryption(body_id):
+            return []
+        archived = sorted(self.encryption_archive_dir.glob(f"{body_id}-*.pem"),
+                          key=lambda p: p.stat().st_mtime, reverse=True)
+        return [self.encryption_certificate(body_id), *(load_certificate_file(p)[0] for p in archived)]
+
     def encryption_credentials(self, body_id: str) -> list[Credential]:
         """The body's encryption certificate and key, then archived ones (newest first): an
         envelope made to an earlier key still opens after a renewal."""
