@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from exchange.cli.common import BodiesOpt, KeysOpt, settings
+from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
 from exchange.pki import KeyStore
+from exchange.pki.tls import server_certificate
 
 if TYPE_CHECKING:
     from exchange.hub.settings import HubSettings
@@ -28,6 +29,9 @@ def serve(
     max_upload_mib: Annotated[int, typer.Option("--max-upload-mib", help="upload size limit")] = 50,
     training: Annotated[bool, typer.Option("--training", help="enable the trainer's buttons on the web pages")] = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    tls: Annotated[bool, typer.Option(
+        "--tls", help="serve HTTPS only, with a certificate from the demo PKI (issued now, SAN localhost, "
+        "127.0.0.1 and --host)")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
@@ -40,8 +44,16 @@ def serve(
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
     hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training)
     hub.data_dir.mkdir(parents=True, exist_ok=True)
-    KeyStore.at(hub.keys_dir).require()
-    typer.echo(f"hub on http://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/")
+    store = KeyStore.at(hub.keys_dir)
+    store.require()
+    ssl_options: dict[str, str] = {}
+    if tls:
+        # TLS stacks check validity at the real time, whatever clock the PKI was made on.
+        files = server_certificate(store, hosts=[host], at=parse_time(None))
+        ssl_options = {"ssl_certfile": str(files.cert_path), "ssl_keyfile": str(files.key_path)}
+    scheme = "https" if tls else "http"
+    typer.echo(f"hub on {scheme}://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/"
+               + (f"; TLS certificate {ssl_options['ssl_certfile']} (trust {store.root_path})" if tls else ""))
     if workers > 1:
         # Create the schema once here: N workers each running CREATE TABLE on an empty
         # database race, and the loser takes the whole server down.
@@ -51,9 +63,9 @@ def serve(
         # Worker processes import the app themselves; pass the settings through the environment.
         os.environ.update(_env(hub))
         uvicorn.run("exchange.hub.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level)
+                    log_level=log_level, **ssl_options)  # type: ignore[arg-type]
     else:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(hub), host=host, port=port, log_level=log_level, **ssl_options)  # type: ignore[arg-type]
 
 
 def _env(hub: HubSettings) -> dict[str, str]:

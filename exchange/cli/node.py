@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from exchange.cli.common import JsonOpt, KeysOpt, known_body, parse_time, settings
+from exchange.cli.common import CaOpt, JsonOpt, KeysOpt, known_body, parse_time, settings
 from exchange.cli.render import print_report
 from exchange.cli.signing import EXIT_BY_INDICATION
 from exchange.config import Settings
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
 from exchange.errors import InputError, InputFileError
-from exchange.node import HubClient, acknowledge, fetch, node_verifier
+from exchange.node import HubClient, acknowledge, fetch, hub_trust, node_verifier
 from exchange.node.agent import Fetched
 from exchange.node.secret import send_secret
 from exchange.pki import Credential, KeyStore
@@ -32,9 +32,11 @@ AsOpt = Annotated[str, typer.Option("--as", help="your body id")]
 HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE_HUB]")]
 
 
-def _client(cfg: Settings, body_id: str) -> HubClient:
+def _client(cfg: Settings, body_id: str, ca: Path | None) -> HubClient:
     known_body(cfg, body_id)
-    return HubClient(cfg.hub_url, credential=KeyStore.at(cfg.keys_dir).credential(body_id))
+    store = KeyStore.at(cfg.keys_dir)
+    return HubClient(cfg.hub_url, credential=store.credential(body_id),
+                     verify=hub_trust(cfg.hub_url, ca or store.root_path))
 
 
 @app.command("send")
@@ -52,6 +54,7 @@ def send(
     paper: Annotated[bool, typer.Option("--paper", help="register a document sent on paper (no file)")] = False,
     message_id: Annotated[str | None, typer.Option(help="idempotency key [random]")] = None,
     hub: HubOpt = None,
+    ca: CaOpt = None,
     keys: KeysOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -71,7 +74,7 @@ def send(
         "classification": (Classification.SECRET if secret else Classification.NORMAL).value,
         "message_id": message_id or str(uuid.uuid4()),
     })
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         if paper:
             doc = client.send_paper(metadata=metadata)
         elif file is not None and secret:
@@ -90,10 +93,10 @@ def send(
 
 @app.command("inbox")
 def inbox(as_body: AsOpt, all_: Annotated[bool, typer.Option("--all", help="include acknowledged")] = False,
-          hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+          hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
     """Documents delivered to you: new ones, or --all."""
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         docs = client.inbox(include_all=all_)
     if json_out:
         typer.echo(json.dumps(docs, ensure_ascii=False, indent=2))
@@ -111,12 +114,12 @@ def fetch_command(
     document_id: Annotated[str, typer.Argument(metavar="DOC_ID")],
     as_body: AsOpt,
     out: Annotated[Path, typer.Option("--out", help="directory to write the file and signature into")] = Path("."),
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Download a document and its signature, verify it yourself; exit status as `exchange verify`."""
     cfg = settings(hub_url=hub, keys_dir=keys)
     store = KeyStore.at(cfg.keys_dir)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         got = fetch(client, document_id, out_dir=out, verifier=node_verifier(store, client),
                     at=lambda: parse_time(None), decrypt_with=_decryption_keys(store, as_body))
     if got.report is None:
@@ -170,7 +173,7 @@ def ack(
     as_body: AsOpt,
     status: Annotated[str, typer.Option(help="received, rejected, accepted, assigned, processing, completed")],
     reason: Annotated[str, typer.Option(help="why (required for rejected)")] = "",
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Send a signed status for a document you received (it repeats the SHA-256 you received)."""
     parsed = ReceiptStatus.parse(status)
@@ -178,7 +181,7 @@ def ack(
         raise InputError("--status rejected needs a --reason")
     cfg = settings(hub_url=hub, keys_dir=keys)
     store = KeyStore.at(cfg.keys_dir)
-    with _client(cfg, as_body) as client, tempfile.TemporaryDirectory() as tmp:
+    with _client(cfg, as_body, ca) as client, tempfile.TemporaryDirectory() as tmp:
         got = fetch(client, document_id, out_dir=Path(tmp), verifier=node_verifier(store, client),
                     at=lambda: parse_time(None), decrypt_with=_decryption_keys(store, as_body))
         receipt = acknowledge(client, got, status=parsed, reason=reason)
@@ -191,10 +194,10 @@ def ack(
 
 @app.command("status")
 def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")], as_body: AsOpt,
-                   hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+                   hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
     """The signed status trail of a document (all recipients' for its sender)."""
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         doc = client.document(document_id)
         trail = client.status(document_id)
     if json_out:
@@ -215,13 +218,13 @@ def register_incoming(
     scanned: Annotated[Path | None, typer.Option("--scanned", help="the scan, if it was scanned")] = None,
     subject: Annotated[str, typer.Option(help="what it is about")] = "",
     number: Annotated[str, typer.Option(help="its số ký hiệu")] = "",
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Record a document received from an outside (state) agency, scanned or not (K3)."""
     cfg = settings(hub_url=hub, keys_dir=keys)
     if scanned is not None and not scanned.is_file():
         raise InputFileError(f"no such file: {scanned}")
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         row: dict[str, Any] = client.register_incoming(from_agency=from_agency, scan=scanned, subject=subject,
                                                        number=number)
     if json_out:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from exchange.errors import (
     ConflictError,
     ExchangeError,
     InputError,
+    InputFileError,
     NotAuthenticatedError,
     NotAuthorizedError,
     NotFoundError,
@@ -43,6 +45,30 @@ _ERRORS: dict[int, type[ExchangeError]] = {
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def hub_trust(url: str, root: Path) -> ssl.SSLContext | bool:
+    """How to verify the hub at *url*: for ``https``, a TLS context trusting *root* alone (the
+    demo PKI's root, not the system's CAs), so a hub whose certificate does not chain to it is
+    refused. Raises InputFileError if *root* cannot be read."""
+    if not url.lower().startswith("https:"):
+        return True
+    if not root.is_file():
+        raise InputFileError(f"no CA certificate at {root} to verify the hub's TLS certificate (give --ca ROOT.pem)")
+    try:
+        return ssl.create_default_context(cafile=str(root))
+    except (ssl.SSLError, ValueError) as exc:
+        raise InputFileError(f"{root} is not a PEM CA certificate: {exc}") from None
+
+
+def _tls_refusal(exc: httpx.TransportError) -> str | None:
+    """The reason when *exc* is a TLS certificate verification failure (never worth a retry)."""
+    text = str(exc)
+    cause = exc.__context__ or exc.__cause__
+    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = getattr(cause, "verify_message", None) or text
+        return f"the hub's TLS certificate is not trusted: {detail}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,7 @@ class HubClient:
         retry: RetryPolicy = RetryPolicy(),
         timeout: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         body = body_id_of(credential.certificate)
         if body is None:
@@ -72,7 +99,7 @@ class HubClient:
         self.credential = credential
         self.retry = retry
         self.clock = clock
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify)
         self._token: str | None = None
         self._token_expires = datetime.min.replace(tzinfo=UTC)
 
@@ -206,6 +233,9 @@ class HubClient:
                 finally:
                     response.close()
             except httpx.TransportError as exc:
+                refusal = _tls_refusal(exc)
+                if refusal is not None:
+                    raise TransportError(f"{refusal} ({self._http.base_url})", code="tls-untrusted") from None
                 if attempt >= self.retry.attempts:
                     raise TransportError(f"cannot reach the hub at {self._http.base_url}: {exc}") from None
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from exchange.hub.auth import TokenService
 from exchange.hub.store.models import Document
-from exchange.node import HubClient, RetryPolicy
+from exchange.node import HubClient, RetryPolicy, hub_trust
 from exchange.pki import Credential, KeyStore
 
 PG_ENV = "EXCHANGE_TEST_PG"
@@ -95,6 +96,11 @@ class RunningHub:
     log: Path
     credentials: dict[str, Credential] = field(default_factory=dict)
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """How clients check this hub: against the key folder's root when it serves HTTPS."""
+        return hub_trust(self.url, KeyStore(self.keys).root_path)
+
     # -- driving it ----------------------------------------------------------------------
     def cli(self, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
         """``python -m exchange ARGS`` with EXCHANGE_HUB and EXCHANGE_KEYS naming this hub."""
@@ -117,11 +123,12 @@ class RunningHub:
 
     def client(self, body_id: str, **kwargs: Any) -> HubClient:
         kwargs.setdefault("retry", RetryPolicy(attempts=2, backoff=0.05))
+        kwargs.setdefault("verify", self.verify)
         return HubClient(self.url, credential=self.credential(body_id), **kwargs)
 
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, verify=self.verify)
 
     def token(self, body_id: str) -> str:
         with self.client(body_id) as client:
@@ -171,7 +178,8 @@ def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = ()
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
         with log.open("ab") as out:
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        hub = RunningHub(f"http://127.0.0.1:{port}", keys, data, db_url, process, log)
+        scheme = "https" if "--tls" in args else "http"
+        hub = RunningHub(f"{scheme}://127.0.0.1:{port}", keys, data, db_url, process, log)
         if _wait_until_healthy(hub):
             return hub
         hub.stop()
@@ -182,7 +190,7 @@ def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = ()
 
 def _wait_until_healthy(hub: RunningHub) -> bool:
     deadline = time.monotonic() + START_TIMEOUT
-    with httpx.Client(timeout=2) as http:
+    with httpx.Client(timeout=2, verify=hub.verify) as http:
         while time.monotonic() < deadline:
             if hub.process.poll() is not None:
                 return False
