@@ -18,8 +18,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from asn1crypto import algos, cms, core, keys
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, padding, serialization
@@ -168,7 +170,7 @@ def encrypt(content: bytes, recipients: Sequence[x509.Certificate], *, content_t
     nonce = os.urandom(_GCM_NONCE_SIZE)
     sealed = AESGCM(content_key).encrypt(nonce, bytes(content), None)
     ciphertext, tag = sealed[:-_GCM_TAG_SIZE], sealed[-_GCM_TAG_SIZE:]
-    infos = [_recipient_info(cert, content_key) for cert in _unique(recipients)]
+    infos = [cms.RecipientInfo.load(_recipient_info(cert, content_key)) for cert in _unique(recipients)]
     body = cms.AuthEnvelopedData({
         "version": "v0",
         "recipient_infos": infos,
@@ -192,44 +194,64 @@ def _unique(certificates: Sequence[x509.Certificate]) -> list[x509.Certificate]:
 # -- recipient infos: writing -----------------------------------------------------------
 
 
-def _issuer_and_serial(cert: x509.Certificate) -> cms.IssuerAndSerialNumber:
-    from asn1crypto import x509 as asn1_x509
+# Building asn1crypto structures from dicts costs far more than the RSA or ECDH operation
+# (several ms a recipient): the parts that are the same for every envelope to a certificate
+# are encoded once (cached by certificate), and each RecipientInfo is assembled from those
+# encodings, loaded back, so asn1crypto does not convert them again.
 
+
+@lru_cache(maxsize=512)
+def _issuer_and_serial(cert: x509.Certificate) -> bytes:
+    """DER IssuerAndSerialNumber naming *cert* (its issuer's encoding copied as it is)."""
     parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-    return cms.IssuerAndSerialNumber({"issuer": parsed.issuer, "serial_number": parsed.serial_number})
+    return cms.IssuerAndSerialNumber({"issuer": parsed.issuer, "serial_number": parsed.serial_number}).dump()
 
 
-def _recipient_info(cert: x509.Certificate, content_key: bytes) -> cms.RecipientInfo:
+@lru_cache(maxsize=1)
+def _oaep_sha256() -> bytes:
+    return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": {
+        "hash_algorithm": {"algorithm": "sha256"},
+        "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha256"}},
+    }}).dump()
+
+
+@lru_cache(maxsize=1)
+def _ecdh_sha256_aes256_wrap() -> bytes:
+    return cms.KeyEncryptionAlgorithm({"algorithm": _ECDH_SHA256, "parameters": _AES256_WRAP}).dump()
+
+
+_AES256_WRAP = cms.KeyEncryptionAlgorithm({"algorithm": "aes256_wrap"})
+
+
+def _recipient_info(cert: x509.Certificate, content_key: bytes) -> bytes:
+    """The DER RecipientInfo wrapping *content_key* to *cert*."""
     public = cert.public_key()
+    rid = cms.IssuerAndSerialNumber.load(_issuer_and_serial(cert))
     if isinstance(public, rsa.RSAPublicKey):
         wrapped = public.encrypt(content_key, _oaep(hashes.SHA256(), hashes.SHA256()))
-        return cms.RecipientInfo({"ktri": {
+        return cms.RecipientInfo({"ktri": cms.KeyTransRecipientInfo({
             "version": "v0",
-            "rid": {"issuer_and_serial_number": _issuer_and_serial(cert)},
-            "key_encryption_algorithm": {"algorithm": "rsaes_oaep", "parameters": {
-                "hash_algorithm": {"algorithm": "sha256"},
-                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha256"}},
-            }},
+            "rid": cms.RecipientIdentifier({"issuer_and_serial_number": rid}),
+            "key_encryption_algorithm": cms.KeyEncryptionAlgorithm.load(_oaep_sha256()),
             "encrypted_key": wrapped,
-        }})
+        })}).dump()
     if isinstance(public, ec.EllipticCurvePublicKey):
         ephemeral = ec.generate_private_key(public.curve)
         shared = ephemeral.exchange(ec.ECDH(), public)
-        wrap = cms.KeyEncryptionAlgorithm({"algorithm": "aes256_wrap"})
-        kek = _kek(shared, wrap, ukm=None, hash_algorithm=hashes.SHA256())
+        kek = _kek(shared, _AES256_WRAP, ukm=None, hash_algorithm=hashes.SHA256())
         point = ephemeral.public_key().public_bytes(serialization.Encoding.X962,
                                                     serialization.PublicFormat.UncompressedPoint)
-        return cms.RecipientInfo({"kari": {
+        return cms.RecipientInfo({"kari": cms.KeyAgreeRecipientInfo({
             "version": "v3",
             # RFC 5753 §3.1.1: the ephemeral key, on the recipient's curve (parameters absent)
             "originator": {"originator_key": keys.PublicKeyInfo({
                 "algorithm": keys.PublicKeyAlgorithm({"algorithm": "ec"}), "public_key": point})},
-            "key_encryption_algorithm": {"algorithm": _ECDH_SHA256, "parameters": wrap},
+            "key_encryption_algorithm": cms.KeyEncryptionAlgorithm.load(_ecdh_sha256_aes256_wrap()),
             "recipient_encrypted_keys": [{
-                "rid": {"issuer_and_serial_number": _issuer_and_serial(cert)},
+                "rid": cms.KeyAgreementRecipientIdentifier({"issuer_and_serial_number": rid}),
                 "encrypted_key": aes_key_wrap(kek, content_key),
             }],
-        }})
+        })}).dump()
     raise ValueError(f"cannot encrypt to a {type(public).__name__} key")
 
 
