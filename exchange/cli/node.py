@@ -17,8 +17,9 @@ from exchange.cli.signing import EXIT_BY_INDICATION
 from exchange.config import Settings
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
 from exchange.errors import InputError, InputFileError
-from exchange.node import HubClient, acknowledge, fetch, hub_trust, node_verifier
+from exchange.node import HubClient, acknowledge, fetch, node_verifier
 from exchange.node.agent import Fetched
+from exchange.node.client import body_trust
 from exchange.node.secret import send_secret
 from exchange.pki import Credential, KeyStore
 
@@ -36,7 +37,7 @@ def _client(cfg: Settings, body_id: str, ca: Path | None) -> HubClient:
     known_body(cfg, body_id)
     store = KeyStore.at(cfg.keys_dir)
     return HubClient(cfg.hub_url, credential=store.credential(body_id),
-                     verify=hub_trust(cfg.hub_url, ca or store.root_path))
+                     verify=body_trust(cfg.hub_url, store, body_id, ca=ca, at=parse_time(None)))
 
 
 @app.command("send")

@@ -31,11 +31,14 @@ from exchange.errors import (
     NotAuthenticatedError,
     NotAuthorizedError,
     NotFoundError,
+    PKIError,
     RejectedError,
     TooLargeError,
     TransportError,
 )
+from exchange.pki import KeyStore
 from exchange.pki.certificates import Credential, body_id_of
+from exchange.pki.tls import client_certificate
 
 _ERRORS: dict[int, type[ExchangeError]] = {
     400: InputError, 401: NotAuthenticatedError, 403: NotAuthorizedError, 404: NotFoundError,
@@ -47,18 +50,37 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def hub_trust(url: str, root: Path) -> ssl.SSLContext | bool:
+def hub_trust(url: str, root: Path, *, client_cert: tuple[Path, Path] | None = None) -> ssl.SSLContext | bool:
     """How to verify the hub at *url*: for ``https``, a TLS context trusting *root* alone (the
     demo PKI's root, not the system's CAs), so a hub whose certificate does not chain to it is
-    refused. Raises InputFileError if *root* cannot be read."""
+    refused; presenting *client_cert* (certificate chain file, key file) when the hub asks for
+    one (mutual TLS). Raises InputFileError if a file cannot be read."""
     if not url.lower().startswith("https:"):
         return True
     if not root.is_file():
         raise InputFileError(f"no CA certificate at {root} to verify the hub's TLS certificate (give --ca ROOT.pem)")
     try:
-        return ssl.create_default_context(cafile=str(root))
-    except (ssl.SSLError, ValueError) as exc:
-        raise InputFileError(f"{root} is not a PEM CA certificate: {exc}") from None
+        context = ssl.create_default_context(cafile=str(root))
+        if client_cert is not None:
+            context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise InputFileError(f"cannot use {root} / the TLS client certificate: {exc}") from None
+    return context
+
+
+def body_trust(url: str, store: KeyStore, body_id: str, *, ca: Path | None = None,
+               at: datetime) -> ssl.SSLContext | bool:
+    """:func:`hub_trust` for *body_id*: trusting *ca* (default the key folder's root) and
+    presenting the body's TLS client certificate (issued at *at*, the real time, if the key
+    folder can issue one), for hubs that require mutual TLS."""
+    if not url.lower().startswith("https:"):
+        return True
+    try:
+        files = client_certificate(store, body_id, at=at)
+        client: tuple[Path, Path] | None = (files.cert_path, files.key_path)
+    except PKIError:
+        client = None  # a key folder without the CA's key: no client certificate to offer
+    return hub_trust(url, ca or store.root_path, client_cert=client)
 
 
 def _tls_refusal(exc: httpx.TransportError) -> str | None:

@@ -38,7 +38,7 @@ from exchange.cms import sign_detached
 from exchange.domain.documents import Classification, DocumentMetadata
 from exchange.errors import AuthError, ExchangeError, RejectedError
 from exchange.node.agent import acknowledge, fetch, node_verifier
-from exchange.node.client import HubClient, RetryPolicy, hub_trust
+from exchange.node.client import HubClient, RetryPolicy, body_trust
 from exchange.pki import Credential, KeyStore
 
 #: how often a locked-out node looks for its renewed certificate, in seconds
@@ -224,7 +224,7 @@ class Node:
     def _client(self) -> HubClient:
         return HubClient(self.hub_url, credential=self.credential,
                          retry=RetryPolicy(attempts=6, backoff=0.2, max_backoff=2.0), timeout=30.0,
-                         verify=hub_trust(self.hub_url, self.store.root_path))
+                         verify=body_trust(self.hub_url, self.store, self.plan.body, at=self._now()))
 
     def _now(self) -> datetime:
         return datetime.now(UTC)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy.engine import make_url
 from exchange.hub.auth import TokenService
 from exchange.hub.store.models import Document
 from exchange.node import HubClient, RetryPolicy, hub_trust
+from exchange.node.client import body_trust
 from exchange.pki import Credential, KeyStore
 
 PG_ENV = "EXCHANGE_TEST_PG"
@@ -95,10 +97,14 @@ class RunningHub:
     process: subprocess.Popen[bytes]
     log: Path
     credentials: dict[str, Credential] = field(default_factory=dict)
+    mtls: bool = False
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
-        """How clients check this hub: against the key folder's root when it serves HTTPS."""
+        """How clients check this hub: against the key folder's root when it serves HTTPS (with
+        mutual TLS, presenting central-office's TLS client certificate)."""
+        if self.mtls:
+            return body_trust(self.url, KeyStore(self.keys), "central-office", at=datetime.now(UTC))
         return hub_trust(self.url, KeyStore(self.keys).root_path)
 
     # -- driving it ----------------------------------------------------------------------
@@ -179,7 +185,7 @@ def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = ()
         with log.open("ab") as out:
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         scheme = "https" if "--tls" in args else "http"
-        hub = RunningHub(f"{scheme}://127.0.0.1:{port}", keys, data, db_url, process, log)
+        hub = RunningHub(f"{scheme}://127.0.0.1:{port}", keys, data, db_url, process, log, mtls="--mtls" in args)
         if _wait_until_healthy(hub):
             return hub
         hub.stop()

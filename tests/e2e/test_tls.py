@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from exchange.errors import TransportError
-from exchange.node import HubClient, RetryPolicy
+from exchange.node import HubClient, RetryPolicy, hub_trust
+from exchange.node.client import body_trust
 from exchange.pki import KeyStore
+
+from e2e.harness import assert_error
 
 
 @pytest.fixture
-def tls_hub(start, pki):  # type: ignore[no-untyped-def]
-    return start(keys=pki.dir, args=("--tls",))
+def tls_hub(start, pki_copy):  # type: ignore[no-untyped-def]
+    # a copy of the keys: the hub writes its TLS certificate (and clients theirs) into keys/tls/
+    return start(keys=pki_copy.directory, args=("--tls",))
 
 
 def test_https_is_served_and_plain_http_is_not(tls_hub, pki):
@@ -37,9 +42,9 @@ def test_curl_trusts_the_hub_through_the_demo_root_only(tls_hub, pki, ecdsa_stor
     def curl(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["curl", "-sS", "--max-time", "10", *args], capture_output=True, text=True, check=False)
 
-    ok = curl("--cacert", str(KeyStore(pki.dir).root_path), f"{tls_hub.url}/api/health")
+    ok = curl("--cacert", str(KeyStore(tls_hub.keys).root_path), f"{tls_hub.url}/api/health")
     assert ok.returncode == 0 and '"status":"ok"' in ok.stdout
-    localhost = curl("--cacert", str(KeyStore(pki.dir).root_path),
+    localhost = curl("--cacert", str(KeyStore(tls_hub.keys).root_path),
                      tls_hub.url.replace("127.0.0.1", "localhost") + "/api/health")
     assert localhost.returncode == 0, localhost.stderr
     assert curl(f"{tls_hub.url}/api/health").returncode == 60  # the system's CAs do not know the demo root
@@ -70,3 +75,39 @@ def test_clients_refuse_a_hub_that_does_not_chain_to_their_root(tls_hub, pki, ec
                    verify=True) as client, pytest.raises(TransportError) as caught:
         client.inbox()  # the system's CAs: the demo root is not among them
     assert caught.value.code == "tls-untrusted"
+
+
+# -- mutual TLS --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mtls_hub(start, pki_copy):  # type: ignore[no-untyped-def]
+    return start(keys=pki_copy.directory, args=("--tls", "--mtls"))
+
+
+def test_mtls_nodes_present_their_client_certificate_and_exchange(mtls_hub, workdir):
+    document = workdir / "mat.txt"
+    document.write_text("MẬT qua mTLS\n" * 10, encoding="utf-8")
+    sent = mtls_hub.cli_json("node", "send", str(document), "--as", "nghe-an", "--to", "central-office", "--secret",
+                             cwd=workdir)
+    got = mtls_hub.cli_json("node", "fetch", sent["id"], "--as", "central-office", "--out", "in", cwd=workdir)
+    assert got["inner"]["indication"] == "TOTAL_PASSED"
+
+
+def test_mtls_refuses_a_client_without_a_certificate(mtls_hub):
+    no_cert = hub_trust(mtls_hub.url, KeyStore(mtls_hub.keys).root_path)
+    with HubClient(mtls_hub.url, credential=mtls_hub.credential("ha-noi"), retry=RetryPolicy(attempts=1),
+                   verify=no_cert) as client, pytest.raises(TransportError):
+        client.inbox()
+
+
+def test_mtls_a_token_is_refused_over_another_bodys_certificate(mtls_hub):
+    store = KeyStore(mtls_hub.keys)
+    now = datetime.now(UTC)
+    with HubClient(mtls_hub.url, credential=mtls_hub.credential("ha-noi"),
+                   verify=body_trust(mtls_hub.url, store, "ha-noi", at=now)) as client:
+        token = client.authenticate()
+        assert isinstance(client.inbox(), list)  # its own certificate: accepted
+    other = body_trust(mtls_hub.url, store, "nghe-an", at=now)
+    with httpx.Client(base_url=mtls_hub.url, verify=other, headers={"Authorization": f"Bearer {token}"}) as http:
+        assert_error(http.get("/api/inbox"), 403, "client-certificate-mismatch")
