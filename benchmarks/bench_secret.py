@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench_hub import start_hub  # benchmarks/ is on sys.path when a benchmark runs
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from exchange.cms.envelope import Envelope, encrypt
@@ -49,7 +50,6 @@ from exchange.domain.documents import Classification, DocumentMetadata
 from exchange.node import HubClient, RetryPolicy, node_verifier, send_secret
 from exchange.pki import KeyStore, init_pki
 
-from bench_hub import start_hub  # benchmarks/ is on sys.path when a benchmark runs
 from machine import describe
 
 HERE = Path(__file__).resolve().parent
