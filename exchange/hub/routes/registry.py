@@ -72,8 +72,19 @@ def root(trust: TrustDep) -> Response:
 
 @router.get("/pki/crl")
 def crl(trust: TrustDep) -> Response:
-    """The current CRL as the hub enforces it (signed by the issuing CA): PEM."""
-    return Response(crl_pem(trust.crl()), media_type="application/x-pem-file")
+    """The current CRLs as the hub enforces them, PEM: the issuing CA's, then the root's."""
+    root_crl = trust.root_crl()
+    return Response(crl_pem(trust.crl()) + (crl_pem(root_crl) if root_crl is not None else b""),
+                    media_type="application/x-pem-file")
+
+
+@router.get("/pki/tsa")
+def tsa_certificate(trust: TrustDep) -> Response:
+    """The hub's time-stamping authority certificate and the issuing CA above it, PEM (what
+    ``openssl ts -verify -untrusted`` needs)."""
+    tsa = trust.tsa()
+    return Response(b"".join(certificate_pem(c) for c in (tsa.certificate, *tsa.credential.chain)),
+                    media_type="application/x-pem-file")
 
 
 @router.get("/health")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from exchange.cms import ValidationReport
@@ -37,7 +37,9 @@ CHECK_WORDS = {
     "chain": "The certificate chains to the trusted root CA",
     "validity": "Every certificate in the chain is valid now",
     "constraints": "Each certificate may do what it did",
-    "revocation": "The certificate is not revoked (CRL)",
+    "revocation": "Not revoked, per a CRL still current",
+    "signature time-stamp": "A trusted time-stamp dates the signature",
+    "proof of existence": "It existed while its certificate was valid",
 }
 OUTCOME_WORDS = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "not applicable"}
 INDICATION_WORDS = {
@@ -118,6 +120,40 @@ def receipt_view(receipt: ReceiptPublic) -> ReceiptView:
 
 
 @dataclass(frozen=True)
+class Today:
+    """The stored signature validated again now: does the hub's verdict still hold?"""
+
+    report: ValidationReport
+    state: str  # passed | failed | indeterminate
+    headline: str
+    reason: str
+    proof: str  # what the time-stamp proves, in words ("" without one)
+
+
+def today_view(report: ValidationReport) -> Today:
+    state = {"TOTAL_PASSED": "passed", "TOTAL_FAILED": "failed"}.get(report.indication.value, "indeterminate")
+    sub = f" — {report.indication.value} / {report.sub_indication.value}" if report.sub_indication else ""
+    headline = INDICATION_WORDS.get(report.indication.value, report.indication.value) + sub
+    stamp = report.timestamp
+    if stamp is not None and stamp.passed:
+        proof = (f"Time-stamped {stamp.time} by {stamp.tsa}: proof that the signature existed then, so what "
+                 "happened to the certificate afterwards does not undo it.")
+    elif stamp is not None:
+        proof = f"Its time-stamp proves nothing: {stamp.detail}."
+    else:
+        proof = ""
+    poe = next((c for c in report.checks if c.name == "proof of existence"), None)
+    reason = poe.detail if poe is not None else reason_words(report)
+    return Today(report, state, headline, _sentence(reason), proof)
+
+
+def _sentence(text: str) -> str:
+    """*text* with a capital first letter and a full stop (unlike Jinja's ``capitalize``,
+    which lowercases the rest: names and times)."""
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
+
+
+@dataclass(frozen=True)
 class DocumentPage:
     doc: DocumentPublic
     report: ValidationReport | None
@@ -130,9 +166,10 @@ class DocumentPage:
     preview: str | None
     secret: bool
     acknowledgeable: list[str]  # recipients with the document delivered (training mode)
+    today: Today | None = None  # the signature validated again when the page is drawn
 
     @classmethod
-    def build(cls, service: ExchangeService, document_id: str) -> DocumentPage:
+    def build(cls, service: ExchangeService, document_id: str, *, at: datetime | None = None) -> DocumentPage:
         doc = service.audit_document(document_id=document_id)
         report = ValidationReport.from_dict(doc.report) if doc.report else None
         state = validity_key(doc)
@@ -155,7 +192,15 @@ class DocumentPage:
             preview=None if secret else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
             acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
+            today=_today(service, doc, at),
         )
+
+
+def _today(service: ExchangeService, doc: DocumentPublic, at: datetime | None) -> Today | None:
+    if doc.channel != "signed_valid":  # only an accepted signature has a verdict to keep
+        return None
+    report = service.reverify(document_id=doc.id, at=at or datetime.now(UTC))
+    return today_view(report) if report is not None else None
 
 
 def _nfc(text: str | None) -> str | None:
