@@ -11,7 +11,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from exchange.domain.bodies import BodyRegistry
 from exchange.errors import UnusableCertificateError
-from exchange.pki import KeyStore, PathStatus, PathValidator, check_encryption_certificate, renew, revoke
+from exchange.pki import (
+    KeyStore,
+    PathStatus,
+    PathValidator,
+    check_encryption_certificate,
+    renew,
+    revoke,
+)
 from exchange.pki.encryption import HUB_ID, issue_encryption_certificate
 from tests.conftest import REVOKED_BODY, TestPKI
 
