@@ -8,6 +8,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from exchange.domain.moments import checked_date
+from exchange.domain.text import checked_text
 from exchange.errors import InputError
 
 
@@ -103,13 +105,18 @@ class DocumentMetadata:
                              code="invalid-metadata")
         raw_date = data.get("doc_date")
         try:
-            doc_date = date.fromisoformat(raw_date) if raw_date else None
+            doc_date = checked_date(date.fromisoformat(raw_date), what="metadata.doc_date") if raw_date else None
         except (TypeError, ValueError):
             raise InputError("metadata.doc_date must be an ISO date (YYYY-MM-DD)", code="invalid-metadata") from None
+        except InputError as exc:
+            raise InputError(exc.message, code="invalid-metadata") from None
         try:
             classification = Classification(data.get("classification", "normal") or "normal")
         except ValueError:
             raise InputError("metadata.classification must be normal or secret", code="invalid-metadata") from None
+        for name, value in (("subject", subject), ("message_id", message_id), ("number", number),
+                            *(("recipients", r) for r in recipients)):
+            checked_text(value, what=f"metadata.{name}")
         return cls(
             recipients=tuple(dict.fromkeys(recipients)),
             subject=subject.strip(),

@@ -11,6 +11,7 @@ from exchange.domain.bodies import BodyRegistry
 from exchange.hub import errors, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
+from exchange.hub.jsonbody import JsonBodyLimit
 from exchange.hub.routes import auth, documents, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
@@ -56,6 +57,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
+    app.add_middleware(JsonBodyLimit)
     for router in (auth.router, documents.router, registry.router, measures.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API

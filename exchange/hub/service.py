@@ -25,6 +25,7 @@ from exchange.domain.bodies import BodyRegistry
 from exchange.domain.documents import Channel, DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
+from exchange.domain.text import checked_text
 from exchange.errors import (
     ConflictError,
     InputError,
@@ -50,6 +51,9 @@ from exchange.hub.trust import Trust
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 MAX_SIGNATURE = 1024 * 1024
 MAX_RECEIPT = 64 * 1024
+#: the furthest a register search may page, and its largest page
+MAX_OFFSET = 10_000_000
+MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,8 @@ class ExchangeService:
                           entry_id: str | None = None) -> IncomingPublic:
         """Record a document from an outside agency; ``scanned`` when a scan is attached (K3)."""
         self.bodies.get(body)
+        for name, value in (("from_agency", from_agency), ("number", number), ("subject", subject)):
+            checked_text(value, what=f"metadata.{name}")
         if not from_agency.strip():
             raise InputError("from_agency must name the sending agency", code="invalid-metadata")
         sha = filename = None
@@ -355,6 +361,11 @@ class ExchangeService:
             raise InputError(f"status must be one of {', '.join(repo.STATUS_FILTERS)}")
         if channel and channel not in {c.value for c in Channel}:
             raise InputError(f"channel must be one of {', '.join(c.value for c in Channel)}")
+        if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
+            # Past these the databases overflow their integers (a 500) long before a user
+            # could page that far through a register.
+            raise InputError(f"page out of range: offset 0 to {MAX_OFFSET}, at most {MAX_PAGE} a page",
+                             code="invalid-page")
         with self._session() as session:
             rows, total = repo.search_documents(
                 session, start=start, end=end, channel=channel, sender=sender, recipient=recipient, body=body,

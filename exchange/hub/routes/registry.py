@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from exchange.domain.moments import checked_moment
 from exchange.errors import InputError
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
 from exchange.hub.service import Upload
@@ -39,7 +40,7 @@ async def register_incoming(request: Request, who: PrincipalDep, service: Servic
 @router.get("/register")
 def register(service: ServiceDep, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
     """The register (one row per document and recipient) and the incoming log, for auditors."""
-    start, end = _aware(start), _aware(end)
+    start, end = _aware(start, "start"), _aware(end, "end")
     entries = [_row(asdict(e)) for e in service.register_entries(start=start, end=end)]
     incoming = [_row(asdict(e)) for e in service.incoming_entries(start=start, end=end)]
     return {"entries": entries, "incoming": incoming}
@@ -67,10 +68,9 @@ def health() -> dict[str, str]:
     return {"status": "ok", "time": datetime.now(UTC).isoformat()}
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def _aware(moment: datetime | None, what: str) -> datetime | None:
+    """A query's time in UTC (naive taken as UTC), range-checked: InputError outside it."""
+    return None if moment is None else checked_moment(moment, what=what)
 
 
 def _row(data: dict[str, Any]) -> dict[str, Any]:

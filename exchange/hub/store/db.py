@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
+from exchange.domain.text import checked_text
 from exchange.errors import InputError
 from exchange.hub.store import models  # noqa: F401  (registers the tables)
 
@@ -30,6 +31,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     else:
         raise InputError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql+psycopg://...")
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     SQLModel.metadata.create_all(engine)
     return engine
 
@@ -43,3 +45,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _refuse_unstorable_text(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                            executemany: bool) -> None:
+    """The last line behind :func:`exchange.domain.text.checked_text`: no statement binds text
+    that one of the databases would refuse or store differently (a NUL, a lone surrogate),
+    whichever path it came by (a query's filter, a document id in a URL)."""
+    for row in parameters if executemany else (parameters,):
+        for value in row.values() if isinstance(row, dict) else row or ():
+            if isinstance(value, str):
+                checked_text(value, what="a text value")
