@@ -27,13 +27,13 @@ from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.domain.text import checked_text
 from exchange.errors import (
-    ConflictError,
     InputError,
     NotAuthorizedError,
     NotFoundError,
     RejectedError,
     UnknownBodyError,
 )
+from exchange.hub import repeats
 from exchange.hub.blobs import BlobStore
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import (
@@ -91,10 +91,11 @@ class ExchangeService:
         sha, size = self.blobs.put_stream(upload.stream, limit=self.max_upload)
         if size == 0:
             raise InputError("the file is empty (0 bytes): nothing to send", code="empty-file")
+        kind = repeats.UNSIGNED if signature is None else repeats.SIGNED
         with self._session() as session:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
-                return self._repeat(session, existing, sha)
+                return self._repeat(session, existing, metadata, kind, sha)
         report: ValidationReport | None = None
         reason = ""
         if signature is None:
@@ -133,17 +134,18 @@ class ExchangeService:
                 existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
                 if existing is None:
                     raise
-                return self._repeat(session, existing, sha)
+                return self._repeat(session, existing, metadata, kind, sha)
         public = _new_public(row, metadata.recipients, state)
         if reason:
             self._refuse(public, reason, report)
         return public
 
-    def _repeat(self, session: Session, existing: Document, sha: str) -> DocumentPublic:
-        if existing.sha256 is not None and sha != existing.sha256:
-            raise ConflictError(f"message id {existing.message_id!r} was already used for another document "
-                                f"({existing.id})", code="message-id-reused")
-        public = self._public(session, existing)
+    def _repeat(self, session: Session, existing: Document, metadata: DocumentMetadata, kind: str,
+                sha: str | None) -> DocumentPublic:
+        """The stored document for a repeated send; ConflictError if it is not a repeat."""
+        deliveries = repo.deliveries_of(session, document_id=existing.id)
+        repeats.check_repeat(existing, deliveries, metadata=metadata, kind=kind, sha256=sha)
+        public = _document_public(existing, deliveries)
         public.duplicate = True
         if existing.channel == Channel.SIGNED_INVALID.value:
             report = ValidationReport.from_dict(json.loads(existing.report_json)) if existing.report_json else None
@@ -168,9 +170,7 @@ class ExchangeService:
         with self._session() as session:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
-                public = self._public(session, existing)
-                public.duplicate = True
-                return public
+                return self._repeat(session, existing, metadata, repeats.PAPER, None)
             row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
             repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
             repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])

@@ -171,3 +171,15 @@ def _metadata():  # type: ignore[no-untyped-def]
     from exchange.domain.documents import DocumentMetadata
 
     return DocumentMetadata.from_dict(meta())
+
+
+def test_a_message_id_shared_by_paper_and_electronic_documents_is_409(hub, ha_noi):
+    shared = meta()
+    with hub.http(ha_noi) as http:
+        paper = http.post("/api/documents/paper", json=shared)
+        assert paper.status_code == 201, paper.text
+        electronic = http.post("/api/documents", data={"metadata": json.dumps(shared)},
+                               files={"file": ("cv.pdf", f"%PDF-1.4 {uuid.uuid4()}".encode())})
+        body = assert_error(electronic, 409, "message-id-reused")
+        assert body["detail"]["document_id"] == paper.json()["id"]
+        assert http.post("/api/documents/paper", json=shared).json()["duplicate"] is True
