@@ -20,7 +20,8 @@ one-line messages)::
     ├── ConflictError              a request that contradicts stored state (HTTP 409)
     ├── TooLargeError              an upload over the size limit (HTTP 413)
     ├── RejectedError              a document or receipt refused on validation (HTTP 422)
-    └── TransportError             the hub could not be reached or answered badly (client side)
+    ├── TransportError             the hub could not be reached or answered badly (client side)
+    └── BackupError                a backup could not be made or restored (a tool failed, damage)
 
 A signature that parses but does not verify is *not* an error: verification returns a
 report whose indication says why (see :mod:`exchange.cms.report`).
@@ -109,3 +110,7 @@ class RejectedError(ExchangeError):
 
 class TransportError(ExchangeError):
     code = "transport-error"
+
+
+class BackupError(ExchangeError):
+    code = "backup-failed"

@@ -85,6 +85,13 @@ class ExchangeService:
         A repeated message id returns the stored document (``duplicate=True``).
         *document_id* (default: a random UUID) lets the simulator derive ids from its seed.
         """
+        # Held from storing the blobs until their row commits: ``exchange hub gc`` waits.
+        with self.blobs.writing():
+            return self._submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at,
+                                document_id=document_id)
+
+    def _submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
+                at: datetime, document_id: str | None) -> DocumentPublic:
         self._check_recipients(sender, metadata.recipients)
         if signature is not None and len(signature) > MAX_SIGNATURE:
             raise InputError("the signature part is larger than 1 MiB", code="invalid-signature-part")
@@ -187,18 +194,19 @@ class ExchangeService:
         if not from_agency.strip():
             raise InputError("from_agency must name the sending agency", code="invalid-metadata")
         sha = filename = None
-        if scan is not None:
-            sha, size = self.blobs.put_stream(scan.stream, limit=self.max_upload)
-            if size == 0:
-                raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
-            filename = _display_name(scan.filename)
-        row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
-               "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
-               "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
-        with self._session() as session:
-            repo.add_incoming(session, row=row)
-            repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
-            session.commit()
+        with self.blobs.writing():  # until the row naming the scan commits: gc waits
+            if scan is not None:
+                sha, size = self.blobs.put_stream(scan.stream, limit=self.max_upload)
+                if size == 0:
+                    raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
+                filename = _display_name(scan.filename)
+            row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
+                   "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
+                   "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
+            with self._session() as session:
+                repo.add_incoming(session, row=row)
+                repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
+                session.commit()
         return IncomingPublic.model_validate(row)
 
     # -- receiving ------------------------------------------------------------------------
