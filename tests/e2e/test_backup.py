@@ -117,3 +117,18 @@ def test_restoring_a_damaged_backup_is_refused(pki, database_kind, tmp_path, wor
     incomplete = hub.cli("hub", "restore", str(tmp_path / "b"), "--db", f"sqlite:///{tmp_path / 'r2.db'}",
                          "--data", str(tmp_path / "r2"), cwd=workdir, check=False)
     assert incomplete.returncode == 2 and "not a complete backup" in incomplete.stderr
+
+
+def test_gc_on_a_serving_hub_removes_only_what_no_row_names(hub, workdir):  # type: ignore[no-untyped-def]
+    meta = metadata("da-nang")
+    with hub.client("ha-noi") as sender:
+        kept = sender.send(document_bytes("kept"), metadata=meta)
+        with pytest.raises(ExchangeError, match="message-id-reused"):
+            sender.send(document_bytes("orphan"), metadata=meta)
+    before = set(hub.blob_files())
+    done = hub.cli("hub", "gc", "--db", hub.db_url, "--data", str(hub.data), cwd=workdir)
+    assert done.stdout.startswith("removed ") and "unreferenced" in done.stdout
+    after = set(hub.blob_files())
+    assert after < before
+    with hub.client("da-nang") as reader:
+        assert reader.download(kept["id"], workdir / "kept.bin").read_bytes()[:8] == b"%PDF-1.4"
