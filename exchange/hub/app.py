@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from exchange.domain.bodies import BodyRegistry
-from exchange.hub import errors, web
+from exchange.hub import errors, openapi, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.jsonbody import JsonBodyLimit
@@ -69,4 +69,5 @@ def create_app(settings: HubSettings) -> FastAPI:
     for router in (auth.router, documents.router, registry.router, measures.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API
+    openapi.install(app)
     return app

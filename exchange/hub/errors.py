@@ -68,4 +68,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        # Starlette's 405 carries ``Allow`` (RFC 9110: the methods the path takes): keep it.
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
