@@ -86,10 +86,11 @@ def test_a_corrupted_certificate_on_a_receipt_is_refused(hub):
 
 
 @pytest.mark.parametrize(("path", "code", "words"), [
-    ("/api/measures?period=9999-12-31", "invalid-request", "period"),
-    ("/api/measures?period=0001-01-01", "invalid-request", "period"),
-    ("/api/register?start=0001-01-01T00:00:00%2B14:00", "invalid-request", "start"),
-    ("/api/register?end=9999-12-31T23:59:59-14:00", "invalid-request", "end"),
+    ("/api/measures?period=9999-12-31", "invalid-input", "outside the years 1900 to 8999"),
+    ("/api/measures?period=0001-01-01", "invalid-input", "within the years 1900 to 8999"),
+    ("/api/measures?period=9999", "invalid-input", "outside the years 1900 to 8999"),
+    ("/api/register?start=0001-01-01T00:00:00%2B14:00", "invalid-time", "outside the years 1900 to 8999"),
+    ("/api/register?end=9999-12-31T23:59:59-14:00", "invalid-time", "outside the years 1900 to 8999"),
     ("/api/register?start=1900-01-01T00:00:00%2B14:00", "invalid-time", "outside the years 1900 to 8999"),
 ])
 def test_dates_at_the_edge_of_the_calendar_are_400(hub, path, code, words):

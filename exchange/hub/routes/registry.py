@@ -43,17 +43,19 @@ async def register_incoming(request: Request, who: PrincipalDep, service: Servic
         entered=bool(meta.get("entered", True)), at=at)
 
 
-# An ISO-8601 date or time, years 1900-8999 (naive means UTC).
+# An ISO-8601 date or time, years 1900-8999 (naive means UTC); empty: no bound.
 MOMENT_PATTERN = (r"^(19\d\d|[2-8]\d\d\d)-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01])|(0[469]|11)-(0[1-9]|[12]\d|30)"
                   r"|02-(0[1-9]|1\d|2\d))"
-                  r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$")
+                  r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$|^$")
 _MOMENT = "an ISO-8601 date or time, e.g. 2015-01-01 or 2015-06-30T17:00:00+07:00 (naive: UTC)"
 
 
 @router.get("/register", responses=errors(400))
 def register(service: ServiceDep,
-             start: str | None = Query(None, pattern=MOMENT_PATTERN, description=f"from (inclusive): {_MOMENT}"),
-             end: str | None = Query(None, pattern=MOMENT_PATTERN, description=f"to (exclusive): {_MOMENT}"),
+             start: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
+                                       description=f"from (inclusive): {_MOMENT}"),
+             end: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
+                                     description=f"to (exclusive): {_MOMENT}"),
              ) -> dict[str, Any]:
     """The register (one row per document and recipient) and the incoming log, for auditors."""
     since = parse_moment(start, what="start") if start else None
