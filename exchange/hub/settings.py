@@ -22,6 +22,7 @@ class HubSettings:
     crl_reload_interval: float = 1.0
     training: bool = False
     durable: bool = True  # fsync blobs and commits (see exchange.hub.store.db.make_engine)
+    mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
