@@ -54,6 +54,7 @@ def test_a_corrupted_embedded_certificate_is_a_format_failure(pki: TestPKI, corr
         load_certificates(bad, source="cert.der")
 
 
+@pytest.mark.filterwarnings("ignore:Parsed a serial number:cryptography.utils.CryptographyDeprecationWarning")
 def test_no_single_byte_of_the_embedded_certificate_makes_verification_raise(pki: TestPKI) -> None:
     signature, certificate = _signed(pki)
     start = signature.index(certificate)
