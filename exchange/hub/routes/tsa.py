@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from exchange.cms.timestamp import MAX_REQUEST, QUERY_MEDIA_TYPE, REPLY_MEDIA_TYPE, rejection
 from exchange.errors import NotFoundError
 from exchange.hub.deps import NowDep, TrustDep
+from exchange.hub.openapi import CrlResponse, TimestampReplyResponse, errors
 from exchange.pki.revocation import crl_der
 
 router = APIRouter(prefix="/api", tags=["time-stamping and revocation"])
@@ -28,10 +29,11 @@ router = APIRouter(prefix="/api", tags=["time-stamping and revocation"])
 _TSA_DOC = {"requestBody": {"required": True, "content": {QUERY_MEDIA_TYPE: {"schema": {
     "type": "string", "format": "binary", "description": "a DER TimeStampReq (RFC 3161 §2.4.1)"}}}},
     "responses": {"200": {"description": "a DER TimeStampResp: granted with a token, or a rejection "
-                                         "with its failInfo", "content": {REPLY_MEDIA_TYPE: {}}}}}
+                                         "with its failInfo", "content": {REPLY_MEDIA_TYPE: {"schema": {
+                                             "type": "string", "format": "binary"}}}}}}
 
 
-@router.post("/tsa", response_class=Response, openapi_extra=_TSA_DOC)
+@router.post("/tsa", response_class=TimestampReplyResponse, openapi_extra=_TSA_DOC)
 async def time_stamp(request: Request, trust: TrustDep, at: NowDep) -> Response:
     """Time-stamp a hash (RFC 3161 over HTTP): ``openssl ts -query … | curl --data-binary @- …``."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -51,19 +53,19 @@ async def time_stamp(request: Request, trust: TrustDep, at: NowDep) -> Response:
 
 
 def _reply(der: bytes) -> Response:
-    return Response(der, media_type=REPLY_MEDIA_TYPE)
+    return TimestampReplyResponse(der)
 
 
-@router.get("/crl", response_class=Response)
+@router.get("/crl", response_class=CrlResponse)
 def crl(trust: TrustDep) -> Response:
     """The issuing CA's current CRL (DER): what body, hub and TSA certificates name."""
-    return Response(crl_der(trust.crl()), media_type="application/pkix-crl")
+    return CrlResponse(crl_der(trust.crl()))
 
 
-@router.get("/crl/root", response_class=Response)
+@router.get("/crl/root", response_class=CrlResponse, responses=errors(404))
 def root_crl(trust: TrustDep) -> Response:
     """The root's current CRL over the issuing CA (DER)."""
     found = trust.root_crl()
     if found is None:
         raise NotFoundError("this PKI's root publishes no CRL (made before root-crl.pem existed)")
-    return Response(crl_der(found), media_type="application/pkix-crl")
+    return CrlResponse(crl_der(found))
