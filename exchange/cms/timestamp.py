@@ -291,10 +291,20 @@ class TimeStampAuthority:
 
     def respond(self, request: bytes, *, at: datetime) -> bytes:
         """The DER ``TimeStampResp`` to *request* at time *at*; never raises."""
+        return self.answer(request, at=at)[1]
+
+    def answer(self, request: bytes, *, at: datetime) -> tuple[int, bytes]:
+        """(HTTP status, DER ``TimeStampResp``) for *request*: 400 when it is no TimeStampReq at
+        all (badDataFormat), else 200 whether granted or refused in the protocol's own terms
+        (badAlg, unacceptedPolicy, …), as RFC 3161 clients expect. Never raises."""
         try:
             parsed = parse_request(request)
         except _Rejection as refused:
-            return rejection(refused.fail_info, refused.text)
+            status = 400 if refused.fail_info == "bad_data_format" else 200
+            return status, rejection(refused.fail_info, refused.text)
+        return 200, self._grant(parsed, at=at)
+
+    def _grant(self, parsed: TimestampRequest, *, at: datetime) -> bytes:
         try:
             token = self.issue(parsed.hash_algorithm, parsed.hashed_message, at=at, nonce=parsed.nonce,
                                cert_req=parsed.cert_req)

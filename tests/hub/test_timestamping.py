@@ -185,16 +185,21 @@ def test_the_tsa_endpoint_answers_rfc_3161_over_http(hub, pki) -> None:
     assert abs(token.gen_time - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-@pytest.mark.parametrize(("content", "media", "fail"), [
-    (b"junk", "application/timestamp-query", "bad_data_format"),
-    (build_request(bytes(32)), "application/octet-stream", "bad_request"),
-    (build_request(bytes(32)), None, "bad_request"),
-    (bytes(20_000), "application/timestamp-query", "bad_data_format"),
+@pytest.mark.parametrize(("content", "media", "status", "fail"), [
+    (build_request(hashlib.sha1(b"x").digest(), hash_algorithm="sha1"), "application/timestamp-query", 200,
+     "bad_alg"),  # a request, refused in the protocol's terms: HTTP 200, as RFC 3161 clients expect
+    (build_request(bytes(32), policy="1.2.3"), "application/timestamp-query", 200, "unaccepted_policy"),
+    (b"junk", "application/timestamp-query", 400, "bad_data_format"),  # no request at all
+    (b"", "application/timestamp-query", 400, "bad_data_format"),
+    (build_request(bytes(32)), "application/octet-stream", 415, "bad_request"),
+    (build_request(bytes(32)), None, 415, "bad_request"),
+    (bytes(20_000), "application/timestamp-query", 413, "bad_data_format"),
 ])
-def test_the_tsa_endpoint_rejects_in_the_protocol_never_with_a_5xx(hub, content, media, fail) -> None:
+def test_the_tsa_endpoint_rejects_in_the_protocol_never_with_a_5xx(hub, content, media, status, fail) -> None:
     headers = {"Content-Type": media} if media else {}
     answer = hub.http().post("/api/tsa", content=content, headers=headers)
-    assert answer.status_code == 200 and answer.headers["content-type"] == "application/timestamp-reply"
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/timestamp-reply"
     status = TimeStampResp.load(answer.content)["status"]
     assert status["status"].native == "rejection" and set(status["fail_info"].native) == {fail}
 
