@@ -11,6 +11,7 @@ import typer
 
 from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
 from exchange.errors import InputError, InputFileError
+from exchange.hub.trust import require_layout
 from exchange.pki import KeyStore
 from exchange.pki.tls import server_certificate
 
@@ -58,7 +59,7 @@ def serve(
                                     durable=durable)
     hub.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = KeyStore.at(hub.keys_dir)
-    store.require()
+    require_layout(store)  # one line now, not a traceback from every worker's start
     ssl_options: dict[str, Any] = {}
     if tls:
         # TLS stacks check validity at the real time, whatever clock the PKI was made on.

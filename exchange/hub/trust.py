@@ -18,7 +18,7 @@ from cryptography import x509
 
 from exchange.cms import TimeStampAuthority, Verifier
 from exchange.cms.report import iso
-from exchange.errors import PKIError
+from exchange.errors import PKIError, PKINotFoundError
 from exchange.pki import KeyStore, PathValidator
 from exchange.pki.certificates import common_name_of, read_file
 from exchange.pki.revocation import is_stale, load_crl
@@ -30,9 +30,23 @@ class RevocationDataStaleError(PKIError):
     code = "revocation-data-stale"
 
 
+def require_layout(store: KeyStore) -> None:
+    """Raise PKINotFoundError unless *store* is a PKI the hub can serve: one with the TSA's
+    credential and the root's CRL (a key folder from before has neither: every signature would
+    be TRY_LATER, and nothing could be time-stamped)."""
+    store.require()
+    missing = [name for name, found in (("tsa.pem", store.has_tsa()), ("root-crl.pem", store.root_crl_path.is_file()))
+               if not found]
+    if missing:
+        raise PKINotFoundError(
+            f"{store.directory}/ has no {' and no '.join(missing)}: it was made before the hub time-stamped "
+            f"signatures and the root published its CRL; re-create it with: exchange keys init --force "
+            f"--dir {store.directory}")
+
+
 class Trust:
     def __init__(self, store: KeyStore, *, reload_interval: float = 1.0) -> None:
-        store.require()
+        require_layout(store)
         self.store = store
         self.reload_interval = reload_interval
         self._lock = threading.Lock()

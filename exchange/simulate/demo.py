@@ -470,7 +470,7 @@ class Demo:
             verifier = service.trust.verifier()
             proofs = []
             for body, revoked_at in self.revocations:
-                docs, _ = service.find_documents(sender=body, channel="signed_valid", end=revoked_at, limit=10_000)
+                docs = _all_documents(service, sender=body, channel="signed_valid", end=revoked_at)
                 stamped: Counter[str] = Counter()
                 bare: Counter[str] = Counter()
                 for doc in docs:
@@ -544,6 +544,16 @@ class RevocationProof:
     stamped: Counter[str]  # verdicts of the stored (time-stamped) signatures, by indication[/sub]
     bare: Counter[str]  # verdicts of the same signatures without the hub's time-stamp
     example: str | None  # a document id to look at
+
+
+def _all_documents(service: Any, **filters: Any) -> list[Any]:
+    """Every document matching *filters*, a page at a time (pages hold at most 500)."""
+    found: list[Any] = []
+    while True:
+        page, total = service.find_documents(offset=len(found), limit=500, **filters)
+        found.extend(page)
+        if not page or len(found) >= total:
+            return found
 
 
 def _verdict(report: Any) -> str:

@@ -23,7 +23,7 @@ from exchange.cms.timestamp import TimeStampResp, build_request, read_response
 from exchange.cms.verify import DetachedSignature
 from exchange.domain.documents import ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
-from exchange.errors import RejectedError, TransportError
+from exchange.errors import PKINotFoundError, RejectedError, TransportError
 from exchange.hub import ExchangeService, HubSettings, Upload, build_service
 from exchange.hub.trust import RevocationDataStaleError
 from exchange.pki import KeyStore, build_crl, load_certificates, reissue_crls, revoke
@@ -204,14 +204,12 @@ def test_the_tsa_endpoint_rejects_in_the_protocol_never_with_a_5xx(hub, content,
     assert status["status"].native == "rejection" and set(status["fail_info"].native) == {fail}
 
 
-def test_a_hub_without_its_tsa_says_so_in_the_protocol(pki_copy, pki, tmp_path) -> None:
-    (pki_copy.directory / "tsa.pem").unlink()
+@pytest.mark.parametrize("missing", ["tsa.pem", "root-crl.pem"])
+def test_a_hub_will_not_start_on_a_pki_made_before_the_tsa(pki_copy, pki, tmp_path, missing) -> None:
+    (pki_copy.directory / missing).unlink()
     settings = HubSettings(keys_dir=pki_copy.directory, data_dir=tmp_path / "hub", bodies_file=pki.bodies_file)
-    for hub in running(settings, pki_copy):
-        answer = hub.http().post("/api/tsa", content=build_request(bytes(32)),
-                                 headers={"Content-Type": "application/timestamp-query"})
-        assert answer.status_code == 200
-        assert set(TimeStampResp.load(answer.content)["status"]["fail_info"].native) == {"system_failure"}
+    with pytest.raises(PKINotFoundError, match=f"no {missing}.*keys init --force"):
+        build_service(settings)
 
 
 def test_the_hub_publishes_the_crls_its_certificates_name(hub, pki) -> None:
