@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from exchange.hub.deps import NowDep, ServiceDep
+from exchange.hub.gate import current_viewer
 from exchange.hub.measures import measures_for
 
-router = APIRouter(prefix="/api", tags=["measures"])
+router = APIRouter(prefix="/api", tags=["measures"], dependencies=[Depends(current_viewer)])
 
 
 @router.get("/measures")
@@ -23,5 +24,5 @@ async def measures(
     profile: str = Query("2015", description="target profile: 2015 (60 %) or 2020 (almost all)"),
 ) -> dict[str, Any]:
     """K1, K2, K3 (numerator, denominator, value, target, met) for *period*, with an optional
-    breakdown. A period with no documents gives ``value: null`` ("no data"), never 0 %."""
+    breakdown (any person logged in or with a token). A period with no documents gives ``value: null`` ("no data"), never 0 %."""
     return await run_in_threadpool(measures_for, service, period, by, profile, at=at)

@@ -6,12 +6,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from exchange.errors import InputError
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
+from exchange.hub.gate import ViewerDep, current_viewer
 from exchange.hub.service import Upload
 from exchange.hub.store.models import IncomingPublic
 from exchange.hub.upload import json_part, optional_file_part, read_form
@@ -37,15 +38,20 @@ async def register_incoming(request: Request, who: PrincipalDep, service: Servic
 
 
 @router.get("/register")
-def register(service: ServiceDep, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
-    """The register (one row per document and recipient) and the incoming log, for auditors."""
+def register(service: ServiceDep, viewer: ViewerDep, start: datetime | None = None,
+             end: datetime | None = None) -> dict[str, Any]:
+    """The register (one row per document and recipient) and the incoming log, for auditors
+    (a clerk: only rows its body sent or received)."""
     start, end = _aware(start), _aware(end)
-    entries = [_row(asdict(e)) for e in service.register_entries(start=start, end=end)]
-    incoming = [_row(asdict(e)) for e in service.incoming_entries(start=start, end=end)]
+    scope = viewer.scope
+    entries = [_row(asdict(e)) for e in service.register_entries(start=start, end=end)
+               if scope is None or scope in (e.sender, e.recipient)]
+    incoming = [_row(asdict(e)) for e in service.incoming_entries(start=start, end=end)
+                if scope is None or e.body == scope]
     return {"entries": entries, "incoming": incoming}
 
 
-@router.get("/bodies")
+@router.get("/bodies", dependencies=[Depends(current_viewer)])
 def bodies(service: ServiceDep) -> list[dict[str, Any]]:
     return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in service.bodies]
 
