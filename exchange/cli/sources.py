@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from exchange.domain.bodies import Body, BodyKind, BodyRegistry
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
-from exchange.errors import ExchangeError, InputError, NotAuthenticatedError, NotFoundError, TransportError
+from exchange.errors import (
+    ExchangeError,
+    InputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    TransportError,
+)
 from exchange.metrics import Period
 
 if TYPE_CHECKING:

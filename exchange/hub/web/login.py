@@ -88,14 +88,14 @@ async def logout(request: Request, viewer: ViewerDep, accounts: AccountsDep, log
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         await run_in_threadpool(accounts.logout, secret)
-    await _record(log, request, at, viewer.name, Action.LOGOUT, True, "", role=viewer.role.value)
+    await _record(log, request, at, viewer.name, Action.LOGOUT, True, "", role=viewer.role.value, target="/logout")
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(request, response)
     return response
 
 
 async def _record(log: AccessLogDep, request: Request, at: NowDep, actor: str, action: Action, allowed: bool,
-                  code: str, *, role: str = "") -> None:
+                  code: str, *, role: str = "", target: str = "/login") -> None:
     await run_in_threadpool(log.record, AccessRecord(
-        at=at, actor=actor, actor_kind=ActorKind.PERSON, role=role, action=action, target="/login",
+        at=at, actor=actor, actor_kind=ActorKind.PERSON, role=role, action=action, target=target,
         allowed=allowed, code=code, client=client_of(request)))
