@@ -28,6 +28,8 @@ from exchange.errors import (
 from exchange.metrics import Period
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
     from sqlalchemy.engine import Engine
 
@@ -64,13 +66,14 @@ class HubSource:
     operator sees the whole register, a clerk its body's. *transport* as for any httpx client."""
 
     def __init__(self, url: str, *, token: str | None = None, transport: httpx.BaseTransport | None = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
         import httpx
 
         self.url = url.rstrip("/")
         self.description = f"the hub at {self.url}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, headers=headers)
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify,
+                                  headers=headers)
 
     def close(self) -> None:
         self._http.close()

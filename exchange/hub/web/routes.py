@@ -37,6 +37,7 @@ from exchange.hub.web.documents import (
     delivery_status,
     validity_key,
 )
+from exchange.hub.web.layers import SecretLayers
 from exchange.hub.web.overview import Live, OverviewPage
 from exchange.hub.web.register import Filters, RegisterPage
 from exchange.hub.web.training import MODES, Trainer, list_samples, samples_dir
@@ -155,7 +156,8 @@ async def workflow(request: Request, document_id: str, service: ServiceDep, temp
     page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer)  # 404, 403
     await record_view(request, log, viewer, page.doc.id, at=at)
     flow = WorkflowPage.build(page, service.bodies)
-    return render(request, templates, "workflow.html", flow=flow, page=page, title="Workflow",
+    layers = SecretLayers.build(service, page.doc, service.bodies)
+    return render(request, templates, "workflow.html", flow=flow, page=page, title="Workflow", layers=layers,
                   sent_mode=MODES.get(sent or ""), acknowledged=acknowledged, statuses=list(ReceiptStatus))
 
 
