@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 
 from exchange.domain.documents import Classification, DocumentMetadata
+from exchange.node import node_verifier, send_secret
+from exchange.pki import KeyStore
 
 from e2e.harness import RunningHub, assert_error
 
@@ -17,6 +19,9 @@ def send(hub: RunningHub, sender: str, recipient: str, text: str, **fields: obje
     meta = DocumentMetadata.from_dict({"recipients": [recipient], "subject": f"Công văn {text[:12]}",
                                        "message_id": str(uuid.uuid4()), **fields})
     with hub.client(sender) as client:
+        if meta.classification is Classification.SECRET:  # signed, encrypted, signed again
+            return str(send_secret(client, text.encode() * 10, metadata=meta, filename="cv.txt", own_encryption=None,
+                                   paths=node_verifier(KeyStore(hub.keys)).paths, at=client.clock())["id"])
         return str(client.send(text.encode() * 10, metadata=meta, filename="cv.txt")["id"])
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from exchange.domain.documents import Classification
+from exchange.node import node_verifier, send_secret
 
 from e2e.harness import assert_error
 from hub.inprocess import TEST_PASSWORD, InProcessHub, metadata
@@ -31,8 +32,10 @@ def docs(hub: InProcessHub) -> Docs:
     nghe_an = hub.client("nghe-an")
     normal = nghe_an.send(NORMAL_TEXT.encode() * 10, filename="cv.txt",
                           metadata=metadata("central-office", subject="Công văn thường"))["id"]
-    secret = nghe_an.send(SECRET_TEXT.encode() * 10, filename="mat.txt", metadata=metadata(
-        "central-office", subject="Văn bản mật", classification=Classification.SECRET))["id"]
+    # A secret document leaves the node signed, encrypted to its recipients and signed again.
+    secret = send_secret(nghe_an, SECRET_TEXT.encode() * 10, filename="mat.txt", metadata=metadata(
+        "central-office", subject="Văn bản mật", classification=Classification.SECRET),
+        paths=node_verifier(hub.store).paths, own_encryption=None, at=nghe_an.clock())["id"]
     other = hub.client("da-nang").send(b"Da Nang to Ha Noi " * 20, filename="dn.txt",
                                        metadata=metadata("ha-noi", subject="Đà Nẵng gửi Hà Nội"))["id"]
     return Docs(normal, secret, other)
