@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
@@ -28,7 +28,7 @@ from exchange.hub.gate import (
     record_view,
 )
 from exchange.hub.people import Permission, Viewer
-from exchange.hub.service import ExchangeService
+from exchange.hub.service import MAX_OFFSET, ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
 from exchange.hub.web.documents import (
     DocumentPage,
@@ -39,7 +39,7 @@ from exchange.hub.web.documents import (
 )
 from exchange.hub.web.layers import SecretLayers
 from exchange.hub.web.overview import Live, OverviewPage
-from exchange.hub.web.register import Filters, RegisterPage
+from exchange.hub.web.register import PAGE_SIZE, Filters, RegisterPage
 from exchange.hub.web.training import MODES, Trainer, list_samples, samples_dir
 from exchange.hub.web.workflow import WorkflowPage
 from exchange.metrics import BUILTIN_PROFILES
@@ -134,7 +134,7 @@ def body(request: Request, body_id: str, service: ServiceDep, templates: Templat
 @router.get("/documents", response_class=HTMLResponse)
 def documents(request: Request, service: ServiceDep, templates: TemplatesDep, viewer: ViewerDep,
               period: str = "", channel: str = "", sender: str = "", recipient: str = "", validity: str = "",
-              status: str = "", page: int = 1) -> HTMLResponse:
+              status: str = "", page: Annotated[int, Query(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1) -> HTMLResponse:
     filters = Filters(period.strip(), channel, sender, recipient, validity, status)
     view = RegisterPage.build(service, filters, page=page, body=viewer.scope)
     return render(request, templates, "documents.html", _status(view.error), page=view, title="Documents")
