@@ -55,3 +55,25 @@ def test_without_a_login_nothing_and_a_clerk_only_its_own(hub: RunningHub) -> No
         assert ("anonymous", "not-logged-in", "GET /api/register") in refusals
         views = auditor.get("/api/access", params={"action": "view", "actor": "test-auditor"}).json()["entries"]
         assert [e["target"] for e in views] == [secret]
+
+
+def test_crafted_names_and_paths_are_refused_and_logged_not_a_5xx(hub: RunningHub) -> None:
+    """NUL and lone surrogates (PostgreSQL stores neither) in a login name, a path, a filter."""
+    with hub.http() as anonymous:
+        for name in ("a%00b", "%ED%A0%80x", "x" * 300, "%FF%FE"):  # raw, as a crafted client sends it
+            form = anonymous.get("/login").text
+            csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            done = anonymous.post("/login", content=f"name={name}&password=whatever%00it%ED%A0%80is&csrf={csrf}",
+                                  headers={"content-type": "application/x-www-form-urlencoded"})
+            assert done.status_code in (400, 401), (name, done.status_code)
+        for path in ("/documents/%00", "/api/register/%ED%A0%80", "/documents/%ED%A0%80"):
+            assert anonymous.get(path).status_code < 500, path
+    with hub.auditor() as auditor:
+        for actor in ("%00", "a%00", "%ED%B3%BF", "%FF"):
+            response = auditor.get(f"/api/access?actor={actor}")
+            assert response.status_code == 200 and response.json()["entries"] == [], actor
+        assert_error(auditor.get("/api/access", params={"page": 10**30}), 400, "invalid-request")
+        assert_error(auditor.get("/api/access", params={"action": "dance"}), 400, "invalid-request")
+        assert auditor.get("/access", params={"page": 10**30, "action": "dance"}).status_code == 400
+        refused = auditor.get("/api/access", params={"actor": "anonymous", "outcome": "refused"}).json()
+        assert any(e["target"].startswith("GET /documents/") for e in refused["entries"])

@@ -106,7 +106,7 @@ class AccessLog:
         counted = select(func.count()).select_from(AccessEvent)
         conditions = []
         if actor:
-            conditions.append(col(AccessEvent.actor) == actor)
+            conditions.append(col(AccessEvent.actor) == _cut(actor, 64))
         if action is not None:
             conditions.append(col(AccessEvent.action) == action.value)
         if allowed is not None:
@@ -144,4 +144,8 @@ class AccessLog:
 
 
 def _cut(text: str, size: int) -> str:
+    """*text* as a column can hold it: at most *size* characters, and NUL and lone surrogates
+    (from a crafted path or name; PostgreSQL stores neither) replaced by U+FFFD."""
+    if not text.isprintable():
+        text = "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
     return text if len(text) <= size else text[:size - 1] + "…"

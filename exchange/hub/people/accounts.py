@@ -143,8 +143,12 @@ class Accounts:
         """A new login session for *name*, or NotAuthenticatedError saying why:
         ``bad-credentials`` (unknown name or wrong password: the same answer),
         ``account-locked`` (too many failures: wait), ``account-disabled``."""
+        key = name.strip().lower()
+        if not NAME.fullmatch(key):  # no such account can exist: a decoy check, the same answer
+            self.passwords.matches(None, password)
+            raise NotAuthenticatedError("wrong name or password", code="bad-credentials")
         with Session(self.engine, expire_on_commit=False) as session:
-            row = session.exec(select(Account).where(Account.name == name.strip().lower())).first()
+            row = session.exec(select(Account).where(Account.name == key)).first()
             if row is not None and row.locked_until is not None and row.locked_until > at:
                 raise NotAuthenticatedError(
                     f"the account {row.name!r} is locked after {self.policy.attempts} failed logins; "
@@ -212,7 +216,8 @@ class Accounts:
         return Opened(secret, Viewer(row.name, Role(row.role), row.body, kind, csrf), expires)
 
     def _row(self, session: Session, name: str) -> Account:
-        row = session.exec(select(Account).where(Account.name == name.strip().lower())).first()
+        key = name.strip().lower()
+        row = session.exec(select(Account).where(Account.name == key)).first() if NAME.fullmatch(key) else None
         if row is None:
             raise NotFoundError(f"no account named {name!r}", code="unknown-account")
         return row

@@ -51,7 +51,7 @@ class Passwords:
         try:
             return bool(self._hasher.verify(stored if stored is not None else self._decoy, password)) \
                 and stored is not None
-        except (VerificationError, InvalidHashError):
+        except (VerificationError, InvalidHashError, UnicodeError):  # UnicodeError: a lone surrogate
             return False
 
     def needs_rehash(self, stored: str) -> bool:

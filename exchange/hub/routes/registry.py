@@ -52,7 +52,7 @@ MOMENT_PATTERN = (r"^(19\d\d|[2-8]\d\d\d)-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01]
 _MOMENT = "an ISO-8601 date or time, e.g. 2015-01-01 or 2015-06-30T17:00:00+07:00 (naive: UTC)"
 
 
-@router.get("/register", responses=errors(400))
+@router.get("/register", responses=errors(400, 401))
 def register(service: ServiceDep, viewer: ViewerDep,
              start: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
                                        description=f"from (inclusive): {_MOMENT}"),
@@ -71,7 +71,7 @@ def register(service: ServiceDep, viewer: ViewerDep,
     return {"entries": entries, "incoming": incoming}
 
 
-@router.get("/bodies", dependencies=[Depends(current_viewer)])
+@router.get("/bodies", dependencies=[Depends(current_viewer)], responses=errors(401))
 def bodies(service: ServiceDep) -> list[dict[str, Any]]:
     return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in service.bodies]
 

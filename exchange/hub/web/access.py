@@ -5,25 +5,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from exchange.errors import InputError
 from exchange.hub.deps import NowDep
 from exchange.hub.gate import AccessLogDep, require
+from exchange.hub.openapi import errors
 from exchange.hub.people import AccessLog, AccessRecord, Action, Permission, RepeatedRefusals
 from exchange.hub.people.access_log import REPEAT_THRESHOLD, REPEAT_WINDOW
 from exchange.hub.web.routes import TemplatesDep, render
 
 PAGE_SIZE = 50
+MAX_PAGE = 10**6
 OUTCOMES = ("allowed", "refused")
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require(Permission.ACCESS_LOG))])
-api_router = APIRouter(prefix="/api", tags=["access"], dependencies=[Depends(require(Permission.ACCESS_LOG))])
+api_router = APIRouter(prefix="/api", tags=["access"], dependencies=[Depends(require(Permission.ACCESS_LOG))],
+                       responses=errors(400, 401, 403))
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class AccessPage:
                 error, action = f"unknown action {action!r}: ignored", ""
         if outcome and outcome not in OUTCOMES:
             error, outcome = f"unknown outcome {outcome!r}: ignored", ""
-        page = min(max(page, 1), 10**6)
+        page = min(max(page, 1), MAX_PAGE)
         entries, total = log.entries(actor=actor.strip() or None, action=chosen,
                                      allowed=None if not outcome else outcome == "allowed",
                                      offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -84,11 +87,17 @@ async def access(request: Request, templates: TemplatesDep, log: AccessLogDep, a
 
 
 @api_router.get("/access")
-def access_json(log: AccessLogDep, at: NowDep, actor: str = "", action: str = "", outcome: str = "",
-                page: int = 1) -> dict[str, Any]:
-    """The access log, newest first (50 a page), and who was refused repeatedly in the last 24 h."""
-    view = AccessPage.build(log, at=at, actor=actor, action=action, outcome=outcome, page=page)
-    if view.error:
+def access_json(log: AccessLogDep, at: NowDep,
+                actor: Annotated[str, Query(max_length=64, description="a person's name or a body id")] = "",
+                action: Annotated[Action | None, Query(description="only this kind of entry")] = None,
+                outcome: Annotated[Literal["allowed", "refused"] | None, Query()] = None,
+                page: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"{PAGE_SIZE} entries a page")] = 1,
+                ) -> dict[str, Any]:
+    """The access log, newest first, and who was refused repeatedly in the last 24 h (auditors
+    and operators)."""
+    view = AccessPage.build(log, at=at, actor=actor, action=action.value if action else "", outcome=outcome or "",
+                            page=page)
+    if view.error:  # pragma: no cover - the query's types admit only known values
         raise InputError(view.error, code="invalid-filter")
     return {"total": view.total, "page": view.page, "pages": view.pages,
             "entries": [entry_dict(e) for e in view.entries],

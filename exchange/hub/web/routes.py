@@ -27,6 +27,7 @@ from exchange.hub.gate import (
     current_viewer,
     record_view,
 )
+from exchange.hub.openapi import errors
 from exchange.hub.people import Permission, Viewer
 from exchange.hub.service import MAX_OFFSET, ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
@@ -45,7 +46,8 @@ from exchange.hub.web.workflow import WorkflowPage
 from exchange.metrics import BUILTIN_PROFILES
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(current_viewer)])
-live_router = APIRouter(prefix="/api", tags=["dashboard"], dependencies=[Depends(current_viewer)])
+live_router = APIRouter(prefix="/api", tags=["dashboard"], dependencies=[Depends(current_viewer)],
+                          responses=errors(401))
 
 
 def get_templates(request: Request) -> Jinja2Templates:
