@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from exchange.domain.bodies import BodyKind
+from exchange.metrics import Measure
 from exchange.reporting import renderable
 from exchange.simulate.demo import Demo, DemoConfig, Progress
 from exchange.simulate.demo_plan import DEFAULT_BODIES, DEFAULT_DOCUMENTS
@@ -133,9 +134,8 @@ def _measure(name: str, data: dict[str, Any] | None) -> Text:
         return Text(f"{name.upper()} —", style="dim")
     style = "green" if data.get("met") else "red"
     mark = "✔" if data.get("met") else "✘"
-    tenths = data["numerator"] * 1000 // data["denominator"]  # rounded down, as the tables do
-    return Text(f"{name.upper()} {mark} {tenths // 10}.{tenths % 10} % ({data['numerator']}/{data['denominator']})",
-                style=style)
+    shown = Measure.of(name, data["numerator"], data["denominator"], data.get("target")).percent()
+    return Text(f"{name.upper()} {mark} {shown} ({data['numerator']}/{data['denominator']})", style=style)
 
 
 def _bodies_table(progress: Progress) -> Table:

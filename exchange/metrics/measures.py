@@ -28,6 +28,7 @@ from exchange.metrics._tally import (
     new_counter,
 )
 from exchange.metrics.periods import Period
+from exchange.metrics.rounding import shown_units, target_units, units_text
 from exchange.metrics.targets import RegularUseRule, TargetProfile
 
 _LABELS = {
@@ -88,13 +89,26 @@ class Measure:
         """A short English label (``K2 bodies using signatures regularly``)."""
         return _LABELS.get(self.name, self.name)
 
-    def percent(self, digits: int = 1) -> str:
-        """``62.5 %`` or ``no data``, rounded *down*: a figure shown as 60.0 % has met 60 %."""
+    def shown(self, digits: int = 1) -> int | None:
+        """The figure as shown, in units of ``10**-digits`` % (None without data): the nearest
+        tenth, but never across the target against the verdict (:mod:`exchange.metrics.rounding`)."""
         if self.denominator == 0:
-            return "no data"
-        scale = 10**digits
-        shown = (self.numerator * 100 * scale) // self.denominator  # exact, no float rounding
-        return f"{shown // scale}.{shown % scale:0{digits}d} %" if digits else f"{shown} %"
+            return None
+        return shown_units(self.numerator, self.denominator, target=self.target, met=self.met,
+                           digits=digits)
+
+    def percent(self, digits: int = 1) -> str:
+        """``62.5 %`` or ``no data``, by the one rounding rule: a missed target is never shown
+        as reached, a met one never below it."""
+        units = self.shown(digits)
+        return "no data" if units is None else units_text(units, digits)
+
+    def points_from_target(self) -> int | None:
+        """Shown figure minus target, in tenths of a point (None without data or target)."""
+        units = self.shown()
+        if units is None or self.target is None:
+            return None
+        return units - target_units(self.target)
 
     def summary(self) -> str:
         """One line: ``K1 62.5 % (5 of 8), target 60 %: met``."""

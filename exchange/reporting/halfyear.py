@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from exchange.errors import InputError
 from exchange.metrics import BodyMeasures, Measure, MeasuresReport, Period
 from exchange.metrics.periods import as_utc
+from exchange.metrics.rounding import points_text
 from exchange.reporting.chart import render_png
 from exchange.reporting.verdict import count_text, percent, points, shortfall, target_text, verdict
 
@@ -103,29 +104,30 @@ class Trend:
     previous: Measure | None
 
     @property
-    def delta(self) -> float | None:
-        if self.previous is None or self.previous.value is None or self.current.value is None:
+    def delta(self) -> int | None:
+        """Shown figure now minus shown figure then, in tenths of a point (None if either has
+        no data): the difference a reader gets by subtracting the printed figures."""
+        if self.previous is None:
             return None
-        return self.current.value - self.previous.value
+        now, then = self.current.shown(), self.previous.shown()
+        return None if now is None or then is None else now - then
 
     @property
     def words(self) -> str:
-        """``rose 8.1 points``, ``fell 2.5 points``, ``was unchanged`` or ``—``."""
+        """``rose 8.1 points``, ``fell 2.5 points``, ``was unchanged`` or ``cannot be compared``."""
         delta = self.delta
         if delta is None:
             return "cannot be compared"
-        value = round(delta * 100, 1)
-        if value == 0:
+        if delta == 0:
             return "was unchanged"
-        return f"{'rose' if value > 0 else 'fell'} {abs(value):.1f} points"
+        return f"{'rose' if delta > 0 else 'fell'} {points_text(abs(delta))[1:-4]} points"
 
     @property
     def arrow(self) -> str:
         delta = self.delta
         if delta is None:
             return ""
-        value = round(delta * 100, 1)
-        return "▲" if value > 0 else "▼" if value < 0 else "="
+        return "▲" if delta > 0 else "▼" if delta < 0 else "="
 
 
 @dataclass(frozen=True)

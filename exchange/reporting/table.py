@@ -99,7 +99,7 @@ def bodies_table(rows: list[BodyMeasures], *, title: str = "Bodies") -> Table:
     table.add_column("K3", justify="right")
     for rank, row in enumerate(rows, 1):
         gap = row.gap
-        gap_text = Text(shortfall(gap), style="red" if gap is not None and gap > 0 else "dim")
+        gap_text = Text(shortfall(row.sent), style="red" if gap is not None and gap > 0 else "dim")
         use = row.use
         table.add_row(
             str(rank),

@@ -59,13 +59,23 @@ def test_measure_met_is_compared_exactly(num: int, den: int, target: float, met:
     assert Measure.of("k1", num, den, target).met is met
 
 
-def test_measure_percent_rounds_down_so_shown_figures_agree_with_the_verdict() -> None:
-    # 15454 / 25764 = 59.98 %: rounding to nearest would print "60.0 %" next to a miss
+def test_one_rounding_rule_nearest_tenth_but_never_across_the_target() -> None:
+    # 15454 / 25764 = 59.98 %: the nearest tenth would print "60.0 %" next to a miss
     m = Measure.of("k1", 15454, 25764, 0.6)
     assert (m.percent(), m.met) == ("59.9 %", False)
-    assert Measure.of("k1", 2, 3).percent() == "66.6 %"
+    # the figures: nearest tenth, as the pages print them
+    assert Measure.of("k1", 31, 45, 0.6).percent() == "68.9 %"  # 68.888…
+    assert Measure.of("k1", 14, 23, 0.6).percent() == "60.9 %"  # 60.869…
+    assert Measure.of("k1", 14, 23, 0.6).points_from_target() == 9  # "+0.9 pts" beside 60.9 %
+    assert Measure.of("k1", 2, 3).percent() == "66.7 %"
     assert Measure.of("k1", 1, 1).percent() == "100.0 %"
-
+    assert Measure.of("k1", 3, 5, 0.6).percent() == "60.0 %"  # exactly met
+    assert Measure.of("k1", 1, 8).percent() == "12.5 %"  # halves up
+    # a target that is not a whole tenth: a met figure is never shown below it
+    met = Measure.of("k1", 63335, 100000, 0.6332)  # nearest 63.3 %, below 63.32 %
+    assert (met.met, met.percent()) == (True, "63.4 %")
+    missed = Measure.of("k1", 6336, 10000, 0.6338)  # nearest 63.4 %, above 63.38 %
+    assert (missed.met, missed.percent()) == (False, "63.3 %")
 
 def test_measure_refuses_inconsistent_construction() -> None:
     with pytest.raises(ValueError):
