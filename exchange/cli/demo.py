@@ -22,8 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from exchange.domain.bodies import BodyKind
-from exchange.metrics import Measure
-from exchange.reporting import renderable
+from exchange.metrics import Measure, MeasuresReport
+from exchange.reporting import breakdown_table, renderable
+from exchange.reporting.verdict import count_text, verdict
 from exchange.simulate.demo import Demo, DemoConfig, Progress
 from exchange.simulate.demo_plan import DEFAULT_BODIES, DEFAULT_DOCUMENTS
 
@@ -65,9 +66,13 @@ def demo_command(
     with _signals_interrupt(), Demo(config, on_event=event) as demo:
         plan = demo.prepare()
         central = sum(1 for b in plan.bodies if b.kind is BodyKind.CENTRAL)
+        clock = plan.clock()
         event(f"{len(plan.bodies)} bodies ({central} central, {len(plan.bodies) - central} provincial), "
               f"{plan.documents} documents to {plan.rows} recipients and {plan.arrivals} from outside agencies, "
               f"over {plan.duration:.0f} s; a fresh demo PKI in {demo.keys_dir}/")
+        event(f"the programme's calendar: {clock.start:%d %b %Y} to {clock.end or clock.start:%d %b %Y} in "
+              f"{plan.duration:.0f} s (a day every {86400 / clock.rate:.2f} s); hub and nodes share the "
+              f"clock in {demo.clock_path}")
         demo.start()
         assert demo.hub is not None
         event(f"hub on {demo.url}/ (pid {demo.hub.process.pid}, SQLite in {demo.hub_dir}/, trainer buttons on); "
@@ -82,12 +87,18 @@ def demo_command(
             console.print()
         report = demo.final_report()
         console.print(renderable(report, limit=len(plan.bodies)))
+        console.print(breakdown_table(demo.final_report(by="month"), "month"))
+        console.print(_halves_table([demo.final_report(half, by=None) for half in demo.halves()]))
         console.print(f"dashboard: [bold]{demo.url}/[/]  (this run: {demo.dashboard_url()})")
+        console.print(f"the same figures from the database: exchange report --db sqlite:///{demo.hub_dir}/hub.db "
+                      f"--half {demo.halves()[0].label}  (or --period {demo.period().label} --by month)")
         event("traffic done")
         if exit_:
             return
-        console.print(f"The hub keeps serving; press Ctrl-C to stop it. Try, in another shell:\n"
-                      f"  exchange node inbox --all --as {plan.bodies[0].id} --hub {demo.url} --keys {demo.keys_dir}")
+        console.print(f"The hub keeps serving; press Ctrl-C to stop it. Try, in another shell (the hub's clock "
+                      f"stands at the end of the run):\n"
+                      f"  EXCHANGE_CLOCK={demo.clock_path} exchange node inbox --all --as {plan.bodies[0].id} "
+                      f"--hub {demo.url} --keys {demo.keys_dir}")
         try:
             demo.serve()
         except KeyboardInterrupt:
@@ -109,6 +120,21 @@ def _signals_interrupt() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _halves_table(reports: list[MeasuresReport]) -> Table:
+    """K1–K3 of each half-year: what ``exchange report --half`` prints for it."""
+    table = Table(title="Half-years (the six-monthly reports)", title_justify="left")
+    table.add_column("Half-year")
+    for name in ("K1", "K1 verified", "K2", "K3"):
+        table.add_column(name, justify="right")
+    for report in reports:
+        cells = []
+        for measure in report.measures():
+            v = verdict(measure)
+            cells.append(Text(f"{v.mark} {measure.percent()}  {count_text(measure)}", style=v.colour))
+        table.add_row(report.period.label, *cells)
+    return table
 
 
 def _view(progress: Progress | None) -> RenderableType:

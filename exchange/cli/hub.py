@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from exchange.cli.common import BodiesOpt, KeysOpt, settings
+from exchange.clock import ClockFile, clock_from_option
 from exchange.pki import KeyStore
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ def serve(
     training: Annotated[bool, typer.Option("--training", help="enable the trainer's buttons on the web pages")] = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    clock: Annotated[str | None, typer.Option("--clock", help="a simulated clock file (JSON, as the demo "
+                                              "writes it) instead of the real time [env EXCHANGE_CLOCK]")] = None,
 ) -> None:
     """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
     # Imported here so that every other command starts without loading the web stack.
@@ -38,7 +41,8 @@ def serve(
     from exchange.hub.settings import HubSettings
 
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
-    hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training)
+    hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training,
+                                    clock=clock_from_option(clock or (str(cfg.clock_file) if cfg.clock_file else None)))
     hub.data_dir.mkdir(parents=True, exist_ok=True)
     KeyStore.at(hub.keys_dir).require()
     typer.echo(f"hub on http://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/")
@@ -64,6 +68,8 @@ def _env(hub: HubSettings) -> dict[str, str]:
         "EXCHANGE_MAX_UPLOAD": str(hub.max_upload),
         "EXCHANGE_TRAINING": "1" if hub.training else "",
     }
+    if isinstance(hub.clock, ClockFile):
+        env["EXCHANGE_CLOCK"] = str(hub.clock.path.resolve())
     if hub.db_url:
         env["EXCHANGE_DB"] = hub.db_url
     return env

@@ -14,6 +14,7 @@ import typer
 from exchange.cli.common import JsonOpt, KeysOpt, known_body, parse_time, settings
 from exchange.cli.render import print_report
 from exchange.cli.signing import EXIT_BY_INDICATION
+from exchange.clock import clock_from_option
 from exchange.config import Settings
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
 from exchange.errors import InputError, InputFileError
@@ -32,7 +33,9 @@ HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE
 
 def _client(cfg: Settings, body_id: str) -> HubClient:
     known_body(cfg, body_id)
-    return HubClient(cfg.hub_url, credential=KeyStore.at(cfg.keys_dir).credential(body_id))
+    # The demo's hub runs on a simulated calendar: EXCHANGE_CLOCK=demo-data/clock.json signs on it too.
+    clock = clock_from_option(str(cfg.clock_file) if cfg.clock_file else None)
+    return HubClient(cfg.hub_url, credential=KeyStore.at(cfg.keys_dir).credential(body_id), clock=clock.now)
 
 
 @app.command("send")

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from exchange.domain.bodies import BodyRegistry
 from exchange.hub import errors, web
-from exchange.hub.auth import TokenService
+from exchange.hub.auth import CHALLENGE_TTL, TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.routes import auth, documents, measures, registry
 from exchange.hub.service import ExchangeService
@@ -41,7 +41,11 @@ def create_app(settings: HubSettings) -> FastAPI:
         service = build_service(settings)
         app.state.service = service
         app.state.trust = service.trust
-        app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret", token_ttl=settings.token_ttl)
+        app.state.clock = settings.clock
+        # Lifetimes are real minutes: on a fast simulated clock they last as many clock hours.
+        app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret",
+                                                  token_ttl=settings.clock.scale(settings.token_ttl),
+                                                  challenge_ttl=settings.clock.scale(CHALLENGE_TTL))
         app.state.settings = settings
         try:
             yield

@@ -8,7 +8,7 @@ thread hop per dependency per request: that cost more CPU than the work itself.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -34,9 +34,9 @@ async def get_trust(request: Request) -> Trust:
     return request.app.state.trust  # type: ignore[no-any-return]
 
 
-async def now() -> datetime:
-    """The hub's clock: the only place a request's time is read."""
-    return datetime.now(UTC)
+async def now(request: Request) -> datetime:
+    """The hub's clock (``HubSettings.clock``): the only place a request's time is read."""
+    return request.app.state.clock.now()  # type: ignore[no-any-return]
 
 
 ServiceDep = Annotated[ExchangeService, Depends(get_service)]

@@ -6,6 +6,7 @@ import os
 
 from fastapi import FastAPI
 
+from exchange.clock import clock_from_option
 from exchange.config import Settings
 from exchange.hub.app import create_app
 from exchange.hub.settings import HubSettings
@@ -18,4 +19,5 @@ def app_from_env() -> FastAPI:
         Settings.from_env(),
         max_upload=int(max_upload) if max_upload else None,
         training=bool(os.environ.get("EXCHANGE_TRAINING")),
+        clock=clock_from_option(os.environ.get("EXCHANGE_CLOCK")),
     ))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from exchange.clock import Clock, SystemClock
 from exchange.config import Settings, default_bodies_file
 from exchange.hub.auth import TOKEN_TTL
 from exchange.hub.service import DEFAULT_MAX_UPLOAD
@@ -21,6 +22,9 @@ class HubSettings:
     token_ttl: timedelta = TOKEN_TTL
     crl_reload_interval: float = 1.0
     training: bool = False
+    #: where the hub's "now" comes from: the real time, or the demo's simulated calendar
+    #: (every request's time, token lifetimes, the CA's revocation checks)
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
