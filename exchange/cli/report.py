@@ -110,19 +110,22 @@ def report_command(
 
     source = _source(cfg, hub)
     try:
-        registry = source.bodies()
         the_period = chosen or source.default_period(at=moment)
+        registry = source.bodies(the_period)
         previous = the_period.previous() if fmt.is_document else None
+        before_bodies = source.bodies(previous) if previous is not None else registry
         # A receipt counts when it was made, always after its document was sent: only a rule
         # that counts receipts needs rows sent before the period (as GET /api/measures does).
         start = None if targets.regular_use.count_receipts else (previous or the_period).start
         rows = source.rows(start=start, end=the_period.end)
     finally:
         source.close()
+    for note in source.notes:
+        typer.echo(f"note: {note}", err=True)
 
     report = compute(rows.entries, rows.incoming, registry, the_period, targets, by=breakdown)
     if fmt.is_document:
-        before = compute(rows.entries, rows.incoming, registry, previous or the_period.previous(), targets)
+        before = compute(rows.entries, rows.incoming, before_bodies, previous or the_period.previous(), targets)
         _emit(fmt, _document(fmt, report, before, cfg, registry, moment, top), output, the_period)
     elif fmt is ReportFormat.PNG:
         from exchange.reporting import render_png
@@ -177,7 +180,7 @@ def _source(cfg: Settings, hub: str | None) -> RegisterSource:
     if hub:
         return HubSource(hub)
     url = cfg.db_url or f"sqlite:///{cfg.data_dir / 'hub.db'}"
-    return DatabaseSource(url, bodies_file=cfg.resolved_bodies_file())
+    return DatabaseSource(url, bodies_file=cfg.bodies_file, fallback_bodies=cfg.resolved_bodies_file())
 
 
 # -- rendering --------------------------------------------------------------------------------

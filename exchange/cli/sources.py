@@ -36,8 +36,11 @@ class Rows:
 
 class RegisterSource(Protocol):
     description: str  # for messages: "the hub at URL", "the database sqlite:///…"
+    notes: list[str]  # things the reader must be told (an explicit bodies file that disagrees)
 
-    def bodies(self) -> BodyRegistry: ...
+    def bodies(self, period: Period | None = None) -> BodyRegistry:
+        """The bodies the register was kept for in *period*: K2's denominator."""
+        ...
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
         """Entries sent in [start, end) (from the beginning if *start* is None), incoming
@@ -62,6 +65,7 @@ class HubSource:
 
         self.url = url.rstrip("/")
         self.description = f"the hub at {self.url}"
+        self.notes: list[str] = []
         self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout)
 
     def close(self) -> None:
@@ -87,11 +91,12 @@ class HubSource:
             raise TransportError(f"the hub at {self.url} answered {path} with something that is not "
                                  "JSON (is this an exchange hub?)") from None
 
-    def bodies(self) -> BodyRegistry:
+    def bodies(self, period: Period | None = None) -> BodyRegistry:
         try:
             return BodyRegistry([Body(id=b["id"], kind=BodyKind(b["kind"]), name_vi=b["name"],
                                       name_en=b.get("name_en", ""))
-                                 for b in self._get("/api/bodies")], source=f"{self.url}/api/bodies")
+                                 for b in self._get("/api/bodies", period=period.label if period else None)],
+                                source=f"{self.url}/api/bodies")
         except (KeyError, TypeError, ValueError) as exc:
             raise TransportError(f"the hub at {self.url} sent an unreadable body list: {exc}") from None
 
@@ -137,10 +142,13 @@ def _incoming(row: dict[str, Any]) -> IncomingEntry:
 
 
 class DatabaseSource:
-    """The hub's database read directly (SQLite file or PostgreSQL), with the bodies of
-    *bodies_file* (the hub's own, normally the one its PKI was made from)."""
+    """The hub's database read directly (SQLite file or PostgreSQL), with the bodies the
+    register records it served (``exchange.hub.roster``). A database made before the register
+    kept its list falls back on *fallback_bodies* (the hub's own file). An explicit
+    *bodies_file* is used as asked, and a note says so when it is not the register's list."""
 
-    def __init__(self, url: str, *, bodies_file: Path) -> None:
+    def __init__(self, url: str, *, bodies_file: Path | None = None,
+                 fallback_bodies: Path | None = None) -> None:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             path = Path(url.removeprefix("sqlite:///"))
             if not path.is_file():
@@ -148,7 +156,9 @@ class DatabaseSource:
                                     "serve`, or give --db URL or --hub URL)")
         self.url = url
         self.description = f"the database {_redacted(url)}"
+        self.notes: list[str] = []
         self._bodies_file = bodies_file
+        self._fallback = fallback_bodies
         self._engine: Engine | None = None
 
     def close(self) -> None:
@@ -174,8 +184,21 @@ class DatabaseSource:
             raise TransportError(f"cannot read {self.description}: "
                                  f"{first[0] if first else type(exc).__name__}") from None
 
-    def bodies(self) -> BodyRegistry:
-        return BodyRegistry.from_toml(self._bodies_file)
+    def bodies(self, period: Period | None = None) -> BodyRegistry:
+        from exchange.config import default_bodies_file
+        from exchange.hub import roster
+
+        with self._session():
+            assert self._engine is not None
+            recorded = roster.served_in(self._engine, period)
+        if self._bodies_file is None:
+            return recorded or BodyRegistry.from_toml(self._fallback or default_bodies_file())
+        given = BodyRegistry.from_toml(self._bodies_file)
+        if recorded is not None:
+            note = roster_difference(given, recorded, period)
+            if note and note not in self.notes:
+                self.notes.append(note)
+        return given
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
         from exchange.hub.store import repository as repo
@@ -193,6 +216,25 @@ class DatabaseSource:
         with self._session() as session:
             span = repo.register_span(session)
         return period_for_span(span, at=at)
+
+
+def roster_difference(given: BodyRegistry, recorded: BodyRegistry, period: Period | None) -> str:
+    """A sentence saying how *given* (a bodies file) differs from the register's list, or ""."""
+    mine = {b.id: b.kind for b in given}
+    theirs = {b.id: b.kind for b in recorded}
+    if mine == theirs:
+        return ""
+    extra = sorted(set(mine) - set(theirs))
+    missing = sorted(set(theirs) - set(mine))
+    kinds = sorted(i for i in set(mine) & set(theirs) if mine[i] is not theirs[i])
+    parts = [f"{len(extra)} the register did not serve" if extra else "",
+             f"{len(missing)} it served are missing ({', '.join(missing[:3])}{'…' if len(missing) > 3 else ''})"
+             if missing else "",
+             f"{len(kinds)} of another kind ({', '.join(kinds[:3])})" if kinds else ""]
+    when = f" in {period.label}" if period else ""
+    return (f"the bodies file {given.source} ({len(mine)} bodies) is not the list the register served{when} "
+            f"({len(theirs)} bodies): {'; '.join(p for p in parts if p)}. K2 and the per-body figures count "
+            f"the file's bodies as asked; leave out --bodies (and EXCHANGE_BODIES) to count the register's.")
 
 
 def _redacted(url: str) -> str:

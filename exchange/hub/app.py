@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from exchange.domain.bodies import BodyRegistry
-from exchange.hub import errors, web
+from exchange.hub import errors, roster, web
 from exchange.hub.auth import CHALLENGE_TTL, TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.routes import auth, documents, measures, registry
@@ -24,11 +24,15 @@ def build_service(settings: HubSettings) -> ExchangeService:
     """The service with its engine, blob store and trust, as the app and the simulator use it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     trust = Trust(KeyStore.at(settings.keys_dir), reload_interval=settings.crl_reload_interval)
+    engine = make_engine(settings.database_url)
+    bodies = BodyRegistry.from_toml(settings.resolved_bodies_file)
+    # The register keeps the list of bodies it serves (K2's denominator), dated by the clock.
+    roster.record(engine, bodies, at=settings.clock.now())
     return ExchangeService(
-        engine=make_engine(settings.database_url),
+        engine=engine,
         blobs=BlobStore(settings.data_dir / "blobs"),
         trust=trust,
-        bodies=BodyRegistry.from_toml(settings.resolved_bodies_file),
+        bodies=bodies,
         max_upload=settings.max_upload,
     )
 

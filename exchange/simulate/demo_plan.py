@@ -17,7 +17,6 @@ in transit, a document refused as REVOKED).
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -255,16 +254,8 @@ def _ensure_revoked_send(drafts: list[dict[str, Any]], drafter: Drafter, rng: ra
 
 
 def bodies_toml(bodies: Sequence[Body]) -> str:
-    """*bodies* as a ``[[body]]`` file (JSON strings are valid TOML basic strings)."""
-    lines = ["# The bodies of this demo run (written by `exchange demo`).", ""]
-    for body in bodies:
-        lines += ["[[body]]", f"id = {json.dumps(body.id)}", f"kind = {json.dumps(body.kind.value)}",
-                  f"name_vi = {json.dumps(body.name_vi, ensure_ascii=False)}",
-                  f"name_en = {json.dumps(body.name_en, ensure_ascii=False)}"]
-        if body.population_millions is not None:
-            lines.append(f"population_millions = {body.population_millions!r}")
-        lines.append("")
-    return "\n".join(lines)
+    """*bodies* as a ``[[body]]`` file."""
+    return BodyRegistry(list(bodies)).to_toml(comment="The bodies of this demo run (written by `exchange demo`).")
 
 
 def scenario_for(*, bodies: int, seed: int, bodies_file: Path | None = None,

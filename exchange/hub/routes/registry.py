@@ -15,6 +15,7 @@ from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
 from exchange.hub.service import Upload
 from exchange.hub.store.models import IncomingPublic
 from exchange.hub.upload import json_part, optional_file_part, read_form
+from exchange.metrics import Period
 from exchange.pki.certificates import certificate_pem
 from exchange.pki.revocation import crl_pem
 
@@ -46,8 +47,11 @@ def register(service: ServiceDep, start: datetime | None = None, end: datetime |
 
 
 @router.get("/bodies")
-def bodies(service: ServiceDep) -> list[dict[str, Any]]:
-    return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in service.bodies]
+def bodies(service: ServiceDep, period: str | None = None) -> list[dict[str, Any]]:
+    """The bodies the hub serves; with ``period`` (``2015``, ``2015H1``…), those the register
+    served in it: K2's denominator and the per-body tables of ``/api/measures``."""
+    served = service.served_bodies(Period.parse(period)) if period else service.bodies
+    return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in served]
 
 
 @router.get("/pki/root")

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
-from exchange.hub.store.models import Delivery, Document, Event, Incoming, Receipt
+from exchange.hub.store.models import Delivery, Document, Event, Incoming, Receipt, ServedBody
 
 _DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
 _DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -268,3 +268,29 @@ def events_of(session: Session, *, document_id: str) -> list[Event]:
     """The audit trail of one document, oldest first."""
     return list(session.exec(select(Event).where(Event.document_id == document_id)
                              .order_by(col(Event.at), col(Event.id))))
+
+
+# -- the bodies the hub served ----------------------------------------------------------------
+
+def served_bodies(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                  current: bool = False) -> list[ServedBody]:
+    """Rows of the bodies served at some moment of [start, end) (all rows without bounds; only
+    the open ones with *current*), oldest first."""
+    query = select(ServedBody)
+    if current:
+        query = query.where(col(ServedBody.until).is_(None))
+    if end is not None:
+        query = query.where(col(ServedBody.since) < end)
+    if start is not None:
+        query = query.where(or_(col(ServedBody.until).is_(None), col(ServedBody.until) > start))
+    return list(session.exec(query.order_by(col(ServedBody.since), col(ServedBody.id))))
+
+
+def add_served_body(session: Session, *, row: dict[str, Any]) -> None:
+    session.add(ServedBody(**row))
+
+
+def close_served_body(session: Session, *, row_id: int, at: datetime) -> None:
+    row = session.get(ServedBody, row_id)
+    if row is not None:
+        row.until = at

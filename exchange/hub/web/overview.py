@@ -121,6 +121,6 @@ class OverviewPage:
             total_rows=report.channels.total,
             excluded=report.excluded_entries,
             live=Live.read(service, at=at),
-            bodies=len(service.bodies),
+            bodies=len(report.bodies),
         )
 
