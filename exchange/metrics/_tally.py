@@ -63,6 +63,8 @@ class Tally:
         self.incoming_by_body: dict[str, list[int]] = {}
         self.incoming_by_month: dict[Month, list[int]] = {}
         self.excluded_incoming = 0
+        self.first_sent: datetime | None = None  # the span of the rows counted (K2's reach)
+        self.last_sent: datetime | None = None
 
     def _mark_active(self, body: str, moment: datetime, token: object) -> None:
         iso = moment.isocalendar()
@@ -80,6 +82,7 @@ class Tally:
         start, end, kinds = self.period.start, self.period.end, self.kinds
         total, sent_by, received_by = self.total, self.sent, self.received
         pairs, months = self.pairs, self.months
+        first, last = self.first_sent, self.last_sent
         for entry in entries:
             sender, recipient = entry.sender, entry.recipient
             if self.count_receipts and entry.receipt_status is not None and entry.receipt_at:
@@ -99,6 +102,10 @@ class Tally:
             if slot is None:
                 raise InputError(f"register entry {entry.document_id!r}: "
                                  f"unknown channel {entry.channel!r}")
+            if first is None or sent_at < first:
+                first = sent_at
+            if last is None or sent_at > last:
+                last = sent_at
             passed = slot == _SIGNED_VALID and entry.delivered
             verified = passed and entry.verified_by_recipient is True
             month = (sent_at.year, sent_at.month)
@@ -130,6 +137,7 @@ class Tally:
                     docs = self.signed_documents[sender] = set()
                 docs.add(entry.document_id)
                 self._mark_active(sender, sent_at, entry.document_id)
+        self.first_sent, self.last_sent = first, last
 
     def add_incoming(self, incoming: Iterable[IncomingEntry]) -> None:
         start, end, kinds = self.period.start, self.period.end, self.kinds

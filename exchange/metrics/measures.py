@@ -28,6 +28,7 @@ from exchange.metrics._tally import (
     new_counter,
 )
 from exchange.metrics.periods import Period
+from exchange.metrics.reach import K2Reach
 from exchange.metrics.rounding import shown_units, target_units, units_text
 from exchange.metrics.targets import RegularUseRule, TargetProfile
 
@@ -314,6 +315,7 @@ class MeasuresReport:
     excluded_entries: int = 0  # register rows not between two distinct configured bodies
     excluded_incoming: int = 0  # incoming rows for a body not configured
     by: Breakdown | None = None
+    k2_reach: K2Reach | None = None  # the rule's weeks against the register's (why K2 is low)
 
     @property
     def headline(self) -> tuple[Measure, Measure, Measure]:
@@ -358,6 +360,8 @@ class MeasuresReport:
             "excluded": {"entries": self.excluded_entries, "incoming": self.excluded_incoming},
             "by": self.by.value if self.by else None,
         }
+        if self.k2_reach is not None:
+            data["k2_reach"] = self.k2_reach.to_dict()
         if self.by:
             data["breakdown"] = self.breakdown()
         return data
@@ -481,6 +485,8 @@ def compute(entries: Iterable[RegisterEntry], incoming: Iterable[IncomingEntry],
         excluded_entries=tally.excluded,
         excluded_incoming=tally.excluded_incoming,
         by=breakdown,
+        k2_reach=K2Reach.of(period, rule, first=tally.first_sent, last=tally.last_sent,
+                            best=max((use.weeks.numerator for use in uses.values()), default=0)),
     )
 
 

@@ -251,6 +251,9 @@ class HalfYearReport:
         text = (f"K2: {k2.numerator} of the {k2.denominator} bodies ({k2.percent()}) used digital "
                 f"signatures regularly, against a target of {target_text(k2.target)} "
                 f"({verdict(k2).word}). The rule: {self.current.profile.regular_use.describe()}.")
+        reach = self.current.k2_reach
+        if reach is not None and k2.met is False and reach.explanation():
+            text += f" {reach.explanation()}"
         silent = len(self.no_traffic)
         if silent:
             text += (f" {silent} {'body' if silent == 1 else 'bodies'} sent no document at all in "

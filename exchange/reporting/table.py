@@ -66,6 +66,8 @@ def measures_table(report: MeasuresReport) -> Table:
 
 def _caption(report: MeasuresReport) -> str:
     parts = [f"register rows by channel: {_channels_text(report.channels)}"]
+    if report.k2_reach is not None and report.k2.met is False and report.k2_reach.explanation():
+        parts.append(str(report.k2_reach.explanation()))
     if report.excluded_entries or report.excluded_incoming:
         parts.append(f"left out (not between two configured bodies): "
                      f"{report.excluded_entries:,} rows, {report.excluded_incoming:,} incoming")
