@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from e2e.harness import free_port
-from web.conftest import CHROMIUM_ARGS, VIEWPORT
+from web.conftest import VIEWPORT
 
 pytestmark = pytest.mark.browser
 
