@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import httpx
     from sqlalchemy.engine import Engine
 
+    from exchange.reporting.body_year import Refusal
+
 
 @dataclass(frozen=True)
 class Rows:
@@ -48,6 +50,11 @@ class RegisterSource(Protocol):
         ...
 
     def default_period(self, *, at: datetime) -> Period: ...
+
+    def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        """The documents *body_id* sent in *period* that the hub refused, with the reason; None
+        when the source cannot say (*entries*: the register rows read, for recipient counts)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -112,6 +119,9 @@ class HubSource:
     def default_period(self, *, at: datetime) -> Period:
         """The period the hub's own pages show by default (judged by the hub's clock)."""
         return Period.parse(self._get("/api/measures")["period"]["label"])
+
+    def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        return None  # the public API gives the register's rows, not the hub's reasons
 
 
 def _time(text: str) -> datetime:
@@ -208,6 +218,29 @@ class DatabaseSource:
             incoming = list(repo.incoming_entries(session, start=start, end=end))
         return Rows(entries, incoming)
 
+    def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        from exchange.hub.store import repository as repo
+        from exchange.reporting.body_year import Refusal
+
+        recipients: dict[str, int] = {}
+        for entry in entries:
+            recipients[entry.document_id] = recipients.get(entry.document_id, 0) + 1
+        found, offset = [], 0
+        with self._session() as session:
+            while True:
+                page, total = repo.search_documents(session, start=period.start, end=period.end, sender=body_id,
+                                                    channel=Channel.SIGNED_INVALID.value, offset=offset,
+                                                    limit=500)
+                for doc in page:
+                    # A valid signature refused for its signer was refused as signer-mismatch.
+                    reason = doc.sub_indication or ("signer-mismatch" if doc.indication == "TOTAL_PASSED"
+                                                    else doc.indication or "refused")
+                    found.append(Refusal(doc.id, _aware_time(doc.created_at), doc.number, doc.subject, reason,
+                                         recipients.get(doc.id, 0)))
+                offset += len(page)
+                if not page or offset >= total:
+                    return found
+
     def default_period(self, *, at: datetime) -> Period:
         """As the hub's pages choose it: see :func:`exchange.hub.measures.default_period`."""
         from exchange.hub.measures import period_for_span
@@ -235,6 +268,12 @@ def roster_difference(given: BodyRegistry, recorded: BodyRegistry, period: Perio
     return (f"the bodies file {given.source} ({len(mine)} bodies) is not the list the register served{when} "
             f"({len(theirs)} bodies): {'; '.join(p for p in parts if p)}. K2 and the per-body figures count "
             f"the file's bodies as asked; leave out --bodies (and EXCHANGE_BODIES) to count the register's.")
+
+
+def _aware_time(moment: datetime) -> datetime:
+    from exchange.metrics.periods import as_utc
+
+    return as_utc(moment)
 
 
 def _redacted(url: str) -> str:
