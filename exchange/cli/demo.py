@@ -90,8 +90,10 @@ def demo_command(
         console.print(breakdown_table(demo.final_report(by="month"), "month"))
         console.print(_halves_table([demo.final_report(half, by=None) for half in demo.halves()]))
         console.print(f"dashboard: [bold]{demo.url}/[/]  (this run: {demo.dashboard_url()})")
-        console.print(f"the same figures from the database: exchange report --db sqlite:///{demo.hub_dir}/hub.db "
-                      f"--half {demo.halves()[0].label}  (or --period {demo.period().label} --by month)")
+        console.print(f"the same figures from the database, with the CA's history: exchange report --db "
+                      f"sqlite:///{demo.hub_dir}/hub.db --keys {demo.keys_dir} --half {demo.halves()[0].label}  "
+                      f"(or --period {demo.period().label} --by month; a body's year: --year "
+                      f"{demo.period().start.year} --body ID)")
         event("traffic done")
         if exit_:
             return

@@ -95,9 +95,11 @@ def propose(report: MeasuresReport, *, revocations: Iterable[Revocation] = ()) -
             "none registered a document in the period"))
     reach = report.k2_reach
     if reach is not None and report.k2.met is False and reach.explanation():
-        proposals.append(Proposal(
-            "K2", (), "judge regular use over months (K2 by month) until the register covers the period, or "
-            "review the regular-use rule", str(reach.explanation())))
+        action = ("judge regular use over months (K2 by month) until the register covers the period"
+                  if reach.data_too_short else
+                  "agree weekly signing with the bodies, or review whether the regular-use rule fits how often "
+                  "they write")
+        proposals.append(Proposal("K2", (), action, str(reach.explanation())))
     scanning = sorted((r for r in report.bodies if r.incoming.met is False),
                       key=lambda r: (r.incoming.value or 0.0, r.body.id))
     if scanning:

@@ -68,7 +68,7 @@ def _cli(*args: str, cwd: Path, env: dict[str, str]) -> str:
 def test_terminal_dashboard_and_reports_agree_after_the_demo(browser, tmp_path: Path, screenshot) -> None:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
     port = free_port()
-    demo = subprocess.Popen([sys.executable, "-m", "exchange", "demo", "--bodies", "4", "--documents", "24",
+    demo = subprocess.Popen([sys.executable, "-m", "exchange", "demo", "--bodies", "5", "--documents", "24",
                              "--seconds", "8", "--port", str(port)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = ""
@@ -125,6 +125,34 @@ def test_terminal_dashboard_and_reports_agree_after_the_demo(browser, tmp_path: 
         year = _cli("report", "--db", database, "--period", "2015", "--by", "month", cwd=tmp_path, env=env)
         assert _headline(year, "Measures K1–K3 · 2015") == terminal
         assert _rows(year, "By month · 2015", r"2015-\d\d") == months
+
+        # 4. with the demo's CA: Nghệ An's revoke-then-renew is in the six-monthly report, which
+        # proposes adjustments; Nghệ An's own yearly report exists and prints to PDF
+        keys = str(tmp_path / "demo-data" / "keys")
+        # (the CA acts on 20 May and 10 August, a few simulated days late on a busy machine)
+        assert re.search(r"CA, \d+ May 2015: the certificate of nghe-an\s+is\s+revoked", out), out
+        half = _cli("report", "--db", database, "--keys", keys, "--half", "2015H1", "--output", "-", cwd=tmp_path,
+                    env=env)
+        assert re.search(r"\| Tỉnh ủy Nghệ An \(`nghe-an`\) \| `[0-9a-f]+…` \| \d+ May 2015, \d\d:\d\d UTC \| "
+                         r"key compromise \| \d+ August 2015", half), half
+        assert "## 7. Proposed adjustments" in half and re.search(r"\| 1 \| K\d", half)
+        assert "**To:** Thường trực Ban Bí thư (the Standing Secretariat)" in half
+        yearly = _cli("report", "--db", database, "--keys", keys, "--year", "2015", "--body", "nghe-an",
+                      "--output", "-", cwd=tmp_path, env=env)
+        assert "**To:** Ban Bí thư (the Secretariat), qua Văn phòng Trung ương Đảng" in yearly
+        assert re.search(r"revoked \d+ May 2015 \(key compromise\)", yearly) and "| REVOKED |" in yearly
+        _cli("report", "--db", database, "--keys", keys, "--year", "2015", "--body", "nghe-an", "--format",
+             "print", cwd=tmp_path, env=env)
+        printable = tmp_path / "report-2015-nghe-an.print.html"
+        context = browser.new_context()
+        try:
+            tab = context.new_page()
+            tab.goto(printable.as_uri())
+            assert "Tỉnh ủy Nghệ An" in tab.locator("h1").inner_text() + tab.locator("p.vi").inner_text()
+            pdf = tab.pdf(format="A4")
+            assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2  # laid out on A4 pages
+        finally:
+            context.close()
     finally:
         if demo.poll() is None:
             demo.send_signal(signal.SIGINT)
