@@ -32,7 +32,7 @@ from exchange.cli.sources import DatabaseSource, HubSource, RegisterSource
 from exchange.config import Settings
 from exchange.domain.bodies import BodyRegistry
 from exchange.errors import InputError, InputFileError
-from exchange.metrics import Breakdown, MeasuresReport, Period, TargetProfile, compute
+from exchange.metrics import Breakdown, MeasuresReport, Period, TargetProfile, Unit, compute
 from exchange.pki import KeyStore, certificate_status
 from exchange.pki.history import Revocation
 
@@ -80,6 +80,9 @@ def report_command(
         "--half", help="the six-monthly report for a half-year, e.g. 2015H1 (format md unless --format)")] = None,
     by: Annotated[str | None, typer.Option("--by", help="breakdown: body (furthest behind first), "
                                                         "direction or month")] = None,
+    unit: Annotated[str | None, typer.Option(
+        "--unit", help="what K1 counts: row (document × recipient) or document (once, signed only if it "
+        "reached every recipient so) [row]")] = None,
     year: Annotated[int | None, typer.Option(
         "--year", min=1900, max=9999, help="with --body: the body's yearly report (md, html or print)")] = None,
     body: Annotated[str | None, typer.Option("--body", help="with --year: the body (id) whose yearly report "
@@ -115,6 +118,10 @@ def report_command(
     if year is not None and not fmt.is_document:
         raise InputError(f"a body's yearly report is md, html or print, not {fmt.value}")
     breakdown = Breakdown.parse(by)
+    counted = Unit.parse(unit)
+    if counted is Unit.DOCUMENT and fmt.is_document:
+        raise InputError("--unit document applies to the table, csv, json and png formats; the reports "
+                         "count register rows, as the decision's K1 does")
     if breakdown is not None and fmt in (ReportFormat.PNG, ReportFormat.MD, ReportFormat.HTML, ReportFormat.PRINT):
         raise InputError(f"--by applies to the table, csv and json formats, not {fmt.value}")
     if top is not None and top < 1:
@@ -152,7 +159,7 @@ def report_command(
     for note in source.notes:
         typer.echo(f"note: {note}", err=True)
 
-    report = compute(rows.entries, rows.incoming, registry, the_period, targets, by=breakdown)
+    report = compute(rows.entries, rows.incoming, registry, the_period, targets, by=breakdown, unit=counted)
     if fmt.is_document:
         before = compute(rows.entries, rows.incoming, before_bodies, previous or the_period.previous(), targets)
         _emit(fmt, _document(fmt, report, before, cfg, registry, moment, top), output, the_period)

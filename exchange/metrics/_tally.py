@@ -41,8 +41,12 @@ class Tally:
     weekly signing activity behind K2, and K3 (overall, per body, per month)."""
 
     def __init__(self, period: Period, kinds: dict[str, BodyKind] | None, *,
-                 min_weekly_documents: int = 1, count_receipts: bool = False) -> None:
+                 min_weekly_documents: int = 1, count_receipts: bool = False,
+                 by_document: bool = False) -> None:
         self.period = period
+        # K1 per document (``--unit document``): document id -> [sender, month, slot, every row
+        # passed, every row verified]; a document's rows may come in any order.
+        self.documents: dict[str, list[object]] | None = {} if by_document else None
         self.kinds = kinds  # None: accept any sender/recipient ids (no direction breakdown)
         self.cap = min_weekly_documents
         self.count_receipts = count_receipts
@@ -109,6 +113,13 @@ class Tally:
             passed = slot == _SIGNED_VALID and entry.delivered
             verified = passed and entry.verified_by_recipient is True
             month = (sent_at.year, sent_at.month)
+            if self.documents is not None:
+                doc = self.documents.get(entry.document_id)
+                if doc is None:
+                    self.documents[entry.document_id] = [sender, month, slot, passed, verified]
+                else:
+                    doc[3] = doc[3] and passed
+                    doc[4] = doc[4] and verified
             counters = [total]
             for table, key in ((sent_by, sender), (received_by, recipient)):
                 counter = table.get(key)
@@ -138,6 +149,19 @@ class Tally:
                 docs.add(entry.document_id)
                 self._mark_active(sender, sent_at, entry.document_id)
         self.first_sent, self.last_sent = first, last
+
+    def document_counters(self) -> tuple[Counter, dict[str, Counter], dict[Month, Counter]]:
+        """K1 counted once per document (overall, per sender, per month), in the same counter
+        layout as the rows': a document is in the numerator only if every one of its rows is."""
+        total, sent, months = new_counter(), {}, {}
+        for sender, month, slot, passed, verified in (self.documents or {}).values():
+            for counter in (total, sent.setdefault(str(sender), new_counter()),
+                            months.setdefault(month, new_counter())):  # type: ignore[arg-type]
+                counter[ENTRIES] += 1
+                counter[K1] += bool(passed)
+                counter[K1_VERIFIED] += bool(verified)
+                counter[slot] += 1  # type: ignore[index]
+        return total, sent, months
 
     def add_incoming(self, incoming: Iterable[IncomingEntry]) -> None:
         start, end, kinds = self.period.start, self.period.end, self.kinds

@@ -402,3 +402,29 @@ def test_one_pass_over_a_large_register_is_fast() -> None:
     elapsed = time.perf_counter() - began
     assert report.k1.denominator + report.excluded_entries == 100_000
     assert elapsed < 5, f"compute took {elapsed:.2f} s for 100,000 rows"
+
+
+def test_by_document_a_document_counts_only_if_it_reached_every_recipient_so() -> None:
+    from exchange.metrics import Unit
+
+    from .builders import SV, registry, sent
+
+    rows = [
+        sent("A", "central-office", "ha-noi", SV, "2015-06-02"),
+        sent("A", "central-office", "nghe-an", SV, "2015-06-02", delivered=False),  # one copy not delivered
+        sent("B", "central-office", "ha-noi", SV, "2015-06-03"),
+        sent("B", "central-office", "nghe-an", SV, "2015-06-03", verified=False),  # one copy not verified
+        sent("C", "central-office", "nghe-an", SV, "2015-06-04"),
+        sent("C", "central-office", "central-office", SV, "2015-06-04"),  # to itself: left out
+    ]
+    june = Period.parse("2015-06")
+    by_rows = compute(rows, [], registry(), june, TargetProfile.builtin("2015"))
+    by_docs = compute(rows, [], registry(), june, TargetProfile.builtin("2015"), unit=Unit.DOCUMENT)
+    assert (by_rows.k1.numerator, by_rows.k1.denominator) == (4, 5)  # A→ha-noi, B×2, C
+    assert (by_docs.k1.numerator, by_docs.k1.denominator) == (2, 3)  # B and C; A missed a recipient
+    assert (by_docs.k1_verified.numerator, by_docs.k1_verified.denominator) == (1, 3)  # C only
+    assert by_docs.excluded_entries == by_rows.excluded_entries == 1
+    with pytest.raises(InputError, match="by direction counts register rows"):
+        compute(rows, [], registry(), june, TargetProfile.builtin("2015"), by="direction", unit="document")
+    with pytest.raises(InputError, match="unknown unit 'page'"):
+        compute(rows, [], registry(), june, TargetProfile.builtin("2015"), unit="page")
