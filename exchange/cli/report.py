@@ -119,6 +119,9 @@ def report_command(
         raise InputError(f"a body's yearly report is md, html or print, not {fmt.value}")
     breakdown = Breakdown.parse(by)
     counted = Unit.parse(unit)
+    if counted is Unit.DOCUMENT and breakdown is Breakdown.DIRECTION:
+        raise InputError("K1 by direction counts register rows: a document may go to central and provincial "
+                         "bodies at once (leave out --unit document, or choose another --by)")
     if counted is Unit.DOCUMENT and fmt.is_document:
         raise InputError("--unit document applies to the table, csv, json and png formats; the reports "
                          "count register rows, as the decision's K1 does")
