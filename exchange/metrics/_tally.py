@@ -44,9 +44,9 @@ class Tally:
                  min_weekly_documents: int = 1, count_receipts: bool = False,
                  by_document: bool = False) -> None:
         self.period = period
-        # K1 per document (``--unit document``): document id -> [sender, month, slot, every row
-        # passed, every row verified]; a document's rows may come in any order.
-        self.documents: dict[str, list[object]] | None = {} if by_document else None
+        # K1 per document (``--unit document``): document id -> (sender, month, slot) and
+        # [every row passed, every row verified]; a document's rows may come in any order.
+        self.documents: dict[str, tuple[str, Month, int, list[bool]]] | None = {} if by_document else None
         self.kinds = kinds  # None: accept any sender/recipient ids (no direction breakdown)
         self.cap = min_weekly_documents
         self.count_receipts = count_receipts
@@ -116,10 +116,10 @@ class Tally:
             if self.documents is not None:
                 doc = self.documents.get(entry.document_id)
                 if doc is None:
-                    self.documents[entry.document_id] = [sender, month, slot, passed, verified]
+                    self.documents[entry.document_id] = (sender, month, slot, [passed, verified])
                 else:
-                    doc[3] = doc[3] and passed
-                    doc[4] = doc[4] and verified
+                    doc[3][0] = doc[3][0] and passed
+                    doc[3][1] = doc[3][1] and verified
             counters = [total]
             for table, key in ((sent_by, sender), (received_by, recipient)):
                 counter = table.get(key)
@@ -153,14 +153,15 @@ class Tally:
     def document_counters(self) -> tuple[Counter, dict[str, Counter], dict[Month, Counter]]:
         """K1 counted once per document (overall, per sender, per month), in the same counter
         layout as the rows': a document is in the numerator only if every one of its rows is."""
-        total, sent, months = new_counter(), {}, {}
-        for sender, month, slot, passed, verified in (self.documents or {}).values():
-            for counter in (total, sent.setdefault(str(sender), new_counter()),
-                            months.setdefault(month, new_counter())):  # type: ignore[arg-type]
+        total = new_counter()
+        sent: dict[str, Counter] = {}
+        months: dict[Month, Counter] = {}
+        for sender, month, slot, (passed, verified) in (self.documents or {}).values():
+            for counter in (total, sent.setdefault(sender, new_counter()), months.setdefault(month, new_counter())):
                 counter[ENTRIES] += 1
-                counter[K1] += bool(passed)
-                counter[K1_VERIFIED] += bool(verified)
-                counter[slot] += 1  # type: ignore[index]
+                counter[K1] += passed
+                counter[K1_VERIFIED] += verified
+                counter[slot] += 1
         return total, sent, months
 
     def add_incoming(self, incoming: Iterable[IncomingEntry]) -> None:
