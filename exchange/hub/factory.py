@@ -20,4 +20,5 @@ def app_from_env() -> FastAPI:
         max_upload=int(max_upload) if max_upload else None,
         training=bool(os.environ.get("EXCHANGE_TRAINING")),
         clock=clock_from_option(os.environ.get("EXCHANGE_CLOCK")),
+        mtls=bool(os.environ.get("EXCHANGE_MTLS")),
     ))
