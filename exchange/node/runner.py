@@ -38,7 +38,7 @@ from exchange.clock import Clock, ClockFile, SystemClock
 from exchange.cms import sign_detached
 from exchange.domain.documents import Classification, DocumentMetadata
 from exchange.errors import AuthError, ExchangeError, RejectedError
-from exchange.node.agent import acknowledge, fetch, node_verifier
+from exchange.node.agent import Fetched, acknowledge, fetch, node_verifier
 from exchange.node.client import HubClient, RetryPolicy, body_trust
 from exchange.pki import Credential, KeyStore
 
@@ -179,6 +179,7 @@ class Node:
         self.seen: set[str] = set()
         self.locked = False
         self.backlog: list[_Pending] = []
+        self.unacknowledged: list[Fetched] = []  # receipts to sign again after a renewal
         self.payloads: dict[int, bytes] = {}
 
     # -- reporting -----------------------------------------------------------------------
@@ -294,7 +295,7 @@ class Node:
         self.emit("incoming", id=row["id"], scanned=bool(row["scanned"]), entered=arrival.entered)
 
     # -- a revoked certificate -----------------------------------------------------------
-    def _revoked(self, exc: AuthError) -> bool:
+    def _revoked(self, exc: ExchangeError) -> bool:
         """Whether *exc* means our certificate was revoked; if so, the node is now locked out."""
         serial = self.credential.certificate.serial_number
         revoked = exc.code == "certificate-revoked"
@@ -325,6 +326,10 @@ class Node:
         backlog, self.backlog = self.backlog, []
         for pending in backlog:  # signed with the revoked key: the hub refuses those (REVOKED)
             self._deliver(pending)
+        waiting, self.unacknowledged = self.unacknowledged, []
+        for got in waiting:  # receipts refused with the revoked key, signed again with the new one
+            receipt = acknowledge(self.client, got)
+            self.emit("acknowledged", id=got.document["id"], status=receipt.get("status", ""))
 
     # -- receiving -----------------------------------------------------------------------
     def _receive(self) -> int:
@@ -350,7 +355,15 @@ class Node:
             verdict = got.verdict.indication.value if got.verdict is not None else "UNSIGNED"
             self.emit("received", id=doc["id"], sender=doc["sender"], verdict=verdict)
             if self._answers(doc["id"]):
-                receipt = acknowledge(self.client, got)
+                try:
+                    receipt = acknowledge(self.client, got)
+                except RejectedError as exc:
+                    # Revoked between the hub's session check and its check of the receipt's
+                    # signature: answer again with the renewed certificate.
+                    if not self._revoked(exc):
+                        raise
+                    self.unacknowledged.append(got)
+                    return len(fresh)
                 self.emit("acknowledged", id=doc["id"], status=receipt.get("status", ""))
         return len(fresh)
 
