@@ -22,6 +22,7 @@ class HubSettings:
     token_ttl: timedelta = TOKEN_TTL
     crl_reload_interval: float = 1.0
     training: bool = False
+    durable: bool = True  # fsync blobs and commits (see exchange.hub.store.db.make_engine)
     mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
     #: where the hub's "now" comes from: the real time, or the demo's simulated calendar
     #: (every request's time, token lifetimes, the CA's revocation checks)
