@@ -58,7 +58,7 @@ def record(engine: Engine, bodies: BodyRegistry, *, at: datetime) -> RosterChang
         with Session(engine) as session:
             current = {row.body_id: row for row in repo.served_bodies(session, current=True)}
             since = moment if current or repo.served_bodies(session) else SERVED_FROM_START
-            added, changed = [], []
+            added, changed, rows = [], [], []
             for body in bodies:
                 row = current.pop(body.id, None)
                 if row is not None and _same(row, body):
@@ -68,7 +68,7 @@ def record(engine: Engine, bodies: BodyRegistry, *, at: datetime) -> RosterChang
                     changed.append(body.id)
                 else:
                     added.append(body.id)
-                repo.add_served_body(session, row=_row(body, since))
+                rows.append(_row(body, since))
             for row in current.values():  # served before, not any more
                 if row.id is not None:
                     repo.close_served_body(session, row_id=row.id, at=moment)
@@ -76,6 +76,7 @@ def record(engine: Engine, bodies: BodyRegistry, *, at: datetime) -> RosterChang
             if not change:
                 return change
             try:
+                repo.add_served_bodies(session, rows=rows)
                 session.commit()
                 return change
             except IntegrityError:

@@ -21,6 +21,7 @@ _DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
 _RECEIPT: Table = Receipt.__table__  # type: ignore[attr-defined]
 _INCOMING: Table = Incoming.__table__  # type: ignore[attr-defined]
 _EVENT: Table = Event.__table__  # type: ignore[attr-defined]
+_SERVED_BODY: Table = ServedBody.__table__  # type: ignore[attr-defined]
 
 # The statements of the hub's hot paths, built once: a statement object caches its own cache
 # key, so executing it again skips straight to the compiled SQL.
@@ -314,11 +315,12 @@ def served_bodies(session: Session, *, start: datetime | None = None, end: datet
     return list(session.exec(query.order_by(col(ServedBody.since), col(ServedBody.id))))
 
 
-def add_served_body(session: Session, *, row: dict[str, Any]) -> None:
-    session.add(ServedBody(**row))
+def add_served_bodies(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Insert rows of ``served_body`` (column values), in the caller's transaction."""
+    if rows:
+        session.connection().execute(_insert(_SERVED_BODY), rows)
 
 
 def close_served_body(session: Session, *, row_id: int, at: datetime) -> None:
-    row = session.get(ServedBody, row_id)
-    if row is not None:
-        row.until = at
+    """End one row of ``served_body`` at *at*."""
+    session.connection().execute(_update(_SERVED_BODY).where(_SERVED_BODY.c.id == row_id).values(until=at))
