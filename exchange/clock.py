@@ -35,6 +35,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from exchange.errors import InputError, InputFileError
 
+#: the longest duration :meth:`SimulatedClock.scale` returns (a century)
+MAX_SCALED = timedelta(days=36525)
+
 
 @runtime_checkable
 class Clock(Protocol):
@@ -94,7 +97,8 @@ class SimulatedClock:
         return moment.astimezone(UTC)
 
     def scale(self, real: timedelta) -> timedelta:
-        return real * self.rate
+        # capped: a lifetime past the calendar's end is "forever" (and datetime stops at 9999)
+        return min(real * self.rate, MAX_SCALED)
 
     def started(self, *, at: float) -> SimulatedClock:
         """This clock, running from real POSIX time *at*."""

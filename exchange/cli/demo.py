@@ -79,6 +79,8 @@ def demo_command(
         assert demo.hub is not None
         event(f"hub on {demo.url}/ (pid {demo.hub.process.pid}, SQLite in {demo.hub_dir}/, trainer buttons on); "
               f"{len(demo.nodes)} node processes logged in (pids in {demo.folder}/pids.json)")
+        event("the pages need a login: " + ", ".join(f"{name} / {password}" for name, password in demo.logins.items())
+              + f" (in {demo.folder}/logins.txt)")
         try:
             with Live(_view(demo.progress), console=console, refresh_per_second=4) as live:
                 demo.run_traffic(refresh=lambda p: live.update(_view(p)))
@@ -92,6 +94,9 @@ def demo_command(
         console.print(breakdown_table(demo.final_report(by="month"), "month"))
         console.print(_halves_table([demo.final_report(half, by=None) for half in demo.halves()]))
         console.print(f"dashboard: [bold]{demo.url}/[/]  (this run: {demo.dashboard_url()})")
+        console.print("log in as " + " or ".join(f"[bold]{name}[/] / [bold]{password}[/]"
+                                                  for name, password in demo.logins.items())
+                      + f"  (also in {demo.folder}/logins.txt)")
         console.print(f"the same figures from the database, with the CA's history: exchange report --db "
                       f"sqlite:///{demo.hub_dir}/hub.db --keys {demo.keys_dir} --half {demo.halves()[0].label}  "
                       f"(or --period {demo.period().label} --by month; a body's year: --year "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 
@@ -13,6 +14,8 @@ from exchange.hub import errors, openapi, roster, web
 from exchange.hub.auth import CHALLENGE_TTL, TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.jsonbody import JsonBodyLimit
+from exchange.hub.people import AccessLog, Accounts
+from exchange.hub.people.accounts import LoginPolicy
 from exchange.hub.routes import auth, documents, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
@@ -60,6 +63,12 @@ def create_app(settings: HubSettings) -> FastAPI:
                                                   token_ttl=settings.clock.scale(settings.token_ttl),
                                                   challenge_ttl=settings.clock.scale(CHALLENGE_TTL))
         app.state.settings = settings
+        # People's lifetimes too are real ones (a login lasts 8 real hours on any clock).
+        scale, base = settings.clock.scale, LoginPolicy()
+        policy = replace(base, window=scale(base.window), lockout=scale(base.lockout),
+                         session_ttl=scale(base.session_ttl), token_ttl=scale(base.token_ttl))
+        app.state.accounts = Accounts(service.engine, bodies=service.bodies, policy=policy)
+        app.state.access_log = AccessLog(service.engine)
         try:
             yield
         finally:
