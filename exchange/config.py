@@ -30,6 +30,7 @@ class Settings:
     hub_url: str = DEFAULT_HUB
     db_url: str | None = None
     data_dir: Path = Path("data")
+    clock_file: Path | None = None  # a simulated clock (exchange.clock.ClockFile); None: real time
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
             hub_url=env.get("EXCHANGE_HUB", DEFAULT_HUB),
             db_url=env.get("EXCHANGE_DB") or None,
             data_dir=Path(env.get("EXCHANGE_DATA", "data")),
+            clock_file=Path(env["EXCHANGE_CLOCK"]) if env.get("EXCHANGE_CLOCK") else None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)  # type: ignore[arg-type]

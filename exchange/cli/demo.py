@@ -23,7 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from exchange.domain.bodies import BodyKind
-from exchange.reporting import renderable
+from exchange.metrics import Measure, MeasuresReport
+from exchange.reporting import breakdown_table, renderable
+from exchange.reporting.verdict import count_text, verdict
 from exchange.simulate.demo import Demo, DemoConfig, Progress, RevocationProof
 from exchange.simulate.demo_plan import DEFAULT_BODIES, DEFAULT_DOCUMENTS
 
@@ -67,9 +69,13 @@ def demo_command(
     with _signals_interrupt(), Demo(config, on_event=event) as demo:
         plan = demo.prepare()
         central = sum(1 for b in plan.bodies if b.kind is BodyKind.CENTRAL)
+        clock = plan.clock()
         event(f"{len(plan.bodies)} bodies ({central} central, {len(plan.bodies) - central} provincial), "
               f"{plan.documents} documents to {plan.rows} recipients and {plan.arrivals} from outside agencies, "
               f"over {plan.duration:.0f} s; a fresh demo PKI in {demo.keys_dir}/")
+        event(f"the programme's calendar: {clock.start:%d %b %Y} to {clock.end or clock.start:%d %b %Y} in "
+              f"{plan.duration:.0f} s (a day every {86400 / clock.rate:.2f} s); hub and nodes share the "
+              f"clock in {demo.clock_path}")
         demo.start()
         assert demo.hub is not None
         event(f"hub on {demo.url}/ (pid {demo.hub.process.pid}, SQLite in {demo.hub_dir}/, trainer buttons on); "
@@ -86,17 +92,25 @@ def demo_command(
             console.print()
         report = demo.final_report()
         console.print(renderable(report, limit=len(plan.bodies)))
+        console.print(breakdown_table(demo.final_report(by="month"), "month"))
+        console.print(_halves_table([demo.final_report(half, by=None) for half in demo.halves()]))
         for proof in demo.revocation_proofs():
             _print_proof(console, proof, demo.url)
         console.print(f"dashboard: [bold]{demo.url}/[/]  (this run: {demo.dashboard_url()})")
         console.print("log in as " + " or ".join(f"[bold]{name}[/] / [bold]{password}[/]"
                                                   for name, password in demo.logins.items())
                       + f"  (also in {demo.folder}/logins.txt)")
+        console.print(f"the same figures from the database, with the CA's history: exchange report --db "
+                      f"sqlite:///{demo.hub_dir}/hub.db --keys {demo.keys_dir} --half {demo.halves()[0].label}  "
+                      f"(or --period {demo.period().label} --by month; a body's year: --year "
+                      f"{demo.period().start.year} --body ID)")
         event("traffic done")
         if exit_:
             return
-        console.print(f"The hub keeps serving; press Ctrl-C to stop it. Try, in another shell:\n"
-                      f"  exchange node inbox --all --as {plan.bodies[0].id} --hub {demo.url} --keys {demo.keys_dir}"
+        console.print(f"The hub keeps serving; press Ctrl-C to stop it. Try, in another shell (the hub's clock "
+                      f"stands at the end of the run):\n"
+                      f"  EXCHANGE_CLOCK={demo.clock_path} exchange node inbox --all --as {plan.bodies[0].id} "
+                      f"--hub {demo.url} --keys {demo.keys_dir}"
                       + (f"\n  curl --cacert {demo.keys_dir}/root-ca.pem {demo.url}/api/measures" if tls else ""))
         try:
             demo.serve()
@@ -108,15 +122,15 @@ def demo_command(
 def _print_proof(console: Console, proof: RevocationProof, url: str) -> None:
     """What revoking a body did to the documents it had already sent: nothing, thanks to the
     hub's time-stamps."""
-    when = proof.revoked_at.strftime("%H:%M:%S")
+    when = f"{proof.revoked_at:%d %b %Y %H:%M} UTC"
     if not proof.documents:
-        console.print(f"{proof.body}: revoked at {when} UTC before the hub accepted any of its signed documents")
+        console.print(f"{proof.body}: revoked at {when} before the hub accepted any of its signed documents")
         return
     def counts(verdicts: Counter[str]) -> str:
         return ", ".join(f"{n} {verdict}" for verdict, n in verdicts.most_common())
     documents = "signed document" if proof.documents == 1 else "signed documents"
     console.print(
-        f"[bold]{proof.body}[/]: certificate revoked at {when} UTC. Its {proof.documents} {documents} "
+        f"[bold]{proof.body}[/]: certificate revoked at {when}. Its {proof.documents} {documents} "
         f"accepted before then, validated again now with the CRL that revokes it: "
         f"[green]{counts(proof.stamped)}[/] — each carries the hub's RFC 3161 time-stamp, proof the signature "
         f"existed before the revocation. The same signatures without it: [yellow]{counts(proof.bare)}[/].")
@@ -138,6 +152,21 @@ def _signals_interrupt() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _halves_table(reports: list[MeasuresReport]) -> Table:
+    """K1–K3 of each half-year: what ``exchange report --half`` prints for it."""
+    table = Table(title="Half-years (the six-monthly reports)", title_justify="left")
+    table.add_column("Half-year")
+    for name in ("K1", "K1 verified", "K2", "K3"):
+        table.add_column(name, justify="right")
+    for report in reports:
+        cells = []
+        for measure in report.measures():
+            v = verdict(measure)
+            cells.append(Text(f"{v.mark} {measure.percent()}  {count_text(measure)}", style=v.colour))
+        table.add_row(report.period.label, *cells)
+    return table
 
 
 def _view(progress: Progress | None) -> RenderableType:
@@ -163,9 +192,8 @@ def _measure(name: str, data: dict[str, Any] | None) -> Text:
         return Text(f"{name.upper()} —", style="dim")
     style = "green" if data.get("met") else "red"
     mark = "✔" if data.get("met") else "✘"
-    tenths = data["numerator"] * 1000 // data["denominator"]  # rounded down, as the tables do
-    return Text(f"{name.upper()} {mark} {tenths // 10}.{tenths % 10} % ({data['numerator']}/{data['denominator']})",
-                style=style)
+    shown = Measure.of(name, data["numerator"], data["denominator"], data.get("target")).percent()
+    return Text(f"{name.upper()} {mark} {shown} ({data['numerator']}/{data['denominator']})", style=style)
 
 
 def _bodies_table(progress: Progress) -> Table:

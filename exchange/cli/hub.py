@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
+from exchange.clock import ClockFile, clock_from_option
 from exchange.errors import InputError, InputFileError
 from exchange.hub.trust import require_layout
 from exchange.pki import KeyStore
@@ -44,6 +45,8 @@ def serve(
     durable: Annotated[bool, typer.Option("--durable/--no-durable", help="fsync blobs and database commits "
                                           "before acknowledging (--no-durable: benchmarks only; a power cut "
                                           "may lose acknowledged documents)")] = True,
+    clock: Annotated[str | None, typer.Option("--clock", help="a simulated clock file (JSON, as the demo "
+                                              "writes it) instead of the real time [env EXCHANGE_CLOCK]")] = None,
 ) -> None:
     """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
     # Imported here so that every other command starts without loading the web stack.
@@ -56,7 +59,8 @@ def serve(
     if mtls and not tls:
         raise InputError("--mtls needs --tls")
     hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training, mtls=mtls,
-                                    durable=durable)
+                                    durable=durable,
+                                    clock=clock_from_option(clock or (str(cfg.clock_file) if cfg.clock_file else None)))
     hub.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = KeyStore.at(hub.keys_dir)
     require_layout(store)  # one line now, not a traceback from every worker's start
@@ -98,6 +102,8 @@ def _env(hub: HubSettings) -> dict[str, str]:
         "EXCHANGE_DURABLE": "1" if hub.durable else "0",
         "EXCHANGE_MTLS": "1" if hub.mtls else "",
     }
+    if isinstance(hub.clock, ClockFile):
+        env["EXCHANGE_CLOCK"] = str(hub.clock.path.resolve())
     if hub.db_url:
         env["EXCHANGE_DB"] = hub.db_url
     return env

@@ -15,6 +15,7 @@ import typer
 from exchange.cli.common import CaOpt, JsonOpt, KeysOpt, known_body, parse_time, settings
 from exchange.cli.render import print_report
 from exchange.cli.signing import EXIT_BY_INDICATION
+from exchange.clock import clock_from_option
 from exchange.config import Settings
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
 from exchange.errors import InputError, InputFileError, TransportError
@@ -37,7 +38,10 @@ HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE
 def _client(cfg: Settings, body_id: str, ca: Path | None) -> HubClient:
     known_body(cfg, body_id)
     store = KeyStore.at(cfg.keys_dir)
-    return HubClient(cfg.hub_url, credential=store.credential(body_id), retry=_retry(),
+    # The demo's hub runs on a simulated calendar: EXCHANGE_CLOCK=demo-data/clock.json signs on it
+    # too; TLS certificates are checked at the real time (parse_time(None)).
+    clock = clock_from_option(str(cfg.clock_file) if cfg.clock_file else None)
+    return HubClient(cfg.hub_url, credential=store.credential(body_id), retry=_retry(), clock=clock.now,
                      verify=body_trust(cfg.hub_url, store, body_id, ca=ca, at=parse_time(None)))
 
 

@@ -32,9 +32,10 @@ from exchange.cli.sources import DatabaseSource, HubSource, RegisterSource
 from exchange.config import Settings
 from exchange.domain.bodies import BodyRegistry
 from exchange.errors import InputError, InputFileError
-from exchange.metrics import Breakdown, MeasuresReport, Period, TargetProfile, compute
+from exchange.metrics import Breakdown, MeasuresReport, Period, TargetProfile, Unit, compute
 from exchange.node.client import hub_trust
 from exchange.pki import KeyStore, certificate_status
+from exchange.pki.history import Revocation
 
 _HALF = re.compile(r"^\d{4}H[12]$")
 
@@ -46,6 +47,7 @@ class ReportFormat(StrEnum):
     PNG = "png"
     MD = "md"
     HTML = "html"
+    PRINT = "print"  # HTML laid out for A4 paper: a browser's "Save as PDF" makes the PDF
 
     @classmethod
     def parse(cls, text: str) -> ReportFormat:
@@ -57,12 +59,16 @@ class ReportFormat(StrEnum):
     @property
     def is_file(self) -> bool:
         """Written to a file unless told otherwise (an image, or a whole document)."""
-        return self in (ReportFormat.PNG, ReportFormat.MD, ReportFormat.HTML)
+        return self in (ReportFormat.PNG, ReportFormat.MD, ReportFormat.HTML, ReportFormat.PRINT)
 
     @property
     def is_document(self) -> bool:
         """The six-monthly report (with the previous period for the trend)."""
-        return self in (ReportFormat.MD, ReportFormat.HTML)
+        return self in (ReportFormat.MD, ReportFormat.HTML, ReportFormat.PRINT)
+
+    @property
+    def suffix(self) -> str:
+        return "print.html" if self is ReportFormat.PRINT else self.value
 
 
 def report_command(
@@ -75,8 +81,16 @@ def report_command(
         "--half", help="the six-monthly report for a half-year, e.g. 2015H1 (format md unless --format)")] = None,
     by: Annotated[str | None, typer.Option("--by", help="breakdown: body (furthest behind first), "
                                                         "direction or month")] = None,
+    unit: Annotated[str | None, typer.Option(
+        "--unit", help="what K1 counts: row (document × recipient) or document (once, signed only if it "
+        "reached every recipient so) [row]")] = None,
+    year: Annotated[int | None, typer.Option(
+        "--year", min=1900, max=9999, help="with --body: the body's yearly report (md, html or print)")] = None,
+    body: Annotated[str | None, typer.Option("--body", help="with --year: the body (id) whose yearly report "
+                                                            "to make")] = None,
     output_format: Annotated[str | None, typer.Option(
-        "--format", "-f", help="table, csv, json, png, md or html [table; md with --half]")] = None,
+        "--format", "-f", help="table, csv, json, png, md, html or print (HTML for A4 paper) "
+        "[table; md with --half or --year]")] = None,
     json_out: JsonOpt = False,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", help="write to FILE (whole or not at all); - for standard output")] = None,
@@ -97,10 +111,26 @@ def report_command(
         "--at", help="the time of the report (ISO-8601): certificates are judged then, or at the "
         "period's end if earlier [now]")] = None,
 ) -> None:
-    """K1–K3 against the targets for a period, or the programme's six-monthly report."""
-    fmt = _format(output_format, json_out=json_out, half=half)
+    """K1–K3 against the targets for a period, the programme's six-monthly report, or a body's
+    yearly report."""
+    if (year is None) != (body is None):
+        raise InputError("--year and --body go together (a body's yearly report, e.g. --year 2015 --body "
+                         "nghe-an); for the whole register give --period 2015")
+    if year is not None and (period or from_day or to_day or half):
+        raise InputError("--year names the period of a body's yearly report: leave out --period, --from/--to "
+                         "and --half")
+    fmt = _format(output_format, json_out=json_out, half=half or (str(year) if year else None))
+    if year is not None and not fmt.is_document:
+        raise InputError(f"a body's yearly report is md, html or print, not {fmt.value}")
     breakdown = Breakdown.parse(by)
-    if breakdown is not None and fmt in (ReportFormat.PNG, ReportFormat.MD, ReportFormat.HTML):
+    counted = Unit.parse(unit)
+    if counted is Unit.DOCUMENT and breakdown is Breakdown.DIRECTION:
+        raise InputError("K1 by direction counts register rows: a document may go to central and provincial "
+                         "bodies at once (leave out --unit document, or choose another --by)")
+    if counted is Unit.DOCUMENT and fmt.is_document:
+        raise InputError("--unit document applies to the table, csv, json and png formats; the reports "
+                         "count register rows, as the decision's K1 does")
+    if breakdown is not None and fmt in (ReportFormat.PNG, ReportFormat.MD, ReportFormat.HTML, ReportFormat.PRINT):
         raise InputError(f"--by applies to the table, csv and json formats, not {fmt.value}")
     if top is not None and top < 1:
         raise InputError(f"--top must be at least 1, not {top}")
@@ -108,26 +138,38 @@ def report_command(
         raise InputError("a PNG chart cannot go to standard output: give --output FILE.png")
     if hub and db:
         raise InputError("give --hub URL or --db URL, not both")
-    chosen = _period_option(period, from_day, to_day, half)
+    chosen = Period.year(year) if year is not None else _period_option(period, from_day, to_day, half)
     targets = TargetProfile.load(profile)
     moment = parse_time(at)
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
 
     source = _source(cfg, hub, ca, token)
+    if body is not None and chosen is not None:
+        try:
+            document = _body_year(fmt, source, cfg, body, chosen, targets, moment)
+        finally:
+            source.close()
+        for note in source.notes:
+            typer.echo(f"note: {note}", err=True)
+        _emit(fmt, document, output, chosen, stem=f"report-{chosen.label}-{body}")
+        return
     try:
-        registry = source.bodies()
         the_period = chosen or source.default_period(at=moment)
+        registry = source.bodies(the_period)
         previous = the_period.previous() if fmt.is_document else None
+        before_bodies = source.bodies(previous) if previous is not None else registry
         # A receipt counts when it was made, always after its document was sent: only a rule
         # that counts receipts needs rows sent before the period (as GET /api/measures does).
         start = None if targets.regular_use.count_receipts else (previous or the_period).start
         rows = source.rows(start=start, end=the_period.end)
     finally:
         source.close()
+    for note in source.notes:
+        typer.echo(f"note: {note}", err=True)
 
-    report = compute(rows.entries, rows.incoming, registry, the_period, targets, by=breakdown)
+    report = compute(rows.entries, rows.incoming, registry, the_period, targets, by=breakdown, unit=counted)
     if fmt.is_document:
-        before = compute(rows.entries, rows.incoming, registry, previous or the_period.previous(), targets)
+        before = compute(rows.entries, rows.incoming, before_bodies, previous or the_period.previous(), targets)
         _emit(fmt, _document(fmt, report, before, cfg, registry, moment, top), output, the_period)
     elif fmt is ReportFormat.PNG:
         from exchange.reporting import render_png
@@ -148,7 +190,7 @@ def _format(text: str | None, *, json_out: bool, half: str | None) -> ReportForm
         return ReportFormat.JSON
     if text is not None:
         return ReportFormat.parse(text)
-    return ReportFormat.MD if half else ReportFormat.TABLE
+    return ReportFormat.MD if half else ReportFormat.TABLE  # --half or --year: a document
 
 
 def _period_option(period: str | None, from_day: str | None, to_day: str | None,
@@ -182,7 +224,7 @@ def _source(cfg: Settings, hub: str | None, ca: Path | None, token: str | None) 
     if hub:
         return HubSource(hub, token=token, verify=hub_trust(hub, ca or cfg.keys_dir / "root-ca.pem"))
     url = cfg.db_url or f"sqlite:///{cfg.data_dir / 'hub.db'}"
-    return DatabaseSource(url, bodies_file=cfg.resolved_bodies_file())
+    return DatabaseSource(url, bodies_file=cfg.bodies_file, fallback_bodies=cfg.resolved_bodies_file())
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -211,8 +253,46 @@ def _document(fmt: ReportFormat, report: MeasuresReport, previous: MeasuresRepor
     # Certificates are judged when the report is made, or at the period's end for a past one.
     judged = min(moment, report.period.end)
     half = HalfYearReport.build(report, previous=previous, certificates=_certificates(cfg, registry, judged),
-                                at=judged, top=top or 10, prepared_at=moment)
-    return half.to_markdown() if fmt is ReportFormat.MD else half.to_html()
+                                at=judged, top=top or 10, prepared_at=moment, revocations=_revocations(cfg))
+    if fmt is ReportFormat.MD:
+        return half.to_markdown()
+    return half.to_html(print_ready=fmt is ReportFormat.PRINT)
+
+
+def _body_year(fmt: ReportFormat, source: RegisterSource, cfg: Settings, body_id: str, year: Period,
+               targets: TargetProfile, moment: datetime) -> str:
+    """A body's yearly report (section E.5): its rows split out of the whole register's."""
+    from exchange.reporting.body_year import BodyYearReport
+
+    registry = source.bodies(year)
+    registry.get(body_id)  # UnknownBodyError naming the register's list
+    start = None if targets.regular_use.count_receipts else year.start
+    rows = source.rows(start=start, end=year.end)
+    whole = compute(rows.entries, rows.incoming, registry, year, targets)
+    sent = compute([e for e in rows.entries if e.sender == body_id],
+                   [i for i in rows.incoming if i.body == body_id], registry, year, targets)
+    received = compute([e for e in rows.entries if e.recipient == body_id], (), registry, year, targets)
+    store = KeyStore.at(cfg.keys_dir)
+    certificates = None
+    if store.exists():
+        from exchange.pki.history import issued
+
+        certificates = issued(store)
+    document = BodyYearReport.build(body_id, whole, sent_by_month=sent, received_by_month=received,
+                                    refusals=source.refusals(body_id, year, rows.entries),
+                                    certificates=certificates, revocations=_revocations(cfg) or (),
+                                    prepared_at=moment)
+    if fmt is ReportFormat.MD:
+        return document.to_markdown()
+    return document.to_html(print_ready=fmt is ReportFormat.PRINT)
+
+
+def _revocations(cfg: Settings) -> list[Revocation] | None:
+    """Every revocation in the CA's history (current and renewed certificates); None without a PKI."""
+    from exchange.pki.history import revocations
+
+    store = KeyStore.at(cfg.keys_dir)
+    return revocations(store) if store.exists() else None
 
 
 def _certificates(cfg: Settings, registry: BodyRegistry, at: datetime
@@ -234,12 +314,18 @@ def _certificates(cfg: Settings, registry: BodyRegistry, at: datetime
 # -- writing ----------------------------------------------------------------------------------
 
 
-def _emit(fmt: ReportFormat, content: str | bytes, output: str | None, period: Period) -> None:
+def _emit(fmt: ReportFormat, content: str | bytes, output: str | None, period: Period, *,
+          stem: str | None = None) -> None:
     if output == "-" or (output is None and not fmt.is_file):
         text = content if isinstance(content, str) else content.decode()
         typer.echo(text, nl=False)
         return
-    path = Path(output) if output else Path(_default_name(fmt, period))
+    if output:
+        path = Path(output)
+    elif stem:
+        path = Path(f"{re.sub(r'[^0-9A-Za-z-]+', '_', stem)}.{fmt.suffix}")
+    else:
+        path = Path(_default_name(fmt, period))
     data = content.encode("utf-8") if isinstance(content, str) else content
     write_atomically(path, data)
     typer.echo(f"wrote {path} ({fmt.value}, {period.label})")
@@ -248,7 +334,7 @@ def _emit(fmt: ReportFormat, content: str | bytes, output: str | None, period: P
 def _default_name(fmt: ReportFormat, period: Period) -> str:
     slug = re.sub(r"[^0-9A-Za-z-]+", "_", period.label.replace("..", "_to_"))
     stem = "measures" if fmt is ReportFormat.PNG else "report"
-    return f"{stem}-{slug}.{fmt.value}"
+    return f"{stem}-{slug}.{fmt.suffix}"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import httpx
     from sqlalchemy.engine import Engine
 
+    from exchange.reporting.body_year import Refusal
+
 
 @dataclass(frozen=True)
 class Rows:
@@ -44,8 +46,11 @@ class Rows:
 
 class RegisterSource(Protocol):
     description: str  # for messages: "the hub at URL", "the database sqlite:///…"
+    notes: list[str]  # things the reader must be told (an explicit bodies file that disagrees)
 
-    def bodies(self) -> BodyRegistry: ...
+    def bodies(self, period: Period | None = None) -> BodyRegistry:
+        """The bodies the register was kept for in *period*: K2's denominator."""
+        ...
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
         """Entries sent in [start, end) (from the beginning if *start* is None), incoming
@@ -53,6 +58,11 @@ class RegisterSource(Protocol):
         ...
 
     def default_period(self, *, at: datetime) -> Period: ...
+
+    def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        """The documents *body_id* sent in *period* that the hub refused, with the reason; None
+        when the source cannot say (*entries*: the register rows read, for recipient counts)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -71,6 +81,7 @@ class HubSource:
 
         self.url = url.rstrip("/")
         self.description = f"the hub at {self.url}"
+        self.notes: list[str] = []
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify,
                                   headers=headers)
@@ -101,11 +112,12 @@ class HubSource:
             raise TransportError(f"the hub at {self.url} answered {path} with something that is not "
                                  "JSON (is this an exchange hub?)") from None
 
-    def bodies(self) -> BodyRegistry:
+    def bodies(self, period: Period | None = None) -> BodyRegistry:
         try:
             return BodyRegistry([Body(id=b["id"], kind=BodyKind(b["kind"]), name_vi=b["name"],
                                       name_en=b.get("name_en", ""))
-                                 for b in self._get("/api/bodies")], source=f"{self.url}/api/bodies")
+                                 for b in self._get("/api/bodies", period=period.label if period else None)],
+                                source=f"{self.url}/api/bodies")
         except (KeyError, TypeError, ValueError) as exc:
             raise TransportError(f"the hub at {self.url} sent an unreadable body list: {exc}") from None
 
@@ -121,6 +133,9 @@ class HubSource:
     def default_period(self, *, at: datetime) -> Period:
         """The period the hub's own pages show by default (judged by the hub's clock)."""
         return Period.parse(self._get("/api/measures")["period"]["label"])
+
+    def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        return None  # the public API gives the register's rows, not the hub's reasons
 
 
 def _time(text: str) -> datetime:
@@ -151,10 +166,13 @@ def _incoming(row: dict[str, Any]) -> IncomingEntry:
 
 
 class DatabaseSource:
-    """The hub's database read directly (SQLite file or PostgreSQL), with the bodies of
-    *bodies_file* (the hub's own, normally the one its PKI was made from)."""
+    """The hub's database read directly (SQLite file or PostgreSQL), with the bodies the
+    register records it served (``exchange.hub.roster``). A database made before the register
+    kept its list falls back on *fallback_bodies* (the hub's own file). An explicit
+    *bodies_file* is used as asked, and a note says so when it is not the register's list."""
 
-    def __init__(self, url: str, *, bodies_file: Path) -> None:
+    def __init__(self, url: str, *, bodies_file: Path | None = None,
+                 fallback_bodies: Path | None = None) -> None:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             path = Path(url.removeprefix("sqlite:///"))
             if not path.is_file():
@@ -162,7 +180,9 @@ class DatabaseSource:
                                     "serve`, or give --db URL or --hub URL)")
         self.url = url
         self.description = f"the database {_redacted(url)}"
+        self.notes: list[str] = []
         self._bodies_file = bodies_file
+        self._fallback = fallback_bodies
         self._engine: Engine | None = None
 
     def close(self) -> None:
@@ -188,8 +208,21 @@ class DatabaseSource:
             raise TransportError(f"cannot read {self.description}: "
                                  f"{first[0] if first else type(exc).__name__}") from None
 
-    def bodies(self) -> BodyRegistry:
-        return BodyRegistry.from_toml(self._bodies_file)
+    def bodies(self, period: Period | None = None) -> BodyRegistry:
+        from exchange.config import default_bodies_file
+        from exchange.hub import roster
+
+        with self._session():
+            assert self._engine is not None
+            recorded = roster.served_in(self._engine, period)
+        if self._bodies_file is None:
+            return recorded or BodyRegistry.from_toml(self._fallback or default_bodies_file())
+        given = BodyRegistry.from_toml(self._bodies_file)
+        if recorded is not None:
+            note = roster_difference(given, recorded, period)
+            if note and note not in self.notes:
+                self.notes.append(note)
+        return given
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
         from exchange.hub.store import repository as repo
@@ -199,6 +232,29 @@ class DatabaseSource:
             incoming = list(repo.incoming_entries(session, start=start, end=end))
         return Rows(entries, incoming)
 
+    def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        from exchange.hub.store import repository as repo
+        from exchange.reporting.body_year import Refusal
+
+        recipients: dict[str, int] = {}
+        for entry in entries:
+            recipients[entry.document_id] = recipients.get(entry.document_id, 0) + 1
+        found, offset = [], 0
+        with self._session() as session:
+            while True:
+                page, total = repo.search_documents(session, start=period.start, end=period.end, sender=body_id,
+                                                    channel=Channel.SIGNED_INVALID.value, offset=offset,
+                                                    limit=500)
+                for doc in page:
+                    # A valid signature refused for its signer was refused as signer-mismatch.
+                    reason = doc.sub_indication or ("signer-mismatch" if doc.indication == "TOTAL_PASSED"
+                                                    else doc.indication or "refused")
+                    found.append(Refusal(doc.id, _aware_time(doc.created_at), doc.number, doc.subject, reason,
+                                         recipients.get(doc.id, 0)))
+                offset += len(page)
+                if not page or offset >= total:
+                    return found
+
     def default_period(self, *, at: datetime) -> Period:
         """As the hub's pages choose it: see :func:`exchange.hub.measures.default_period`."""
         from exchange.hub.measures import period_for_span
@@ -207,6 +263,31 @@ class DatabaseSource:
         with self._session() as session:
             span = repo.register_span(session)
         return period_for_span(span, at=at)
+
+
+def roster_difference(given: BodyRegistry, recorded: BodyRegistry, period: Period | None) -> str:
+    """A sentence saying how *given* (a bodies file) differs from the register's list, or ""."""
+    mine = {b.id: b.kind for b in given}
+    theirs = {b.id: b.kind for b in recorded}
+    if mine == theirs:
+        return ""
+    extra = sorted(set(mine) - set(theirs))
+    missing = sorted(set(theirs) - set(mine))
+    kinds = sorted(i for i in set(mine) & set(theirs) if mine[i] is not theirs[i])
+    parts = [f"{len(extra)} the register did not serve" if extra else "",
+             f"{len(missing)} it served are missing ({', '.join(missing[:3])}{'…' if len(missing) > 3 else ''})"
+             if missing else "",
+             f"{len(kinds)} of another kind ({', '.join(kinds[:3])})" if kinds else ""]
+    when = f" in {period.label}" if period else ""
+    return (f"the bodies file {given.source} ({len(mine)} bodies) is not the list the register served{when} "
+            f"({len(theirs)} bodies): {'; '.join(p for p in parts if p)}. K2 and the per-body figures count "
+            f"the file's bodies as asked; leave out --bodies (and EXCHANGE_BODIES) to count the register's.")
+
+
+def _aware_time(moment: datetime) -> datetime:
+    from exchange.metrics.periods import as_utc
+
+    return as_utc(moment)
 
 
 def _redacted(url: str) -> str:

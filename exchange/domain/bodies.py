@@ -6,6 +6,7 @@ code lists them.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -83,6 +84,19 @@ class BodyRegistry:
 
     def of_kind(self, kind: BodyKind) -> list[Body]:
         return [b for b in self if b.kind is kind]
+
+    def to_toml(self, *, comment: str = "") -> str:
+        """The bodies as a ``[[body]]`` file that :meth:`from_toml` reads back."""
+        lines = [f"# {line}" for line in comment.splitlines()] + ([""] if comment else [])
+        for body in self:
+            # JSON strings are valid TOML basic strings
+            lines += ["[[body]]", f"id = {json.dumps(body.id)}", f"kind = {json.dumps(body.kind.value)}",
+                      f"name_vi = {json.dumps(body.name_vi, ensure_ascii=False)}",
+                      f"name_en = {json.dumps(body.name_en, ensure_ascii=False)}"]
+            if body.population_millions is not None:
+                lines.append(f"population_millions = {body.population_millions!r}")
+            lines.append("")
+        return "\n".join(lines)
 
 
 def _parse_body(table: object, index: int, path: Path) -> Body:

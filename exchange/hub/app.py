@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 
 from exchange.domain.bodies import BodyRegistry
-from exchange.hub import errors, openapi, web
-from exchange.hub.auth import TokenService
+from exchange.hub import errors, openapi, roster, web
+from exchange.hub.auth import CHALLENGE_TTL, TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.jsonbody import JsonBodyLimit
 from exchange.hub.people import AccessLog, Accounts
+from exchange.hub.people.accounts import LoginPolicy
 from exchange.hub.routes import auth, documents, measures, registry, tsa
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
@@ -29,11 +31,15 @@ def build_service(settings: HubSettings) -> ExchangeService:
     """The service with its engine, blob store and trust, as the app and the simulator use it."""
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # hub.db, blobs, secret: owner-only
     trust = Trust(KeyStore.at(settings.keys_dir), reload_interval=settings.crl_reload_interval)
+    engine = make_engine(settings.database_url, durable=settings.durable)
+    bodies = BodyRegistry.from_toml(settings.resolved_bodies_file)
+    # The register keeps the list of bodies it serves (K2's denominator), dated by the clock.
+    roster.record(engine, bodies, at=settings.clock.now())
     return ExchangeService(
-        engine=make_engine(settings.database_url, durable=settings.durable),
+        engine=engine,
         blobs=BlobStore(settings.data_dir / "blobs", durable=settings.durable),
         trust=trust,
-        bodies=BodyRegistry.from_toml(settings.resolved_bodies_file),
+        bodies=bodies,
         max_upload=settings.max_upload,
     )
 
@@ -51,9 +57,17 @@ def create_app(settings: HubSettings) -> FastAPI:
                            service.blobs.root)
         app.state.service = service
         app.state.trust = service.trust
-        app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret", token_ttl=settings.token_ttl)
+        app.state.clock = settings.clock
+        # Lifetimes are real minutes: on a fast simulated clock they last as many clock hours.
+        app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret",
+                                                  token_ttl=settings.clock.scale(settings.token_ttl),
+                                                  challenge_ttl=settings.clock.scale(CHALLENGE_TTL))
         app.state.settings = settings
-        app.state.accounts = Accounts(service.engine, bodies=service.bodies)
+        # People's lifetimes too are real ones (a login lasts 8 real hours on any clock).
+        scale, base = settings.clock.scale, LoginPolicy()
+        policy = replace(base, window=scale(base.window), lockout=scale(base.lockout),
+                         session_ttl=scale(base.session_ttl), token_ttl=scale(base.token_ttl))
+        app.state.accounts = Accounts(service.engine, bodies=service.bodies, policy=policy)
         app.state.access_log = AccessLog(service.engine)
         try:
             yield

@@ -42,11 +42,13 @@ class Principal:
 class TokenService:
     """Issues and checks challenges and bearer tokens, MACed with the hub's secret."""
 
-    def __init__(self, secret: bytes, *, token_ttl: timedelta = TOKEN_TTL) -> None:
+    def __init__(self, secret: bytes, *, token_ttl: timedelta = TOKEN_TTL,
+                 challenge_ttl: timedelta = CHALLENGE_TTL) -> None:
         if len(secret) < 32:
             raise ValueError("the token secret must be at least 32 bytes")
         self._secret = secret
         self.token_ttl = token_ttl
+        self.challenge_ttl = challenge_ttl
 
     @classmethod
     def from_file(cls, path: Path, **kwargs: timedelta) -> TokenService:
@@ -68,7 +70,7 @@ class TokenService:
     # -- challenges -----------------------------------------------------------------------
     def challenge(self, body_id: str, *, at: datetime) -> str:
         return self._seal({"typ": "challenge", "sub": body_id, "nonce": secrets.token_urlsafe(24),
-                           "exp": int((at + CHALLENGE_TTL).timestamp())})
+                           "exp": int((at + self.challenge_ttl).timestamp())})
 
     def check_challenge(self, text: str, *, at: datetime) -> str:
         """The body id a genuine, unexpired challenge was issued for."""

@@ -8,7 +8,7 @@ thread hop per dependency per request: that cost more CPU than the work itself.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,9 +35,9 @@ async def get_trust(request: Request) -> Trust:
     return request.app.state.trust  # type: ignore[no-any-return]
 
 
-async def now() -> datetime:
-    """The hub's clock: the only place a request's time is read."""
-    return datetime.now(UTC)
+async def now(request: Request) -> datetime:
+    """The hub's clock (``HubSettings.clock``): the only place a request's time is read."""
+    return request.app.state.clock.now()  # type: ignore[no-any-return]
 
 
 ServiceDep = Annotated[ExchangeService, Depends(get_service)]
@@ -48,7 +48,8 @@ NowDep = Annotated[datetime, Depends(now)]
 
 async def clock(request: Request) -> datetime:
     """The hub's clock outside a route (an exception handler): ``now``, or its test override."""
-    return await request.app.dependency_overrides.get(now, now)()  # type: ignore[no-any-return]
+    override = request.app.dependency_overrides.get(now)
+    return await override() if override is not None else await now(request)  # type: ignore[no-any-return]
 
 
 async def current_principal(

@@ -6,6 +6,7 @@ import os
 
 from fastapi import FastAPI
 
+from exchange.clock import clock_from_option
 from exchange.config import Settings
 from exchange.hub.app import create_app
 from exchange.hub.settings import HubSettings
@@ -19,5 +20,6 @@ def app_from_env() -> FastAPI:
         max_upload=int(max_upload) if max_upload else None,
         training=bool(os.environ.get("EXCHANGE_TRAINING")),
         durable=os.environ.get("EXCHANGE_DURABLE", "1") != "0",
+        clock=clock_from_option(os.environ.get("EXCHANGE_CLOCK")),
         mtls=bool(os.environ.get("EXCHANGE_MTLS")),
     ))

@@ -56,7 +56,7 @@ def measures_report(service: ExchangeService, period: Period, *, profile: Target
     start = None if profile.regular_use.count_receipts else period.start
     entries = service.register_entries(start=start, end=period.end)
     incoming = service.incoming_entries(start=period.start, end=period.end)
-    return compute(entries, incoming, service.bodies, period, profile, by=by)
+    return compute(entries, incoming, service.served_bodies(period), period, profile, by=by)
 
 
 def measures_for(service: ExchangeService, period_text: str | None, by: str | None = None,
@@ -83,5 +83,6 @@ def body_reports(service: ExchangeService, body_id: str, period: Period, *, prof
     sent = [e for e in entries if e.sender == body_id]
     received = [e for e in entries if e.recipient == body_id]
     incoming = (i for i in service.incoming_entries(start=period.start, end=period.end) if i.body == body_id)
-    return (compute(sent, incoming, service.bodies, period, profile),
-            compute(received, (), service.bodies, period, profile))
+    bodies = service.served_bodies(period)
+    return (compute(sent, incoming, bodies, period, profile),
+            compute(received, (), bodies, period, profile))

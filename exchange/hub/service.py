@@ -33,7 +33,7 @@ from exchange.errors import (
     RejectedError,
     UnknownBodyError,
 )
-from exchange.hub import repeats
+from exchange.hub import repeats, roster
 from exchange.hub.blobs import BlobStore
 from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
@@ -48,6 +48,7 @@ from exchange.hub.store.models import (
     as_stored,
 )
 from exchange.hub.trust import Trust
+from exchange.metrics import Period
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 MAX_SIGNATURE = 1024 * 1024
@@ -347,6 +348,11 @@ class ExchangeService:
                          ) -> Iterator[IncomingEntry]:
         with self._session() as session:
             yield from repo.incoming_entries(session, start=start, end=end)
+
+    def served_bodies(self, period: Period | None = None) -> BodyRegistry:
+        """The bodies the register was kept for in *period* (K2's denominator, the per-body
+        tables): as recorded in the database (``exchange.hub.roster``), else the hub's own."""
+        return roster.served_in(self.engine, period) or self.bodies
 
     # -- helpers --------------------------------------------------------------------------
     def _session(self) -> Session:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from exchange.clock import Clock, SystemClock
 from exchange.config import Settings, default_bodies_file
 from exchange.hub.auth import TOKEN_TTL
 from exchange.hub.service import DEFAULT_MAX_UPLOAD
@@ -23,6 +24,9 @@ class HubSettings:
     training: bool = False
     durable: bool = True  # fsync blobs and commits (see exchange.hub.store.db.make_engine)
     mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
+    #: where the hub's "now" comes from: the real time, or the demo's simulated calendar
+    #: (every request's time, token lifetimes, the CA's revocation checks)
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:

@@ -41,8 +41,12 @@ class Tally:
     weekly signing activity behind K2, and K3 (overall, per body, per month)."""
 
     def __init__(self, period: Period, kinds: dict[str, BodyKind] | None, *,
-                 min_weekly_documents: int = 1, count_receipts: bool = False) -> None:
+                 min_weekly_documents: int = 1, count_receipts: bool = False,
+                 by_document: bool = False) -> None:
         self.period = period
+        # K1 per document (``--unit document``): document id -> (sender, month, slot) and
+        # [every row passed, every row verified]; a document's rows may come in any order.
+        self.documents: dict[str, tuple[str, Month, int, list[bool]]] | None = {} if by_document else None
         self.kinds = kinds  # None: accept any sender/recipient ids (no direction breakdown)
         self.cap = min_weekly_documents
         self.count_receipts = count_receipts
@@ -63,6 +67,8 @@ class Tally:
         self.incoming_by_body: dict[str, list[int]] = {}
         self.incoming_by_month: dict[Month, list[int]] = {}
         self.excluded_incoming = 0
+        self.first_sent: datetime | None = None  # the span of the rows counted (K2's reach)
+        self.last_sent: datetime | None = None
 
     def _mark_active(self, body: str, moment: datetime, token: object) -> None:
         iso = moment.isocalendar()
@@ -80,6 +86,7 @@ class Tally:
         start, end, kinds = self.period.start, self.period.end, self.kinds
         total, sent_by, received_by = self.total, self.sent, self.received
         pairs, months = self.pairs, self.months
+        first, last = self.first_sent, self.last_sent
         for entry in entries:
             sender, recipient = entry.sender, entry.recipient
             if self.count_receipts and entry.receipt_status is not None and entry.receipt_at:
@@ -99,9 +106,20 @@ class Tally:
             if slot is None:
                 raise InputError(f"register entry {entry.document_id!r}: "
                                  f"unknown channel {entry.channel!r}")
+            if first is None or sent_at < first:
+                first = sent_at
+            if last is None or sent_at > last:
+                last = sent_at
             passed = slot == _SIGNED_VALID and entry.delivered
             verified = passed and entry.verified_by_recipient is True
             month = (sent_at.year, sent_at.month)
+            if self.documents is not None:
+                doc = self.documents.get(entry.document_id)
+                if doc is None:
+                    self.documents[entry.document_id] = (sender, month, slot, [passed, verified])
+                else:
+                    doc[3][0] = doc[3][0] and passed
+                    doc[3][1] = doc[3][1] and verified
             counters = [total]
             for table, key in ((sent_by, sender), (received_by, recipient)):
                 counter = table.get(key)
@@ -130,6 +148,21 @@ class Tally:
                     docs = self.signed_documents[sender] = set()
                 docs.add(entry.document_id)
                 self._mark_active(sender, sent_at, entry.document_id)
+        self.first_sent, self.last_sent = first, last
+
+    def document_counters(self) -> tuple[Counter, dict[str, Counter], dict[Month, Counter]]:
+        """K1 counted once per document (overall, per sender, per month), in the same counter
+        layout as the rows': a document is in the numerator only if every one of its rows is."""
+        total = new_counter()
+        sent: dict[str, Counter] = {}
+        months: dict[Month, Counter] = {}
+        for sender, month, slot, (passed, verified) in (self.documents or {}).values():
+            for counter in (total, sent.setdefault(sender, new_counter()), months.setdefault(month, new_counter())):
+                counter[ENTRIES] += 1
+                counter[K1] += passed
+                counter[K1_VERIFIED] += verified
+                counter[slot] += 1
+        return total, sent, months
 
     def add_incoming(self, incoming: Iterable[IncomingEntry]) -> None:
         start, end, kinds = self.period.start, self.period.end, self.kinds

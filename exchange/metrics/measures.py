@@ -28,6 +28,8 @@ from exchange.metrics._tally import (
     new_counter,
 )
 from exchange.metrics.periods import Period
+from exchange.metrics.reach import K2Reach
+from exchange.metrics.rounding import shown_units, target_units, units_text
 from exchange.metrics.targets import RegularUseRule, TargetProfile
 
 _LABELS = {
@@ -88,13 +90,26 @@ class Measure:
         """A short English label (``K2 bodies using signatures regularly``)."""
         return _LABELS.get(self.name, self.name)
 
-    def percent(self, digits: int = 1) -> str:
-        """``62.5 %`` or ``no data``, rounded *down*: a figure shown as 60.0 % has met 60 %."""
+    def shown(self, digits: int = 1) -> int | None:
+        """The figure as shown, in units of ``10**-digits`` % (None without data): the nearest
+        tenth, but never across the target against the verdict (:mod:`exchange.metrics.rounding`)."""
         if self.denominator == 0:
-            return "no data"
-        scale = 10**digits
-        shown = (self.numerator * 100 * scale) // self.denominator  # exact, no float rounding
-        return f"{shown // scale}.{shown % scale:0{digits}d} %" if digits else f"{shown} %"
+            return None
+        return shown_units(self.numerator, self.denominator, target=self.target, met=self.met,
+                           digits=digits)
+
+    def percent(self, digits: int = 1) -> str:
+        """``62.5 %`` or ``no data``, by the one rounding rule: a missed target is never shown
+        as reached, a met one never below it."""
+        units = self.shown(digits)
+        return "no data" if units is None else units_text(units, digits)
+
+    def points_from_target(self) -> int | None:
+        """Shown figure minus target, in tenths of a point (None without data or target)."""
+        units = self.shown()
+        if units is None or self.target is None:
+            return None
+        return units - target_units(self.target)
 
     def summary(self) -> str:
         """One line: ``K1 62.5 % (5 of 8), target 60 %: met``."""
@@ -168,6 +183,24 @@ class Breakdown(StrEnum):
             return cls(str(text).strip().lower())
         except ValueError:
             raise InputError(f"unknown breakdown {text!r}; one of body, direction, month") from None
+
+
+class Unit(StrEnum):
+    """What K1 counts (``--unit``): a register row (document × recipient, the default) or a
+    document, once, electronic and signed only if it reached every recipient so."""
+
+    ROW = "row"
+    DOCUMENT = "document"
+
+    @classmethod
+    def parse(cls, text: str | Unit | None) -> Unit:
+        """``None``/``""`` for rows; raises InputError naming a bad value."""
+        if text is None or text == "":
+            return cls.ROW
+        try:
+            return cls(str(text).strip().lower())
+        except ValueError:
+            raise InputError(f"unknown unit {text!r}; one of row, document") from None
 
 
 class UseStatus(StrEnum):
@@ -300,6 +333,8 @@ class MeasuresReport:
     excluded_entries: int = 0  # register rows not between two distinct configured bodies
     excluded_incoming: int = 0  # incoming rows for a body not configured
     by: Breakdown | None = None
+    k2_reach: K2Reach | None = None  # the rule's weeks against the register's (why K2 is low)
+    unit: Unit = Unit.ROW  # what K1 (overall, per body sent, per month) counts
 
     @property
     def headline(self) -> tuple[Measure, Measure, Measure]:
@@ -343,7 +378,10 @@ class MeasuresReport:
             "channels": self.channels.to_dict(),
             "excluded": {"entries": self.excluded_entries, "incoming": self.excluded_incoming},
             "by": self.by.value if self.by else None,
+            "unit": self.unit.value,
         }
+        if self.k2_reach is not None:
+            data["k2_reach"] = self.k2_reach.to_dict()
         if self.by:
             data["breakdown"] = self.breakdown()
         return data
@@ -396,23 +434,34 @@ def signature_use(entries: Iterable[RegisterEntry], bodies: BodyRegistry, period
 
 def compute(entries: Iterable[RegisterEntry], incoming: Iterable[IncomingEntry],
             bodies: BodyRegistry, period: Period, profile: TargetProfile,
-            by: Breakdown | str | None = None) -> MeasuresReport:
+            by: Breakdown | str | None = None, *, unit: Unit | str | None = None) -> MeasuresReport:
     """K1–K3 for *period* against *profile*, with per-body, per-direction and per-month rows.
 
-    Reads *entries* and *incoming* once each (they may be generators). Raises InputError for
-    an unknown *by*.
+    ``unit="document"`` counts K1 (overall, per body sent, per month) once per document,
+    electronic and signed only if it reached every recipient so; K1 received, K2 and K3 are
+    the same either way. Reads *entries* and *incoming* once each (they may be generators).
+    Raises InputError for an unknown *by* or *unit*, and for K1 by direction per document (a
+    document may go to both kinds of body).
     """
     breakdown = Breakdown.parse(by)
+    counted = Unit.parse(unit)
+    if counted is Unit.DOCUMENT and breakdown is Breakdown.DIRECTION:
+        raise InputError("K1 by direction counts register rows: a document may go to central and "
+                         "provincial bodies at once (leave out --unit document, or choose another --by)")
     rule = profile.regular_use
-    tally = _tally(bodies, period, rule)
+    tally = _tally(bodies, period, rule, by_document=counted is Unit.DOCUMENT)
     tally.add_entries(entries)
     tally.add_incoming(incoming)
+    if counted is Unit.DOCUMENT:
+        k1_total, k1_sent, k1_months = tally.document_counters()
+    else:
+        k1_total, k1_sent, k1_months = tally.total, tally.sent, tally.months
 
     uses = _signature_uses(tally, bodies, rule)
     empty = new_counter()
     rows = []
     for body in bodies:
-        sent = tally.sent.get(body.id, empty)
+        sent = k1_sent.get(body.id, empty)
         received = tally.received.get(body.id, empty)
         scanned = tally.incoming_by_body.get(body.id, [0, 0])
         rows.append(BodyMeasures(
@@ -437,7 +486,7 @@ def compute(entries: Iterable[RegisterEntry], incoming: Iterable[IncomingEntry],
     months = []
     for month in period.months():
         key = (month.start.year, month.start.month)
-        counter = tally.months.get(key, empty)
+        counter = k1_months.get(key, empty)
         weeks = {_iso(w) for w in month.weeks()}
         regular = sum(
             1 for body in bodies
@@ -448,7 +497,8 @@ def compute(entries: Iterable[RegisterEntry], incoming: Iterable[IncomingEntry],
             k1=_k1(counter, profile.k1),
             k1_verified=_k1(counter, profile.k1, verified=True),
             # K2 per month: the rule applied to that month's weeks; no data without traffic.
-            k2=Measure.of("k2", regular, len(bodies) if counter[ENTRIES] else 0, profile.k2),
+            k2=Measure.of("k2", regular, len(bodies) if tally.months.get(key, empty)[ENTRIES] else 0,
+                          profile.k2),
             k3=Measure.of("k3", scanned[1], scanned[0], profile.k3),
             channels=ChannelCounts._from(counter),
         ))
@@ -456,17 +506,20 @@ def compute(entries: Iterable[RegisterEntry], incoming: Iterable[IncomingEntry],
     return MeasuresReport(
         period=period,
         profile=profile,
-        k1=_k1(tally.total, profile.k1),
-        k1_verified=_k1(tally.total, profile.k1, verified=True),
+        k1=_k1(k1_total, profile.k1),
+        k1_verified=_k1(k1_total, profile.k1, verified=True),
         k2=_k2(uses, tally, profile.k2),
         k3=Measure.of("k3", tally.incoming[1], tally.incoming[0], profile.k3),
-        channels=ChannelCounts._from(tally.total),
+        channels=ChannelCounts._from(k1_total),
         bodies=tuple(rows),
         directions=tuple(directions),
         months=tuple(months),
         excluded_entries=tally.excluded,
         excluded_incoming=tally.excluded_incoming,
         by=breakdown,
+        unit=counted,
+        k2_reach=K2Reach.of(period, rule, first=tally.first_sent, last=tally.last_sent,
+                            best=max((use.weeks.numerator for use in uses.values()), default=0)),
     )
 
 
@@ -477,9 +530,9 @@ def _kinds(bodies: BodyRegistry) -> dict[str, BodyKind]:
     return {body.id: body.kind for body in bodies}
 
 
-def _tally(bodies: BodyRegistry, period: Period, rule: RegularUseRule) -> Tally:
+def _tally(bodies: BodyRegistry, period: Period, rule: RegularUseRule, *, by_document: bool = False) -> Tally:
     return Tally(period, _kinds(bodies), min_weekly_documents=rule.min_weekly_documents,
-                 count_receipts=rule.count_receipts)
+                 count_receipts=rule.count_receipts, by_document=by_document)
 
 
 def _iso(week: Period) -> tuple[int, int]:

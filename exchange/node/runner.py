@@ -30,14 +30,15 @@ import time
 import traceback
 import zlib
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from exchange.clock import Clock, ClockFile, SystemClock
 from exchange.cms import sign_detached
 from exchange.domain.documents import Classification, DocumentMetadata
 from exchange.errors import AuthError, ExchangeError, RejectedError
-from exchange.node.agent import acknowledge, fetch, node_verifier
+from exchange.node.agent import Fetched, acknowledge, fetch, node_verifier
 from exchange.node.client import HubClient, RetryPolicy, body_trust
 from exchange.pki import Credential, KeyStore
 
@@ -94,11 +95,13 @@ class NodePlan:
     poll_interval: float = 1.0  # seconds between inbox polls
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    clock_file: Path | None = None  # the demo's simulated clock (exchange.clock.ClockFile); None: real time
 
     def to_json(self) -> str:
         data = asdict(self)
         data.update(keys_dir=str(self.keys_dir), out_dir=str(self.out_dir),
-                    documents=[str(p) for p in self.documents])
+                    documents=[str(p) for p in self.documents],
+                    clock_file=str(self.clock_file) if self.clock_file else None)
         return json.dumps(data, ensure_ascii=False, indent=1)
 
     @classmethod
@@ -110,7 +113,8 @@ class NodePlan:
                    arrivals=tuple(PlannedArrival.from_dict(a) for a in data.get("arrivals", ())),
                    receipt_share=float(data.get("receipt_share", 1.0)),
                    poll_interval=float(data.get("poll_interval", 1.0)), seed=int(data.get("seed", 0)),
-                   extra=dict(data.get("extra", {})))
+                   extra=dict(data.get("extra", {})),
+                   clock_file=Path(data["clock_file"]) if data.get("clock_file") else None)
 
 
 def altered_in_transit(content: bytes) -> bytes:
@@ -169,11 +173,13 @@ class Node:
         self.out = out
         self.control = control
         self.store = KeyStore.at(plan.keys_dir)
+        self.clock: Clock = ClockFile(plan.clock_file) if plan.clock_file else SystemClock()
         self.credential = self.store.credential(plan.body)
         self.client = self._client()
         self.seen: set[str] = set()
         self.locked = False
         self.backlog: list[_Pending] = []
+        self.unacknowledged: list[Fetched] = []  # receipts to sign again after a renewal
         self.payloads: dict[int, bytes] = {}
 
     # -- reporting -----------------------------------------------------------------------
@@ -224,10 +230,12 @@ class Node:
     def _client(self) -> HubClient:
         return HubClient(self.hub_url, credential=self.credential,
                          retry=RetryPolicy(attempts=6, backoff=0.2, max_backoff=2.0), timeout=30.0,
-                         verify=body_trust(self.hub_url, self.store, self.plan.body, at=self._now()))
+                         clock=self.clock.now,
+                         # a TLS client certificate is checked at the real time, not the demo's
+                         verify=body_trust(self.hub_url, self.store, self.plan.body, at=SystemClock().now()))
 
     def _now(self) -> datetime:
-        return datetime.now(UTC)
+        return self.clock.now()
 
     def _payload(self, sample: int) -> bytes:
         if sample not in self.payloads:
@@ -258,7 +266,7 @@ class Node:
         assert send is not None
         metadata = DocumentMetadata.from_dict({
             "recipients": list(send.recipients), "subject": send.subject, "number": send.number,
-            "doc_type": send.doc_type, "doc_date": date.today().isoformat(),
+            "doc_type": send.doc_type, "doc_date": self._now().date().isoformat(),
             "classification": Classification.NORMAL.value, "message_id": send.message_id,
         })
         name = self.plan.documents[send.sample % len(self.plan.documents)].name
@@ -287,7 +295,7 @@ class Node:
         self.emit("incoming", id=row["id"], scanned=bool(row["scanned"]), entered=arrival.entered)
 
     # -- a revoked certificate -----------------------------------------------------------
-    def _revoked(self, exc: AuthError) -> bool:
+    def _revoked(self, exc: ExchangeError) -> bool:
         """Whether *exc* means our certificate was revoked; if so, the node is now locked out."""
         serial = self.credential.certificate.serial_number
         revoked = exc.code == "certificate-revoked"
@@ -318,6 +326,10 @@ class Node:
         backlog, self.backlog = self.backlog, []
         for pending in backlog:  # signed with the revoked key: the hub refuses those (REVOKED)
             self._deliver(pending)
+        waiting, self.unacknowledged = self.unacknowledged, []
+        for got in waiting:  # receipts refused with the revoked key, signed again with the new one
+            receipt = acknowledge(self.client, got)
+            self.emit("acknowledged", id=got.document["id"], status=receipt.get("status", ""))
 
     # -- receiving -----------------------------------------------------------------------
     def _receive(self) -> int:
@@ -343,7 +355,15 @@ class Node:
             verdict = got.verdict.indication.value if got.verdict is not None else "UNSIGNED"
             self.emit("received", id=doc["id"], sender=doc["sender"], verdict=verdict)
             if self._answers(doc["id"]):
-                receipt = acknowledge(self.client, got)
+                try:
+                    receipt = acknowledge(self.client, got)
+                except RejectedError as exc:
+                    # Revoked between the hub's session check and its check of the receipt's
+                    # signature: answer again with the renewed certificate.
+                    if not self._revoked(exc):
+                        raise
+                    self.unacknowledged.append(got)
+                    return len(fresh)
                 self.emit("acknowledged", id=doc["id"], status=receipt.get("status", ""))
         return len(fresh)
 

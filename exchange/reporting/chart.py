@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from exchange.metrics import MeasuresReport
+from exchange.reporting.verdict import percent
 
 if TYPE_CHECKING:  # matplotlib loads in ~0.5 s: only when a chart is drawn, not per command
     from matplotlib.figure import Figure
@@ -39,6 +40,8 @@ class ChartData:
     series: dict[str, tuple[float | None, ...]]
     overall: dict[str, float | None]
     targets: dict[str, float]
+    #: the overall figures as printed everywhere else (the one rounding rule)
+    overall_text: dict[str, str] | None = None
 
     @property
     def target_lines(self) -> tuple[float, ...]:
@@ -60,6 +63,7 @@ def chart_data(report: MeasuresReport) -> ChartData:
         series=series,
         overall={name: pct(getattr(report, name).value) for name in ("k1", "k2", "k3")},
         targets={name: report.profile.target(name) * 100 for name in ("k1", "k2", "k3")},
+        overall_text={name: getattr(report, name).percent() for name in ("k1", "k2", "k3")},
     )
 
 
@@ -74,7 +78,10 @@ def build_figure(data: ChartData) -> Figure:
         x = list(range(len(data.months)))
         for name, values in data.series.items():
             overall = data.overall[name]
-            shown = "no data" if overall is None else f"{overall:.1f} %"
+            if data.overall_text is not None:
+                shown = data.overall_text[name]
+            else:
+                shown = "no data" if overall is None else percent(overall / 100)
             label = f"{_NAMES[name]} ({shown} overall)"
             axes.plot(x, [math.nan if v is None else v for v in values], marker="o",
                       linewidth=2, color=_COLOURS[name], label=label)

@@ -4,9 +4,12 @@ JSON is :meth:`MeasuresReport.to_dict` verbatim (``{"k1": {"numerator", "denomin
 "value", "target", "met"}, ...}``). CSV is *long*: one line per (group, key, measure) with the
 same columns whatever the breakdown, so a spreadsheet can pivot it::
 
-    period,group,key,name,measure,numerator,denominator,value,target,met,note
-    2015,overall,,,k1,6,10,0.6,0.6,true,
-    2015,body,nghe-an,Tỉnh ủy Nghệ An,k1_sent,0,2,0.0,0.6,false,rank 1
+    period,group,key,name,measure,numerator,denominator,value,shown,target,met,note
+    2015,overall,,,k1,6,10,0.6,60.0 %,0.6,true,
+    2015,body,nghe-an,Tỉnh ủy Nghệ An,k1_sent,0,2,0.0,0.0 %,0.6,false,rank 1
+
+``value`` is the exact ratio (6 decimals); ``shown`` the figure as every other output prints it
+(one rounding rule, ``exchange.metrics.rounding``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from exchange.metrics import Breakdown, Measure, MeasuresReport
 
 CSV_COLUMNS = ("period", "group", "key", "name", "measure", "numerator", "denominator",
-               "value", "target", "met", "note")
+               "value", "shown", "target", "met", "note")
 
 
 def to_json(report: MeasuresReport, *, indent: int | None = 2) -> str:
@@ -37,6 +40,7 @@ def csv_rows(report: MeasuresReport) -> list[dict[str, Any]]:
             "measure": measure.name, "numerator": measure.numerator,
             "denominator": measure.denominator,
             "value": "" if measure.value is None else round(measure.value, 6),
+            "shown": measure.percent() if measure.has_data else "",
             "target": "" if measure.target is None else measure.target,
             "met": "" if measure.met is None else str(measure.met).lower(),
             "note": note,

@@ -23,6 +23,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from exchange.errors import InputError
 from exchange.metrics import BodyMeasures, Measure, MeasuresReport, Period
 from exchange.metrics.periods import as_utc
+from exchange.metrics.rounding import points_text
+from exchange.pki.history import Revocation
+from exchange.reporting.addressees import SIX_MONTHLY, Addressing
+from exchange.reporting.adjustments import Proposal, named, propose
 from exchange.reporting.chart import render_png
 from exchange.reporting.verdict import count_text, percent, points, shortfall, target_text, verdict
 
@@ -103,29 +107,30 @@ class Trend:
     previous: Measure | None
 
     @property
-    def delta(self) -> float | None:
-        if self.previous is None or self.previous.value is None or self.current.value is None:
+    def delta(self) -> int | None:
+        """Shown figure now minus shown figure then, in tenths of a point (None if either has
+        no data): the difference a reader gets by subtracting the printed figures."""
+        if self.previous is None:
             return None
-        return self.current.value - self.previous.value
+        now, then = self.current.shown(), self.previous.shown()
+        return None if now is None or then is None else now - then
 
     @property
     def words(self) -> str:
-        """``rose 8.1 points``, ``fell 2.5 points``, ``was unchanged`` or ``—``."""
+        """``rose 8.1 points``, ``fell 2.5 points``, ``was unchanged`` or ``cannot be compared``."""
         delta = self.delta
         if delta is None:
             return "cannot be compared"
-        value = round(delta * 100, 1)
-        if value == 0:
+        if delta == 0:
             return "was unchanged"
-        return f"{'rose' if value > 0 else 'fell'} {abs(value):.1f} points"
+        return f"{'rose' if delta > 0 else 'fell'} {points_text(abs(delta))[1:-4]} points"
 
     @property
     def arrow(self) -> str:
         delta = self.delta
         if delta is None:
             return ""
-        value = round(delta * 100, 1)
-        return "▲" if value > 0 else "▼" if value < 0 else "="
+        return "▲" if delta > 0 else "▼" if delta < 0 else "="
 
 
 @dataclass(frozen=True)
@@ -143,22 +148,30 @@ class HalfYearReport:
     expiring_within: timedelta
     prepared_at: datetime | None = None
     certificates_known: bool = True  # False: the PKI was not at hand, status not checked
+    revocations: tuple[Revocation, ...] = ()  # the CA's revocations dated in the period
+    proposals: tuple[Proposal, ...] = ()
+    addressing: Addressing = SIX_MONTHLY
 
     @classmethod
     def build(cls, current: MeasuresReport, *, previous: MeasuresReport | None = None,
               certificates: Iterable[tuple[str, str, datetime]] | None = (),
               at: datetime | None = None, expiring_within: timedelta = timedelta(days=90),
-              top: int = 10, prepared_at: datetime | None = None) -> HalfYearReport:
+              top: int = 10, prepared_at: datetime | None = None,
+              revocations: Iterable[Revocation] | None = ()) -> HalfYearReport:
         """Assemble the report for *current*, compared with *previous* (normally the half-year
         before). Certificates are judged at *at* (default: the end of the period);
         *prepared_at*, if given, is printed as the date the report was prepared.
         ``certificates=None`` means their status is not known (the report says so).
+        *revocations* are the CA's revocations (:func:`exchange.pki.history.revocations`); those
+        dated in the period are listed, whether or not the body has a new certificate since.
 
         Bodies furthest behind are those that missed the K1 target on what they sent, at most
         *top*, ranked as by :func:`exchange.metrics.furthest_behind`.
         """
         at = as_utc(at) if at is not None else current.period.end
         names = {row.body.id: row.body.name_vi for row in current.bodies}
+        period = current.period
+        revoked = tuple(r for r in revocations or () if period.start <= r.revoked_at < period.end)
         behind = tuple(row for row in current.ranked_bodies() if row.sent.met is False)[:top]
         trends = tuple(
             Trend(getattr(current, name), getattr(previous, name) if previous else None)
@@ -171,6 +184,8 @@ class HalfYearReport:
             trends=trends, at=at, expiring_within=expiring_within,
             prepared_at=as_utc(prepared_at) if prepared_at is not None else None,
             certificates_known=certificates is not None,
+            revocations=revoked,
+            proposals=propose(current, revocations=revoked),
         )
 
     # --- words ------------------------------------------------------------------------------
@@ -211,6 +226,11 @@ class HalfYearReport:
             moves = "; ".join(f"{t.current.name.upper()} {t.words}" for t in self.trends
                               if t.current.name != "k1_verified")
             paragraphs.append(f"Compared with {prior}: {moves}.")
+        if self.revocations:
+            who = _join(sorted({self.body_name(r.body_id) for r in self.revocations}))
+            paragraphs.append(f"The CA revoked {len(self.revocations)} signing certificate"
+                              f"{'' if len(self.revocations) == 1 else 's'} in the period ({who}); "
+                              f"see section 6.")
         if self.certificates:
             counts = {s: sum(1 for c in self.certificates if c.state == s)
                       for s in ("revoked", "expired", "expiring")}
@@ -221,6 +241,15 @@ class HalfYearReport:
             paragraphs.append("The status of the signing certificates was not available for "
                               "this report (see section 6).")
         return paragraphs
+
+    def body_name(self, body_id: str | None) -> str:
+        """A body's Vietnamese name (its id if the register does not know it)."""
+        if body_id is None:
+            return "an unknown body"
+        return next((row.body.name_vi for row in self.current.bodies if row.body.id == body_id), body_id)
+
+    def proposal_bodies(self, proposal: Proposal) -> str:
+        return named(proposal, {row.body.id: row.body.name_vi for row in self.current.bodies})
 
     def _k1_words(self) -> str:
         k1, c = self.current.k1, self.current.channels
@@ -249,6 +278,9 @@ class HalfYearReport:
         text = (f"K2: {k2.numerator} of the {k2.denominator} bodies ({k2.percent()}) used digital "
                 f"signatures regularly, against a target of {target_text(k2.target)} "
                 f"({verdict(k2).word}). The rule: {self.current.profile.regular_use.describe()}.")
+        reach = self.current.k2_reach
+        if reach is not None and k2.met is False and reach.explanation():
+            text += f" {reach.explanation()}"
         silent = len(self.no_traffic)
         if silent:
             text += (f" {silent} {'body' if silent == 1 else 'bodies'} sent no document at all in "
@@ -276,13 +308,14 @@ class HalfYearReport:
         template = _environment(html=False).get_template("halfyear.md.j2")
         return str(template.render(self.context()))
 
-    def to_html(self, *, chart: bool = True) -> str:
-        """The report as one self-contained HTML page (inline CSS; the chart as a data URI)."""
+    def to_html(self, *, chart: bool = True, print_ready: bool = False) -> str:
+        """The report as one self-contained HTML page (inline CSS; the chart as a data URI).
+        *print_ready*: laid out for A4 paper (a browser's "Save as PDF" gives the PDF)."""
         image = None
         if chart and self.current.months:
             image = "data:image/png;base64," + base64.b64encode(render_png(self.current)).decode()
         template = _environment(html=True).get_template("halfyear.html.j2")
-        return str(template.render(self.context(), chart=image))
+        return str(template.render(self.context(), chart=image, print_ready=print_ready))
 
 
 def _join(items: list[str]) -> str:

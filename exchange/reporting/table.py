@@ -18,6 +18,7 @@ from exchange.metrics import (
     ChannelCounts,
     Measure,
     MeasuresReport,
+    Unit,
     UseStatus,
 )
 from exchange.reporting.verdict import count_text, shortfall, target_text, verdict
@@ -42,7 +43,8 @@ def _channels_text(channels: ChannelCounts) -> str:
 
 def measures_table(report: MeasuresReport) -> Table:
     """K1, K1 verified, K2, K3 against the profile's targets, one row each."""
-    table = Table(title=f"Measures K1–K3 · {report.period.label} · targets {report.profile.name}",
+    unit = " · K1 per document" if report.unit is Unit.DOCUMENT else ""
+    table = Table(title=f"Measures K1–K3 · {report.period.label} · targets {report.profile.name}{unit}",
                   title_justify="left", caption=_caption(report), caption_justify="left")
     table.add_column("", width=1)
     table.add_column("Measure")
@@ -65,7 +67,10 @@ def measures_table(report: MeasuresReport) -> Table:
 
 
 def _caption(report: MeasuresReport) -> str:
-    parts = [f"register rows by channel: {_channels_text(report.channels)}"]
+    counted = "documents" if report.unit is Unit.DOCUMENT else "register rows"
+    parts = [f"{counted} by channel: {_channels_text(report.channels)}"]
+    if report.k2_reach is not None and report.k2.met is False and report.k2_reach.explanation():
+        parts.append(str(report.k2_reach.explanation()))
     if report.excluded_entries or report.excluded_incoming:
         parts.append(f"left out (not between two configured bodies): "
                      f"{report.excluded_entries:,} rows, {report.excluded_incoming:,} incoming")
@@ -99,7 +104,7 @@ def bodies_table(rows: list[BodyMeasures], *, title: str = "Bodies") -> Table:
     table.add_column("K3", justify="right")
     for rank, row in enumerate(rows, 1):
         gap = row.gap
-        gap_text = Text(shortfall(gap), style="red" if gap is not None and gap > 0 else "dim")
+        gap_text = Text(shortfall(row.sent), style="red" if gap is not None and gap > 0 else "dim")
         use = row.use
         table.add_row(
             str(rank),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from exchange.metrics import Measure
+from exchange.metrics.rounding import points_text, shown_units, units_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +31,12 @@ def verdict(measure: Measure) -> Verdict:
 
 
 def percent(value: Measure | float | None, digits: int = 1) -> str:
-    """``62.5 %`` or ``no data``; a Measure is rounded down exactly (see Measure.percent)."""
+    """``62.5 %`` or ``no data``; a Measure by the one rounding rule (``exchange.metrics.rounding``)."""
     if isinstance(value, Measure):
         return value.percent(digits)
-    return "no data" if value is None else f"{value * 100:.{digits}f} %"
+    if value is None:
+        return "no data"
+    return units_text(shown_units(round(value * 10**9), 10**9, digits=digits), digits)
 
 
 def target_text(target: float | None) -> str:
@@ -46,24 +48,12 @@ def count_text(measure: Measure) -> str:
     return f"{measure.numerator:,} / {measure.denominator:,}"
 
 
-def points(delta: float | None, *, away_from_zero: bool = False) -> str:
-    """A change in percentage points: ``+8.1 pts``, ``−2.5 pts``, ``±0.0 pts`` or ``–``.
-
-    With *away_from_zero* a non-zero delta never shows as 0.0 (for gaps to a target: a body
-    0.02 points short is still short).
-    """
-    if delta is None:
-        return "–"
-    tenths = delta * 1000
-    if away_from_zero:
-        value = (math.ceil(tenths - 1e-9) if tenths > 0 else math.floor(tenths + 1e-9)) / 10
-    else:
-        value = round(tenths) / 10
-    if value == 0:
-        return "±0.0 pts"
-    return f"{'+' if value > 0 else '−'}{abs(value):.1f} pts"
+def points(units: int | None) -> str:
+    """A difference between two shown figures, in tenths of a point: ``+8.1 pts``, ``−2.5 pts``,
+    ``±0.0 pts`` or ``–``."""
+    return points_text(units)
 
 
-def shortfall(gap: float | None) -> str:
-    """A body's K1 gap (target − value) shown as value − target: ``−2.8 pts`` when behind."""
-    return points(None if gap is None else -gap, away_from_zero=True)
+def shortfall(measure: Measure) -> str:
+    """A body's K1 against its target, shown figure minus target: ``−2.8 pts`` when behind."""
+    return points_text(measure.points_from_target())

@@ -44,17 +44,18 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any, Self
 from urllib.parse import urlencode
 
 import httpx
 
+from exchange.clock import ClockFile, SimulatedClock, SystemClock
 from exchange.errors import ExchangeError, InputError
 from exchange.metrics import MeasuresReport, Period, TargetProfile
 from exchange.node.client import hub_trust
-from exchange.pki import KeyAlgorithm, KeyStore, init_pki, renew, revoke
+from exchange.pki import KeyAlgorithm, KeyStore, Validity, init_pki, renew, revoke
 from exchange.simulate.demo_plan import DemoPlan, build_plan, scenario_for
 
 DEFAULT_PORT = 8000
@@ -151,8 +152,8 @@ class Demo:
         self.lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
         self._poller_stop = threading.Event()
         self._poller: threading.Thread | None = None
-        self._started_at: datetime | None = None
-        self._ended_at: datetime | None = None
+        self.clock_path = self.folder / "clock.json"
+        self.clock: SimulatedClock | None = None
         self._trust: ssl.SSLContext | bool | None = None
         self.logins: dict[str, str] = {}  # person → password, for the pages
         self._token = ""  # the auditor's, to read the measures
@@ -183,13 +184,29 @@ class Demo:
         scenario = scenario_for(bodies=self.config.bodies, seed=self.config.seed,
                                 bodies_file=self.config.bodies_file, scenario_file=self.config.scenario_file)
         plan = build_plan(scenario, documents=self.config.documents, keys_dir=self.keys_dir.resolve(),
-                          out_dir=(self.folder / "nodes").resolve(), duration=self.config.duration)
+                          out_dir=(self.folder / "nodes").resolve(), duration=self.config.duration,
+                          clock_file=self.clock_path.resolve())
         bodies_file = self.folder / "bodies.toml"
         bodies_file.write_text(plan.bodies_toml(), encoding="utf-8")
         from exchange.domain.bodies import BodyRegistry
 
-        init_pki(KeyStore.at(self.keys_dir), BodyRegistry.from_toml(bodies_file), at=datetime.now(UTC),
-                 algorithm=self.config.algorithm, bodies_file=str(bodies_file.resolve()), hub_url=self.url)
+        # The programme's calendar: the clock stands at the scenario's first day until the
+        # traffic starts, and the PKI is issued then (its certificates are valid in 2015). The
+        # root and issuing CA also live until after today: the hub's TLS certificate is issued
+        # by them at the real time, and TLS checks the whole chain at the real time. So does
+        # the TSA, so that its 2015 tokens still prove something to an auditor today. The CRLs
+        # stay current over the whole calendar: a year passes in a minute, far faster than the
+        # hub re-reads them (each real second), and a CRL past its next update would make the
+        # hub refuse every signed document (revocation-data-stale).
+        self.clock = plan.clock()
+        ClockFile.write(self.clock_path, self.clock)
+        until_now = (SystemClock().now() - self.clock.start).days + 400
+        span = (self.clock.end - self.clock.start).days + 60 if self.clock.end else 400
+        validity = Validity(root=max(Validity.root, until_now + 365), issuing=max(Validity.issuing, until_now),
+                            tsa=max(Validity.tsa, until_now), crl=max(Validity.crl, span))
+        init_pki(KeyStore.at(self.keys_dir), BodyRegistry.from_toml(bodies_file), at=self.clock.start,
+                 algorithm=self.config.algorithm, bodies_file=str(bodies_file.resolve()), validity=validity,
+                 hub_url=self.url)
         plans = self.folder / "plans"
         plans.mkdir()
         for body, node in plan.nodes.items():
@@ -240,8 +257,8 @@ class Demo:
         self.hub = self._spawn("hub", [
             sys.executable, "-m", "exchange", "hub", "serve", "--host", "127.0.0.1", "--port", str(self.port),
             "--keys", str(self.keys_dir), "--data", str(self.hub_dir), "--bodies", str(self.folder / "bodies.toml"),
-            "--training", "--log-level", "warning", *(["--tls"] if self.config.tls else [])],
-            log=hub_log, env=env, pipes=False)
+            "--clock", str(self.clock_path), "--training", "--log-level", "warning",
+            *(["--tls"] if self.config.tls else [])], log=hub_log, env=env, pipes=False)
         self._write_pids()
         self._wait_for_hub()
         for body in plan.nodes:
@@ -312,7 +329,9 @@ class Demo:
     def run_traffic(self, *, refresh: Callable[[Progress], None] = lambda _: None) -> Progress:
         """Start the clocks, run the CA's events, watch until every node is done."""
         plan, progress = self._plan(), self._progress()
-        self._started_at = datetime.now(UTC)
+        # Start the simulated calendar for every process at once, then the nodes' schedules.
+        self.clock = self._clock().started(at=time.time())
+        ClockFile.write(self.clock_path, self.clock)
         self._poller = threading.Thread(target=self._poll_measures, daemon=True, name="measures")
         self._poller.start()
         self._tell_nodes("go")
@@ -340,7 +359,6 @@ class Demo:
                 child.process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 raise DemoError(f"node {child.name} did not exit after its last document (see {child.log})") from None
-        self._ended_at = datetime.now(UTC)
         progress.phase = "done"
         progress.measures = self._fetch_measures() or progress.measures
         refresh(progress)
@@ -348,18 +366,19 @@ class Demo:
 
     def _ca(self, event: Any) -> None:
         store = KeyStore.at(self.keys_dir)
-        now = datetime.now(UTC)
+        now = self._clock().now()
         if event.action == "revoke":
             cert = revoke(store, event.body, at=now, reason=event.reason)
             self.revocations.append((event.body, now.replace(microsecond=0)))
-            self.on_event(f"CA: the certificate of {event.body} is revoked ({event.reason.value}, serial "
-                          f"{cert.serial_number:x}); the hub reloads its CRL within a second")
+            self.on_event(f"CA, {now:%d %b %Y}: the certificate of {event.body} is revoked ({event.reason.value}, "
+                          f"serial {cert.serial_number:x}); the hub reloads its CRL within a second")
         else:
             from exchange.domain.bodies import BodyRegistry
 
             body = BodyRegistry.from_toml(self.folder / "bodies.toml").get(event.body)
             cert = renew(store, body, at=now)
-            self.on_event(f"CA: {event.body} has a new key and certificate (serial {cert.serial_number:x})")
+            self.on_event(f"CA, {now:%d %b %Y}: {event.body} has a new key and certificate "
+                          f"(serial {cert.serial_number:x})")
 
     def _tell_nodes(self, word: str) -> None:
         for child in self.nodes.values():
@@ -456,16 +475,24 @@ class Demo:
 
     # -- 4. the result -------------------------------------------------------------------
     def period(self) -> Period:
-        """The day(s) of the run, in UTC: the measures' period (K2's weeks are those days')."""
-        first = (self._started_at or datetime.now(UTC)).date()
-        last = (self._ended_at or datetime.now(UTC)).date()
-        return Period.between(first, last)
+        """The period the run's traffic falls in on the programme's calendar: the whole
+        year(s) of the scenario (``2015`` for the built-in one)."""
+        scenario = self._plan().scenario
+        years = scenario.end.year - scenario.start.year + 1
+        return Period.months_from(date(scenario.start.year, 1, 1), 12 * years)
+
+    def halves(self) -> list[Period]:
+        """The half-years of :meth:`period` (``2015H1``, ``2015H2``): the six-monthly reports."""
+        period = self.period()
+        return [Period.parse(f"{year}H{half}") for year in range(period.start.year, period.end.year)
+                for half in (1, 2)] or [period]
 
     def dashboard_url(self) -> str:
         return f"{self.url}/?{urlencode({'period': self.period().label})}"
 
-    def final_report(self) -> MeasuresReport:
-        """K1–K3 over the hub's database, by the path the hub's own pages take."""
+    def final_report(self, period: Period | None = None, *, by: str | None = "body") -> MeasuresReport:
+        """K1–K3 over the hub's database for *period* (default :meth:`period`), by the path the
+        hub's own pages take."""
         from exchange.hub import build_service
         from exchange.hub.measures import measures_report
         from exchange.hub.settings import HubSettings
@@ -473,7 +500,8 @@ class Demo:
         service = build_service(HubSettings(keys_dir=self.keys_dir, data_dir=self.hub_dir,
                                             bodies_file=self.folder / "bodies.toml"))
         try:
-            return measures_report(service, self.period(), profile=TargetProfile.builtin("2015"), by="body")
+            return measures_report(service, period or self.period(), profile=TargetProfile.builtin("2015"),
+                                   by=by)
         finally:
             service.engine.dispose()
 
@@ -491,7 +519,7 @@ class Demo:
                                             bodies_file=self.folder / "bodies.toml"))
         try:
             service.trust.reload()
-            now = datetime.now(UTC)
+            now = self._clock().now()  # the programme's calendar: where the hub's clock stopped
             verifier = service.trust.verifier()
             proofs = []
             for body, revoked_at in self.revocations:
@@ -544,6 +572,11 @@ class Demo:
         if self.plan is None:
             raise RuntimeError("prepare() first")
         return self.plan
+
+    def _clock(self) -> SimulatedClock:
+        if self.clock is None:
+            raise RuntimeError("prepare() first")
+        return self.clock
 
     def _progress(self) -> Progress:
         if self.progress is None:

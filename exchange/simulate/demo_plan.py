@@ -17,7 +17,6 @@ in transit, a document refused as REVOKED).
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from exchange.clock import SimulatedClock
 from exchange.config import default_bodies_file
 from exchange.domain.bodies import Body, BodyKind, BodyRegistry
 from exchange.errors import InputError
@@ -70,6 +70,14 @@ class DemoPlan:
     documents: int
     rows: int  # register rows the plan makes (one per document and recipient)
     arrivals: int
+
+    def clock(self) -> SimulatedClock:
+        """The run's simulated calendar, not yet started: the scenario's first day at 00:00 UTC,
+        running so that its whole period passes in :attr:`duration` seconds, stopping at its
+        last second (documents sent past the end of the plan keep that time)."""
+        start, span = _span(self.scenario)
+        return SimulatedClock(start=start, rate=span.total_seconds() / self.duration,
+                              end=start + span - timedelta(seconds=1))
 
     def bodies_toml(self) -> str:
         """The participating bodies as a bodies file, for the demo's hub and PKI."""
@@ -133,8 +141,14 @@ def builtin_scenario(bodies: Sequence[Body], *, seed: int, bodies_file: Path) ->
     return Scenario.from_dict(data, source="the built-in demo scenario")
 
 
+def _span(scenario: Scenario) -> tuple[datetime, timedelta]:
+    start = datetime.combine(scenario.start, time(0), tzinfo=UTC)
+    return start, datetime.combine(scenario.end + timedelta(days=1), time(0), tzinfo=UTC) - start
+
+
 def build_plan(scenario: Scenario, *, documents: int, keys_dir: Path, out_dir: Path,
-               duration: float | None = None, poll_interval: float = 1.0) -> DemoPlan:
+               duration: float | None = None, poll_interval: float = 1.0,
+               clock_file: Path | None = None) -> DemoPlan:
     """Plan *documents* documents over the scenario's bodies, deterministically from its seed.
 
     *out_dir*/BODY is where each node writes what it receives. Raises InputError for a count
@@ -146,8 +160,7 @@ def build_plan(scenario: Scenario, *, documents: int, keys_dir: Path, out_dir: P
     rng = random.Random(f"demo/{scenario.seed}/{documents}")
     drafter = Drafter(scenario)
     bodies = scenario.bodies
-    start = datetime.combine(scenario.start, time(0), tzinfo=UTC)
-    span = datetime.combine(scenario.end + timedelta(days=1), time(0), tzinfo=UTC) - start
+    start, span = _span(scenario)
 
     def moment(fraction: float) -> datetime:
         return start + span * fraction
@@ -194,7 +207,8 @@ def build_plan(scenario: Scenario, *, documents: int, keys_dir: Path, out_dir: P
         b.id: NodePlan(body=b.id, keys_dir=keys_dir, out_dir=out_dir / b.id, documents=scenario.documents,
                        sends=tuple(sorted(sends[b.id], key=lambda s: s.at)),
                        arrivals=tuple(sorted(arrivals[b.id], key=lambda a: a.at)),
-                       receipt_share=scenario.receipts.share, poll_interval=poll_interval, seed=scenario.seed)
+                       receipt_share=scenario.receipts.share, poll_interval=poll_interval, seed=scenario.seed,
+                       clock_file=clock_file)
         for b in bodies
     }
     return DemoPlan(scenario=scenario, bodies=tuple(bodies), nodes=nodes, ca_events=tuple(ca_events),
@@ -240,16 +254,8 @@ def _ensure_revoked_send(drafts: list[dict[str, Any]], drafter: Drafter, rng: ra
 
 
 def bodies_toml(bodies: Sequence[Body]) -> str:
-    """*bodies* as a ``[[body]]`` file (JSON strings are valid TOML basic strings)."""
-    lines = ["# The bodies of this demo run (written by `exchange demo`).", ""]
-    for body in bodies:
-        lines += ["[[body]]", f"id = {json.dumps(body.id)}", f"kind = {json.dumps(body.kind.value)}",
-                  f"name_vi = {json.dumps(body.name_vi, ensure_ascii=False)}",
-                  f"name_en = {json.dumps(body.name_en, ensure_ascii=False)}"]
-        if body.population_millions is not None:
-            lines.append(f"population_millions = {body.population_millions!r}")
-        lines.append("")
-    return "\n".join(lines)
+    """*bodies* as a ``[[body]]`` file."""
+    return BodyRegistry(list(bodies)).to_toml(comment="The bodies of this demo run (written by `exchange demo`).")
 
 
 def scenario_for(*, bodies: int, seed: int, bodies_file: Path | None = None,

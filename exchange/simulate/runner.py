@@ -125,7 +125,13 @@ def simulate(scenario: Scenario, output: Path, *, workers: int | None = None,
     if workers is None:
         workers = os.cpu_count() or 1
     outputs.prepare(output)
-    setup = NodeSetup(keys_dir=output / "keys", data_dir=output / "hub", bodies_file=scenario.bodies_file,
+    # The bodies that take part, as a file beside the results: the hub's service (in every
+    # process) serves exactly these, so its database records them as K2's denominator.
+    bodies_file = output / "bodies.toml"
+    with outputs.atomic(bodies_file) as out:
+        out.write(scenario.registry.to_toml(comment=f"The bodies of scenario {scenario.name} "
+                                                     "(written by `exchange simulate`)."))
+    setup = NodeSetup(keys_dir=output / "keys", data_dir=output / "hub", bodies_file=bodies_file,
                       documents=scenario.documents)
     store = make_pki(scenario, setup.keys_dir)
     service = build_service(setup.hub_settings())

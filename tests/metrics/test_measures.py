@@ -59,13 +59,23 @@ def test_measure_met_is_compared_exactly(num: int, den: int, target: float, met:
     assert Measure.of("k1", num, den, target).met is met
 
 
-def test_measure_percent_rounds_down_so_shown_figures_agree_with_the_verdict() -> None:
-    # 15454 / 25764 = 59.98 %: rounding to nearest would print "60.0 %" next to a miss
+def test_one_rounding_rule_nearest_tenth_but_never_across_the_target() -> None:
+    # 15454 / 25764 = 59.98 %: the nearest tenth would print "60.0 %" next to a miss
     m = Measure.of("k1", 15454, 25764, 0.6)
     assert (m.percent(), m.met) == ("59.9 %", False)
-    assert Measure.of("k1", 2, 3).percent() == "66.6 %"
+    # the figures: nearest tenth, as the pages print them
+    assert Measure.of("k1", 31, 45, 0.6).percent() == "68.9 %"  # 68.888…
+    assert Measure.of("k1", 14, 23, 0.6).percent() == "60.9 %"  # 60.869…
+    assert Measure.of("k1", 14, 23, 0.6).points_from_target() == 9  # "+0.9 pts" beside 60.9 %
+    assert Measure.of("k1", 2, 3).percent() == "66.7 %"
     assert Measure.of("k1", 1, 1).percent() == "100.0 %"
-
+    assert Measure.of("k1", 3, 5, 0.6).percent() == "60.0 %"  # exactly met
+    assert Measure.of("k1", 1, 8).percent() == "12.5 %"  # halves up
+    # a target that is not a whole tenth: a met figure is never shown below it
+    met = Measure.of("k1", 63335, 100000, 0.6332)  # nearest 63.3 %, below 63.32 %
+    assert (met.met, met.percent()) == (True, "63.4 %")
+    missed = Measure.of("k1", 6336, 10000, 0.6338)  # nearest 63.4 %, above 63.38 %
+    assert (missed.met, missed.percent()) == (False, "63.3 %")
 
 def test_measure_refuses_inconsistent_construction() -> None:
     with pytest.raises(ValueError):
@@ -392,3 +402,29 @@ def test_one_pass_over_a_large_register_is_fast() -> None:
     elapsed = time.perf_counter() - began
     assert report.k1.denominator + report.excluded_entries == 100_000
     assert elapsed < 5, f"compute took {elapsed:.2f} s for 100,000 rows"
+
+
+def test_by_document_a_document_counts_only_if_it_reached_every_recipient_so() -> None:
+    from exchange.metrics import Unit
+
+    from .builders import SV, registry, sent
+
+    rows = [
+        sent("A", "central-office", "ha-noi", SV, "2015-06-02"),
+        sent("A", "central-office", "nghe-an", SV, "2015-06-02", delivered=False),  # one copy not delivered
+        sent("B", "central-office", "ha-noi", SV, "2015-06-03"),
+        sent("B", "central-office", "nghe-an", SV, "2015-06-03", verified=False),  # one copy not verified
+        sent("C", "central-office", "nghe-an", SV, "2015-06-04"),
+        sent("C", "central-office", "central-office", SV, "2015-06-04"),  # to itself: left out
+    ]
+    june = Period.parse("2015-06")
+    by_rows = compute(rows, [], registry(), june, TargetProfile.builtin("2015"))
+    by_docs = compute(rows, [], registry(), june, TargetProfile.builtin("2015"), unit=Unit.DOCUMENT)
+    assert (by_rows.k1.numerator, by_rows.k1.denominator) == (4, 5)  # A→ha-noi, B×2, C
+    assert (by_docs.k1.numerator, by_docs.k1.denominator) == (2, 3)  # B and C; A missed a recipient
+    assert (by_docs.k1_verified.numerator, by_docs.k1_verified.denominator) == (1, 3)  # C only
+    assert by_docs.excluded_entries == by_rows.excluded_entries == 1
+    with pytest.raises(InputError, match="by direction counts register rows"):
+        compute(rows, [], registry(), june, TargetProfile.builtin("2015"), by="direction", unit="document")
+    with pytest.raises(InputError, match="unknown unit 'page'"):
+        compute(rows, [], registry(), june, TargetProfile.builtin("2015"), unit="page")

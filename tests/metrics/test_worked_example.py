@@ -113,3 +113,36 @@ def test_july_has_no_data() -> None:
                    TargetProfile.builtin("2015"))
     assert [m.value for m in july.measures()] == [None, None, None, None]
     assert [m.met for m in july.measures()] == [None, None, None, None]
+
+
+# --- K1 by document (``--unit document``), recounted by hand from the same ten rows ----------
+#
+# Nine documents: D1 (rows 1, 2) counts once. Electronic, signed and delivered to every
+# recipient: D1, D2, D3, D4, D9 = 5 of 9 = 55.6 % (missed: the rows said 60.0 %, met, because
+# D1 weighs twice there). Also verified by every recipient: D2's recipient did not verify, so
+# D1, D3, D4, D9 = 4 of 9 = 44.4 %. Per sender: central-office D1, D2, D3 = 3 / 3; ha-noi D4
+# of D4, D5, D6 = 1 / 3; nghe-an D7, D8 = 0 / 2; organization-commission D9 = 1 / 1.
+
+
+@pytest.fixture(scope="module")
+def by_document() -> MeasuresReport:
+    return compute(REGISTER, INCOMING, registry(), JUNE, TargetProfile.builtin("2015"), unit="document")
+
+
+def test_k1_by_document_counts_each_document_once(by_document: MeasuresReport, report: MeasuresReport) -> None:
+    assert (by_document.k1.numerator, by_document.k1.denominator) == (5, 9)
+    assert (by_document.k1.percent(), by_document.k1.met) == ("55.6 %", False)
+    assert (by_document.k1_verified.numerator, by_document.k1_verified.denominator) == (4, 9)
+    assert by_document.k1_verified.percent() == "44.4 %"
+    # documents by channel: D1–D4 and D9 signed and valid, D5 refused, D6 unsigned, D7–D8 paper
+    assert by_document.channels == ChannelCounts(signed_valid=5, signed_invalid=1, unsigned=1, paper=2)
+    sent_counts = {r.body.id: (r.sent.numerator, r.sent.denominator) for r in by_document.bodies}
+    assert sent_counts == {"central-office": (3, 3), "organization-commission": (1, 1), "ha-noi": (1, 3),
+                           "nghe-an": (0, 2), "inspection-commission": (0, 0)}
+    # K1 received, K2 and K3 do not depend on the unit
+    assert [(r.received.numerator, r.received.denominator) for r in by_document.bodies] == \
+        [(r.received.numerator, r.received.denominator) for r in report.bodies]
+    assert (by_document.k2, by_document.k3) == (report.k2, report.k3)
+    assert by_document.to_dict()["unit"] == "document"
+    june = by_document.months[0]
+    assert (june.k1.numerator, june.k1.denominator) == (5, 9)

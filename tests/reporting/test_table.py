@@ -14,11 +14,11 @@ def _line(text: str, needle: str) -> str:
 
 def test_headline_marks_met_and_missed(report: MeasuresReport) -> None:
     text = render_text(replace(report, by=None), width=160)
-    # K1 6 / 11 = 54.5 % missed; K2 0 / 5 missed; K3 2 / 3 = 66.6 % (rounded down) met
+    # K1 6 / 11 = 54.5 % missed; K2 0 / 5 missed; K3 2 / 3 = 66.7 % (nearest tenth) met
     k1 = _line(text, "K1 electronic")
     assert "✘" in k1 and "54.5 %" in k1 and "6 / 11" in k1 and "missed" in k1
     k3 = _line(text, "K3 outside")
-    assert "✔" in k3 and "66.6 %" in k3 and "met" in k3
+    assert "✔" in k3 and "66.7 %" in k3 and "met" in k3
     assert "✘" in _line(text, "K2 bodies") and "0 / 5" in _line(text, "K2 bodies")
     assert "1 refused" in text and "3 paper" in text  # the channels under the table
     assert "\x1b[" not in text  # plain text unless asked

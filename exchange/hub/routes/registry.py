@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,10 +15,12 @@ from exchange.errors import InputError, NotFoundError
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
 from exchange.hub.gate import ViewerDep, current_viewer
 from exchange.hub.openapi import PemResponse, errors
+from exchange.hub.routes.measures import PERIOD_PATTERN
 from exchange.hub.secret import BodyCertificates, body_certificates
 from exchange.hub.service import Upload
 from exchange.hub.store.models import IncomingPublic
 from exchange.hub.upload import json_part, optional_file_part, read_form
+from exchange.metrics import Period
 from exchange.pki.certificates import certificate_pem
 from exchange.pki.revocation import crl_pem
 
@@ -71,9 +73,16 @@ def register(service: ServiceDep, viewer: ViewerDep,
     return {"entries": entries, "incoming": incoming}
 
 
-@router.get("/bodies", dependencies=[Depends(current_viewer)], responses=errors(401))
-def bodies(service: ServiceDep) -> list[dict[str, Any]]:
-    return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in service.bodies]
+@router.get("/bodies", dependencies=[Depends(current_viewer)], responses=errors(400, 401))
+def bodies(service: ServiceDep,
+           period: str | None = Query(None, json_schema_extra={"pattern": PERIOD_PATTERN},
+                                      description="2015, 2015H1, 2015Q2, 2015-03, or FROM..TO (dates): the "
+                                                  "bodies the register served then; default: those it serves"),
+           ) -> list[dict[str, Any]]:
+    """The bodies the hub serves; with ``period``, those the register served in it: K2's
+    denominator and the per-body tables of ``/api/measures``."""
+    served = service.served_bodies(Period.parse(period)) if period and period.strip() else service.bodies
+    return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in served]
 
 
 @router.get("/bodies/{body_id}/certificates", response_model=BodyCertificates,
@@ -113,8 +122,9 @@ def tsa_certificate(trust: TrustDep) -> Response:
 
 
 @router.get("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok", "time": datetime.now(UTC).isoformat()}
+def health(at: NowDep) -> dict[str, str]:
+    """Alive, and the hub's clock (the demo's simulated calendar shows here)."""
+    return {"status": "ok", "time": at.isoformat()}
 
 
 def _row(data: dict[str, Any]) -> dict[str, Any]:

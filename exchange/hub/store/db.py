@@ -75,6 +75,8 @@ def _refuse_unstorable_text(_conn: Any, _cursor: Any, _statement: str, parameter
     that one of the databases would refuse or store differently (a NUL, a lone surrogate),
     whichever path it came by (a query's filter, a document id in a URL)."""
     for row in parameters if executemany else (parameters,):
-        for value in row.values() if isinstance(row, dict) else row or ():
+        # a row is a dict or a sequence; an "insertmanyvalues" batch passes its values flat
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else (row,)
+        for value in values:
             if isinstance(value, str):
                 checked_text(value, what="a text value")

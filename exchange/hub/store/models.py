@@ -130,6 +130,31 @@ class Event(SQLModel, table=True):
     detail: str = ""
 
 
+# -- the bodies the hub served (issue #11): K2's denominator and the per-body tables -------
+
+#: ``since`` of the bodies a register served from its first row (a fixed instant, not NULL,
+#: so the unique constraint holds even when two workers record the list at once)
+SERVED_FROM_START = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ServedBody(SQLModel, table=True):
+    """A body the hub served, with its kind and names, from ``since`` until ``until`` (None:
+    still served). A change of the hub's bodies file closes a row and opens another, so the
+    register knows which bodies it served in any period."""
+
+    __tablename__ = "served_body"
+    __table_args__ = (UniqueConstraint("body_id", "since", name="uq_served_body_since"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    body_id: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16)  # exchange.domain.bodies.BodyKind
+    name_vi: str = Field(max_length=300)
+    name_en: str = Field(default="", max_length=300)
+    population_millions: float | None = None
+    since: datetime = Field(sa_column=_utc())
+    until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
 # -- people: accounts, their sessions and tokens, the access log (exchange.hub.people) --------
 
 
@@ -177,7 +202,7 @@ class AccessEvent(SQLModel, table=True):
     client: str = Field(default="", max_length=64)  # the client's address
 
 
-ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, Account, AccountSession, AccessEvent)
+ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, ServedBody, Account, AccountSession, AccessEvent)
 
 
 # -- what the API shows ----------------------------------------------------------------------

@@ -14,13 +14,14 @@ from sqlmodel import Session, SQLModel, col, select
 
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
-from exchange.hub.store.models import Delivery, Document, Event, Incoming, Receipt
+from exchange.hub.store.models import Delivery, Document, Event, Incoming, Receipt, ServedBody
 
 _DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
 _DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
 _RECEIPT: Table = Receipt.__table__  # type: ignore[attr-defined]
 _INCOMING: Table = Incoming.__table__  # type: ignore[attr-defined]
 _EVENT: Table = Event.__table__  # type: ignore[attr-defined]
+_SERVED_BODY: Table = ServedBody.__table__  # type: ignore[attr-defined]
 
 # The statements of the hub's hot paths, built once: a statement object caches its own cache
 # key, so executing it again skips straight to the compiled SQL.
@@ -296,3 +297,30 @@ def referenced_blobs(session: Session) -> set[str]:
     for column in blob_columns():
         names.update(value for (value,) in connection.execute(_select(column).where(column.is_not(None)).distinct()))
     return names
+
+
+# -- the bodies the hub served ----------------------------------------------------------------
+
+def served_bodies(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                  current: bool = False) -> list[ServedBody]:
+    """Rows of the bodies served at some moment of [start, end) (all rows without bounds; only
+    the open ones with *current*), oldest first."""
+    query = select(ServedBody)
+    if current:
+        query = query.where(col(ServedBody.until).is_(None))
+    if end is not None:
+        query = query.where(col(ServedBody.since) < end)
+    if start is not None:
+        query = query.where(or_(col(ServedBody.until).is_(None), col(ServedBody.until) > start))
+    return list(session.exec(query.order_by(col(ServedBody.since), col(ServedBody.id))))
+
+
+def add_served_bodies(session: Session, *, rows: list[dict[str, Any]]) -> None:
+    """Insert rows of ``served_body`` (column values), in the caller's transaction."""
+    if rows:
+        session.connection().execute(_insert(_SERVED_BODY), rows)
+
+
+def close_served_body(session: Session, *, row_id: int, at: datetime) -> None:
+    """End one row of ``served_body`` at *at*."""
+    session.connection().execute(_update(_SERVED_BODY).where(_SERVED_BODY.c.id == row_id).values(until=at))

@@ -104,8 +104,9 @@ class BodiesPage:
         store, crl = service.trust.store, service.trust.crl()
         rows = [_row(row, receipts, CertificateView.of(store, crl, row.body.id, at=at))
                 for row in report.bodies if chosen == "all" or row.body.kind.value == chosen]
-        counts = {"all": len(service.bodies), "central": len(service.bodies.of_kind(BodyKind.CENTRAL)),
-                  "provincial": len(service.bodies.of_kind(BodyKind.PROVINCIAL))}
+        served = [row.body for row in report.bodies]  # the register's bodies in the period
+        counts = {"all": len(served), "central": sum(1 for b in served if b.kind is BodyKind.CENTRAL),
+                  "provincial": sum(1 for b in served if b.kind is BodyKind.PROVINCIAL)}
         return cls(picker, chosen, rows, counts)
 
 

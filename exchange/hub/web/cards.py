@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exchange.hub.web.templating import percent
 from exchange.metrics import Measure
+from exchange.metrics.rounding import points_text
 
 #: measure name -> (title, Vietnamese title, unit counted)
 TITLES = {
@@ -40,6 +40,8 @@ class MeasureCard:
     value: float | None
     target: float | None
     met: bool | None
+    shown: str = "–"  # the figure by the one rounding rule (exchange.metrics.rounding)
+    from_target: int | None = None  # shown figure minus target, tenths of a point
 
     @classmethod
     def of(cls, measure: Measure, key: str | None = None) -> MeasureCard:
@@ -47,7 +49,8 @@ class MeasureCard:
         title, title_vi, unit = TITLES.get(key, (measure.label, "", "items"))
         code = key.split("_")[0].upper()
         return cls(key, code, title, title_vi, unit, measure.numerator, measure.denominator, measure.value,
-                   measure.target, measure.met)
+                   measure.target, measure.met, measure.percent() if measure.has_data else "–",
+                   measure.points_from_target())
 
     @property
     def state(self) -> str:
@@ -64,7 +67,8 @@ class MeasureCard:
 
     @property
     def percent(self) -> str:
-        return percent(self.value)
+        """The figure as the terminal and the reports print it (same rounding rule)."""
+        return self.shown
 
     @property
     def target_text(self) -> str:
@@ -79,12 +83,13 @@ class MeasureCard:
     @property
     def gap(self) -> str:
         """``12.5 points below target`` / ``2.5 points above target`` / ``exactly on target``."""
-        if self.value is None or self.target is None:
+        units = self.from_target
+        if units is None:
             return ""
-        points = (self.value - self.target) * 100
-        if abs(points) < 0.05:
-            return "exactly on target"
-        return f"{abs(points):.1f} points {'above' if points > 0 else 'below'} target"
+        if units == 0:
+            return "exactly on target" if self.met else "just below target"
+        size = points_text(abs(units))[1:-4]
+        return f"{size} points {'above' if units > 0 else 'below'} target"
 
     @property
     def bar(self) -> float:

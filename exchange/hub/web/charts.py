@@ -97,7 +97,7 @@ def line_chart(months: list[str], series: list[Series], *, target: float | None,
                 continue
             x, y = _x(index, count), _y(measure.value)
             runs[-1].append((x, y))
-            tip = (f"{line.label}, {months[index]}: {measure.value * 100:.1f} % "
+            tip = (f"{line.label}, {months[index]}: {measure.percent()} "
                    f"({measure.numerator} of {measure.denominator})")
             markers.append(_marker(shape, x, y, line.key, tip))
         for run in runs:

@@ -100,6 +100,7 @@ class OverviewPage:
     excluded: int
     live: Live
     bodies: int
+    k2_note: str | None = None  # why K2 is low when the period asks more weeks than the data has
 
     @classmethod
     def build(cls, service: ExchangeService, *, period_text: str | None, at: datetime,
@@ -121,6 +122,7 @@ class OverviewPage:
             total_rows=report.channels.total,
             excluded=report.excluded_entries,
             live=Live.read(service, at=at),
-            bodies=len(service.bodies),
+            bodies=len(report.bodies),
+            k2_note=report.k2_reach.explanation() if report.k2_reach and report.k2.met is False else None,
         )
 

@@ -12,6 +12,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.templating import Jinja2Templates
 
+from exchange.metrics.rounding import shown_units, units_text
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -20,7 +22,7 @@ def percent(value: float | None, digits: int = 1) -> str:
     """``62.5 %`` (Vietnamese and SI style: a space before the sign), or ``–`` without data."""
     if value is None:
         return "–"
-    return f"{value * 100:.{digits}f} %"
+    return units_text(shown_units(round(value * 10**9), 10**9, digits=digits), digits)
 
 
 def when(moment: datetime | str | None, *, seconds: bool = False) -> str:
