@@ -248,6 +248,8 @@ def bodies_toml(bodies: Sequence[Body]) -> str:
                   f"name_en = {json.dumps(body.name_en, ensure_ascii=False)}"]
         if body.population_millions is not None:
             lines.append(f"population_millions = {body.population_millions!r}")
+        if body.organ_id:
+            lines.append(f"organ_id = {json.dumps(body.organ_id)}")
         lines.append("")
     return "\n".join(lines)
 
