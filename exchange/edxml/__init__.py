@@ -22,7 +22,12 @@ from exchange.edxml.model import (
 )
 from exchange.edxml.reader import DEFAULT_MAX_PACKAGE, read_package
 from exchange.edxml.writer import document_package_xml, status_package_xml
-from exchange.edxml.xmlsig import XmlSignatureReport, XmlSignatureStatus, sign_package, verify_package
+from exchange.edxml.xmlsig import (
+    XmlSignatureReport,
+    XmlSignatureStatus,
+    sign_package,
+    verify_package,
+)
 
 __all__ = [
     "DEFAULT_MAX_PACKAGE", "NS", "Attachment", "Business", "BusinessDocType", "DocumentPackage",

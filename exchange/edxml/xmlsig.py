@@ -19,7 +19,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml import CanonicalizationMethod, SignatureMethod, XMLSigner, XMLVerifier
-from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+from signxml.exceptions import (
+    InvalidCertificate,
+    InvalidDigest,
+    InvalidInput,
+    InvalidSignature,
+    SignXMLException,
+)
 from signxml.verifier import SignatureConfiguration
 
 from exchange.edxml.codes import DSIG_NS

@@ -11,7 +11,7 @@ from exchange.domain.bodies import BodyRegistry
 from exchange.hub import errors, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
-from exchange.hub.routes import auth, documents, measures, registry
+from exchange.hub.routes import auth, documents, edxml, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
 from exchange.hub.store.db import make_engine
@@ -56,7 +56,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
-    for router in (auth.router, documents.router, registry.router, measures.router):
+    for router in (auth.router, documents.router, registry.router, measures.router, edxml.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API
     return app
