@@ -140,7 +140,7 @@ def inspect(
         raise typer.Exit(1)
 
 
-def _validator(keys: Path | None, ca: Path | None) -> PathValidator:
+def _validator(keys: Path | None, ca: Path | None) -> PathValidator | None:
     if ca is not None:
         if not ca.is_file():
             raise InputFileError(f"no such file: {ca}")
@@ -148,7 +148,7 @@ def _validator(keys: Path | None, ca: Path | None) -> PathValidator:
     store = KeyStore.at(settings(keys_dir=keys).keys_dir)
     if store.exists():
         return store.path_validator(require_revocation=False)
-    return PathValidator(trust_anchors=[])
+    return None
 
 
 def _print(summary: dict[str, Any], package: Any, verdict: XmlSignatureReport) -> None:

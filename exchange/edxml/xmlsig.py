@@ -82,8 +82,9 @@ def sign_package(xml: bytes, credential: Credential) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
 
 
-def verify_package(xml: bytes, *, validator: PathValidator, at: datetime) -> XmlSignatureReport:
-    """Check the XML signature of a package at time *at* against *validator*'s trust anchors."""
+def verify_package(xml: bytes, *, validator: PathValidator | None, at: datetime) -> XmlSignatureReport:
+    """Check the XML signature of a package at time *at* against *validator*'s trust anchors
+    (None: no trust anchor at hand, so a matching signature is at best UNTRUSTED)."""
     root = parse_xml(xml)
     signatures = root.findall(f".//{{{DSIG_NS}}}Signature")
     if not signatures:
@@ -116,6 +117,9 @@ def verify_package(xml: bytes, *, validator: PathValidator, at: datetime) -> Xml
     if signed_root is None or etree.QName(signed_root).localname != "edXML":
         return XmlSignatureReport(XmlSignatureStatus.INVALID, "the signature does not cover the whole package",
                                   **who)
+    if validator is None:
+        return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, "the package matches its signature, but no trust "
+                                  "anchor was given to check the signer's certificate", **who)
     path = validator.validate(leaf, at=at, intermediates=certs[1:])
     if not path.ok:
         return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, f"signer certificate: {path.detail}", **who)
