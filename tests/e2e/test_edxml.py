@@ -6,14 +6,16 @@ documents, and hostile or broken packages refused with nothing stored."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
-from datetime import UTC, datetime
 import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from edxml.sdk_parser import parse as sdk_parse
+
 from exchange.domain.bodies import BodyRegistry
 
 SDK = Path(__file__).resolve().parents[2] / "samples" / "edxml" / "sdk"
@@ -153,7 +155,11 @@ def test_a_status_from_an_outside_agency_lands_on_our_documents_trail(hub, workd
 @pytest.mark.parametrize("name", ["edoc_new.edxml", "edoc_revocation.edxml", "edoc_update.edxml",
                                   "edoc_replacement.edxml", *sorted(p.name for p in SDK.glob("status_*"))])
 def test_inspect_reads_every_sdk_shaped_sample(name, tmp_path):
-    done = subprocess.run(["python", "-m", "exchange", "edxml", "inspect", str(SDK / name), "--json"],
+    done = subprocess.run([sys.executable, "-m", "exchange", "edxml", "inspect", str(SDK / name), "--json"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert '"sdk-placeholder"' in done.stdout
+    said = json.loads(done.stdout)
+    assert said["from"]["organ_id"] in ("000.00.00.G12", "000.00.00.A41")
+    assert said["kind"] == ("status" if name.startswith("status_") else "document")
+    if said["kind"] == "document":
+        assert said["xml_signature"]["status"] == "sdk-placeholder"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 
 Q = "{http://www.mic.gov.vn/TBT/QCVN_102_2016}"
 HEADER = f"./{Q}edXMLEnvelope/{Q}edXMLHeader/{Q}MessageHeader"
