@@ -146,6 +146,20 @@ def events(service: ExchangeService, *, document_id: str) -> list[BusinessEventP
         return [public(e) for e in repo.business_events_of(session, document_id=document_id)]
 
 
+def relations(service: ExchangeService, *, document_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per document: (relation, other document id) for the register's badges."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    with Session(service.engine) as session:
+        for doc_id, found in repo.business_relations(session, document_ids=document_ids).items():
+            for e in found:
+                if e.action == BusinessAction.REPLACE.value:
+                    pair = ("replaced by", e.related_id or "") if e.document_id == doc_id else ("replaces", e.document_id)
+                else:
+                    pair = ({"recall": "recalled", "update": "updated"}[e.action], "")
+                out.setdefault(doc_id, []).append(pair)
+    return out
+
+
 def public(event: BusinessEvent) -> BusinessEventPublic:
     return BusinessEventPublic(
         id=event.id or 0, document_id=event.document_id, related_id=event.related_id, action=event.action,

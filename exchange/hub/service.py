@@ -315,6 +315,19 @@ class ExchangeService:
                 self._readable(session, body, document_id)
         return business.events(self, document_id=document_id)
 
+    def business_relations(self, *, document_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """For the register's pages: per document, (relation, other document id) pairs such as
+        ("recalled", ""), ("replaced by", NEW), ("replaces", OLD), ("updated", "")."""
+        return business.relations(self, document_ids=document_ids)
+
+    def edxml_imports(self, *, body: str | None = None, document_id: str | None = None) -> list[EdxmlImportPublic]:
+        """Imported edXML packages, newest first (the pages)."""
+        return edxml_import.imports(self, body=body, document_id=document_id)
+
+    def edxml_import(self, *, import_id: str) -> EdxmlImportPublic:
+        """One imported package with what it said; NotFoundError if unknown."""
+        return edxml_import.find(self, import_id=import_id)
+
     def register_edxml(self, *, body: str, data: bytes, at: datetime) -> EdxmlImportPublic:
         """An edXML package from an outside agency (see :mod:`exchange.hub.edxml_import`)."""
         return edxml_import.register(self, body=body, data=data, at=at)

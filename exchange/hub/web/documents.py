@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,13 @@ from exchange.cms import ValidationReport
 from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
 from exchange.hub.service import ExchangeService
-from exchange.hub.store.models import DeliveryPublic, DocumentPublic, ReceiptPublic
+from exchange.hub.store.models import (
+    BusinessEventPublic,
+    DeliveryPublic,
+    DocumentPublic,
+    EdxmlImportPublic,
+    ReceiptPublic,
+)
 
 CHANNEL_WORDS = {
     "signed_valid": "electronic, signed, valid",
@@ -130,6 +136,13 @@ class DocumentPage:
     preview: str | None
     secret: bool
     acknowledgeable: list[str]  # recipients with the document delivered (training mode)
+    business: list[BusinessEventPublic] = field(default_factory=list)  # edXML recall, update, replace
+    edxml_statuses: list[EdxmlImportPublic] = field(default_factory=list)  # outside agencies' statuses
+
+    @property
+    def exportable(self) -> bool:
+        """Whether "download as edXML" is offered: an electronic, non-secret document."""
+        return not self.secret and self.doc.sha256 is not None
 
     @classmethod
     def build(cls, service: ExchangeService, document_id: str) -> DocumentPage:
@@ -155,6 +168,8 @@ class DocumentPage:
             preview=None if secret else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
             acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
+            business=service.business_events(body=None, document_id=doc.id),
+            edxml_statuses=service.edxml_imports(document_id=doc.id),
         )
 
 
