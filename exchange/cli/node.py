@@ -152,6 +152,7 @@ def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")]
     with _client(cfg, as_body) as client:
         doc = client.document(document_id)
         trail = client.status(document_id)
+        events = client.business_events(document_id)
     if json_out:
         typer.echo(json.dumps(trail, ensure_ascii=False, indent=2))
         return
@@ -161,6 +162,13 @@ def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")]
     for r in trail:
         typer.echo(f"  {r['stated_at'][:19]}  {r['recipient']:<28} {r['status']} {r['status_name']:<10} "
                    f"signature {r['indication']}" + (f"  reason: {r['reason']}" if r["reason"] else ""))
+    for e in events:
+        what = {"recall": "recall requested (13)", "update": "metadata updated"}.get(e["action"], "")
+        if e["action"] == "replace":
+            what = (f"replaced by {e['related_id']}" if e["document_id"] == document_id
+                    else f"replaces {e['document_id']}")
+        typer.echo(f"  {e['stated_at'][:19]}  {e['sender']:<28} {what}: {e['reason']}  "
+                   f"statement signature {e['indication']}")
 
 
 @app.command("register-incoming")

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-
 from edxml.sdk_parser import parse as sdk_parse
+
 from exchange.domain.business import BusinessAction, BusinessStatement
 from exchange.domain.documents import DocumentMetadata
 
