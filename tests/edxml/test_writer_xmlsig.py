@@ -9,6 +9,7 @@ import hashlib
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -27,6 +28,7 @@ from exchange.edxml import (
     sign_package,
     verify_package,
 )
+from exchange.pki.path import PathValidator
 
 PDF = b"%PDF-1.4\n% Bao cao 6 thang\n%%EOF\n"
 SIG = b"\x30\x82\x01\x00" + b"\x11" * 200
@@ -126,3 +128,19 @@ def test_the_sdk_placeholder_signature_is_reported_not_verified():
     data = (Path(__file__).resolve().parents[2] / "samples/edxml/sdk/edoc_new.edxml").read_bytes()
     report = verify_package(data, validator=None, at=datetime.now(UTC))
     assert report.status is XmlSignatureStatus.PLACEHOLDER
+
+
+EXPORTED = sorted((Path(__file__).resolve().parents[2] / "samples/edxml/exported").glob("*.edxml"))
+
+
+@pytest.mark.parametrize("path", EXPORTED, ids=[p.stem for p in EXPORTED])
+def test_the_committed_exports_read_alike_and_verify_against_the_demo_root(path):
+    data = path.read_bytes()
+    ours, theirs = read_package(data), sdk_parse(data)
+    assert ours.sender.organ_id == theirs["from"] == "000.00.00.A41" or path.stem.startswith("status_")
+    root = path.parent / "demo-root-ca.pem"
+    report = verify_package(data, validator=PathValidator.from_files(root), at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert report.valid, report.summary()
+    if shutil.which("xmlsec1"):
+        assert subprocess.run(["xmlsec1", "--verify", "--trusted-pem", str(root), str(path)],
+                              capture_output=True).returncode == 0
