@@ -71,11 +71,14 @@ def document_package(doc: Mapping[str, Any], *, bodies: BodyRegistry, content: b
     replacements = tuple(Replacement(_own_id(old, bodies), tuple(ids[r].organ_id for r in old["recipients"] if r in ids))
                          for old in replaced_docs)
     business_node = _business(kind, doc, business, replaced, own_id, replacements)
+    # SignerInfo: who signed, as the hub's validation of the document's signature names it
+    # (our certificates are the bodies' own, so the name is the body's).
+    signer = ((doc.get("report") or {}).get("signer") or {}).get("name", "")
     return DocumentPackage(
         sender=organization(sender), recipients=recipients, document_id=own_id,
         code_number=number, code_notation=notation, subject=doc["subject"], promulgation_date=doc_date or created.date(),
         type_code=type_code, type_detail=0, type_name=type_name, content=doc["subject"],
-        priority=0, steering_type=1, sphere="Liên thông văn bản cơ quan Đảng",
+        priority=0, steering_type=1, sphere="Liên thông văn bản cơ quan Đảng", signer_name=signer,
         traces=(Trace(sender.organ_id, at),), business=business_node, attachments=tuple(attachments),
         response_for=(ResponseFor(sender.organ_id, doc["number"], doc_date, own_id),)
         if kind is BusinessDocType.REVOKE else ())

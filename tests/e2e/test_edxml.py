@@ -40,6 +40,7 @@ def test_an_exported_document_reads_field_by_field_and_its_signature_verifies(hu
     assert got["to"] == [bodies.get("central-office").organ_id, bodies.get("ha-noi").organ_id]
     assert (got["code_number"], got["code_notation"]) == ("318", "BC/BTCTW")
     assert got["subject"] == "Báo cáo kết quả" and got["promulgation_date"] == "2015/06/30"
+    assert got["signer"] == bodies.get("organization-commission").name_vi  # from the hub's validation
     signature = hub.client("organization-commission").signature(sent["id"])
     assert got["attachments"] == {"bao-cao.pdf": hashlib.sha256(path.read_bytes()).hexdigest(),
                                   "bao-cao.pdf.p7s": hashlib.sha256(signature).hexdigest()}

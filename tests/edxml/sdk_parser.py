@@ -27,6 +27,7 @@ def parse(data: bytes) -> dict:
         "code_notation": head.findtext(f"{Q}Code/{Q}CodeNotation"),
         "promulgation_date": head.findtext(f"{Q}PromulgationInfo/{Q}PromulgationDate"),
         "subject": head.findtext(f"{Q}Subject"),
+        "signer": head.findtext(f"{Q}SignerInfo/{Q}FullName"),
         "status": head.findtext(f"{Q}StatusCode"),
         "response_for": head.findtext(f"{Q}ResponseFor/{Q}DocumentId"),
         "business_type": root.findtext(
