@@ -51,6 +51,8 @@ def test_the_trainer_imports_an_outside_agencys_package_and_sees_its_header(page
     assert "born digital" in page.locator(".lead").inner_text()
     assert page.locator("table.checks tbody tr").count() == 2  # the PDF and the unzipped appendix
     screenshot(page, "20-edxml-imported")
+    page.goto("/bodies/ha-noi")
+    assert "7816/BTC-THTK" in page.locator("#edxml-received").inner_text()
     after = _k3(web_hub)
     assert (after["numerator"], after["denominator"]) == (before["numerator"] + 1, before["denominator"] + 1)
 
