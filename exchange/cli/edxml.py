@@ -68,6 +68,9 @@ def export(
                              "(the envelope is signed with the sender's key)")
         if doc["sha256"] is None:
             raise InputError(f"document {document_id} was sent on paper: there is no file to put in a package")
+        if doc["classification"] != "normal":
+            raise InputError(f"document {document_id} is secret (Mật): edXML carries no encryption, so a secret "
+                             "document never leaves as an edXML package")
         content = client.download(document_id, Path(tmp) / "document").read_bytes()
         signature = _signature(client, document_id)
         events = client.business_events(document_id)

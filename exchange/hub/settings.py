@@ -21,6 +21,7 @@ class HubSettings:
     token_ttl: timedelta = TOKEN_TTL
     crl_reload_interval: float = 1.0
     training: bool = False
+    mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
