@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from cryptography import x509
@@ -54,7 +54,7 @@ def list_command(keys: KeysOpt = None, bodies: BodiesOpt = None, json_out: JsonO
     crl = store.crl()
     moment = parse_time(at)
     reg = registry(cfg)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for body in reg:
         if not store.has_body(body.id):
             continue

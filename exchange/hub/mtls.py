@@ -12,7 +12,7 @@ extension's ``client_cert_der``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
 from starlette.requests import Request
@@ -32,7 +32,7 @@ class PeerCertificateProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-typ
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         if der is None:
             return
-        inner = self.app
+        inner: Any = cast("Any", self).app  # uvicorn leaves the attribute unannotated
 
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: ANN401
             scope.setdefault("extensions", {})["tls"] = {"client_cert_der": der}

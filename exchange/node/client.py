@@ -41,6 +41,9 @@ from exchange.pki import KeyStore
 from exchange.pki.certificates import Credential, body_id_of
 from exchange.pki.tls import client_certificate
 
+#: how long a client keeps a body's published certificates (see HubClient.certificates)
+CERTIFICATES_TTL = timedelta(minutes=5)
+
 _ERRORS: dict[int, type[ExchangeError]] = {
     400: InputError, 401: NotAuthenticatedError, 403: NotAuthorizedError, 404: NotFoundError,
     409: ConflictError, 413: TooLargeError, 422: RejectedError,
@@ -125,6 +128,7 @@ class HubClient:
         self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify)
         self._token: str | None = None
         self._token_expires = datetime.min.replace(tzinfo=UTC)
+        self._published: dict[str, tuple[datetime, dict[str, Any]]] = {}
 
     def close(self) -> None:
         self._http.close()
@@ -235,8 +239,19 @@ class HubClient:
         return self._json("GET", f"/api/documents/{_id(document_id)}/status")  # type: ignore[return-value]
 
     def certificates(self, body_id: str) -> dict[str, Any]:
-        """A body's current certificates as the hub publishes them (check before trusting)."""
-        return self._json("GET", f"/api/bodies/{_id(body_id)}/certificates")
+        """A body's current certificates as the hub publishes them (check before trusting).
+
+        Kept for ``CERTIFICATES_TTL``, as a directory lookup is: whoever uses one checks it
+        again each time against its own root and current CRL, so a revocation still counts at
+        once; only a renewal reaches this client up to that much later.
+        """
+        now = self.clock()
+        cached = self._published.get(body_id)
+        if cached is not None and now - cached[0] < CERTIFICATES_TTL:
+            return cached[1]
+        published = self._json("GET", f"/api/bodies/{_id(body_id)}/certificates")
+        self._published[body_id] = (now, published)
+        return published
 
     def crl_pem(self) -> bytes:
         return self._request("GET", "/api/pki/crl", auth=False).content

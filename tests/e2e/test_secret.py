@@ -8,14 +8,17 @@ file under the hub's data folder and in every row of its database (SQLite and Po
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, create_engine, select
 
+from exchange.cms import attach, sign_detached
 from exchange.cms.envelope import encrypt
 from exchange.domain.documents import DocumentMetadata
 from exchange.errors import RejectedError
+from exchange.node import acknowledge, fetch, node_verifier
 from exchange.pki import KeyStore
 
 from e2e.harness import RunningHub, assert_error
@@ -121,3 +124,31 @@ def test_envelope_not_addressed_to_a_recipient_is_refused(hub, pki):
     with hub.client("nghe-an") as client, pytest.raises(RejectedError) as refused:
         client.send(envelope, metadata=metadata)
     assert refused.value.code == "not-encrypted-to-recipient"
+
+
+def test_k1_counts_the_outer_signature_and_k1_verified_the_recipients_inner_check(hub, pki, workdir):
+    """An envelope whose outer signature is the sender's and valid, but whose inner signature was
+    made with an expired certificate: the hub accepts it (K1), the recipient's own check of the
+    inner signature fails, its receipt says so, and the row is not verified (K1 verified)."""
+    store = KeyStore(pki.dir)
+    content = "MẬT — nội dung ký bằng chứng thư hết hạn\n".encode() * 20
+    signed_at = pki.expired.certificate.not_valid_before_utc + timedelta(days=10)  # inside its validity
+    inner = attach(sign_detached(content, pki.expired, at=signed_at), content)
+    envelope = encrypt(inner, [store.encryption_certificate("central-office"), store.encryption_certificate("nghe-an")],
+                       content_type="signed_data")
+    metadata = DocumentMetadata.from_dict({"recipients": ["central-office"], "subject": "Mật",
+                                           "classification": "secret", "message_id": str(uuid.uuid4())})
+    with hub.client("nghe-an") as sender:
+        sent = sender.send(envelope, metadata=metadata, filename="het-han.txt.p7m")  # outer: nghe-an's own
+    assert (sent["channel"], sent["indication"]) == ("signed_valid", "TOTAL_PASSED")
+
+    with hub.client("central-office") as client:
+        got = fetch(client, sent["id"], out_dir=workdir / "co", verifier=node_verifier(store, client),
+                    at=lambda: datetime.now(UTC), decrypt_with=store.encryption_credentials("central-office"))
+        assert got.report is not None and got.report.passed  # the outer signature
+        assert got.secret is not None and got.secret.report is not None and not got.secret.report.passed
+        receipt = acknowledge(client, got)
+    assert receipt["status"] == "02"  # rejected, with why
+    assert "inner signature" in receipt["reason"]
+    (row,) = [e for e in hub.register() if e["document_id"] == sent["id"]]
+    assert (row["channel"], row["delivered"], row["verified_by_recipient"]) == ("signed_valid", True, False)
