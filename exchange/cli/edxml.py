@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from exchange.cli.common import JsonOpt, KeysOpt, known_body, parse_time, registry, settings
+from exchange.cli.common import CaOpt, JsonOpt, KeysOpt, known_body, parse_time, registry, settings
 from exchange.config import Settings
 from exchange.edxml import (
     DEFAULT_MAX_PACKAGE,
@@ -26,6 +26,7 @@ from exchange.edxml import (
 from exchange.edxml.compose import document_package, status_package
 from exchange.errors import InputError, InputFileError, NotFoundError, TooLargeError
 from exchange.node import HubClient
+from exchange.node.client import body_trust
 from exchange.pki import KeyStore
 from exchange.pki.path import PathValidator
 
@@ -39,9 +40,11 @@ _KINDS = {"new": BusinessDocType.NEW, "revoke": BusinessDocType.REVOKE, "recall"
           "update": BusinessDocType.UPDATE, "replace": BusinessDocType.REPLACE}
 
 
-def _client(cfg: Settings, body_id: str) -> HubClient:
+def _client(cfg: Settings, body_id: str, ca: Path | None) -> HubClient:
     known_body(cfg, body_id)
-    return HubClient(cfg.hub_url, credential=KeyStore.at(cfg.keys_dir).credential(body_id))
+    store = KeyStore.at(cfg.keys_dir)
+    return HubClient(cfg.hub_url, credential=store.credential(body_id),
+                     verify=body_trust(cfg.hub_url, store, body_id, ca=ca, at=parse_time(None)))
 
 
 @app.command("export")
@@ -51,7 +54,7 @@ def export(
     output: OutOpt,
     business: Annotated[str | None, typer.Option(
         "--business", help="new, revoke (recall), update or replace [replace if it replaces one, else new]")] = None,
-    hub: HubOpt = None, keys: KeysOpt = None,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None,
 ) -> None:
     """Export a document you sent as an edXML package signed (XMLDSig) with your key."""
     kind = None
@@ -61,7 +64,7 @@ def export(
         kind = _KINDS[business]
     cfg = settings(hub_url=hub, keys_dir=keys)
     bodies = registry(cfg)
-    with _client(cfg, as_body) as client, tempfile.TemporaryDirectory() as tmp:
+    with _client(cfg, as_body, ca) as client, tempfile.TemporaryDirectory() as tmp:
         doc = client.document(document_id)
         if doc["sender"] != as_body:
             raise InputError(f"document {document_id} was sent by {doc['sender']}: only its sender exports it "
@@ -91,12 +94,12 @@ def status(
     as_body: AsOpt,
     output: OutOpt,
     to: Annotated[str | None, typer.Option("--to", help="for a recall (13): the recipient it is addressed to")] = None,
-    hub: HubOpt = None, keys: KeysOpt = None,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None,
 ) -> None:
     """Export your latest signed status of a document as an edXML status package (01–06, 13, 15, 16)."""
     cfg = settings(hub_url=hub, keys_dir=keys)
     bodies = registry(cfg)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         doc = client.document(document_id)
         if doc["sender"] == as_body:
             events = client.business_events(document_id)

@@ -245,7 +245,7 @@ def register_incoming(
         if edxml.stat().st_size > DEFAULT_MAX_PACKAGE:
             raise TooLargeError(f"{edxml} is over the edXML limit of {DEFAULT_MAX_PACKAGE:,} bytes")
         read_package(edxml.read_bytes())  # refuse here, with the same words, what the hub would refuse
-        with _client(cfg, as_body) as client:
+        with _client(cfg, as_body, ca) as client:
             answer: dict[str, Any] = client.register_edxml(edxml.read_bytes(), filename=edxml.name)
         if json_out:
             typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
@@ -278,11 +278,11 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="why (required; travels
 
 @app.command("recall")
 def recall(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")], as_body: AsOpt, reason: ReasonOpt,
-           hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+           hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
     """Recall a document you sent (edXML status 13): each recipient answers with a signed
     receipt, 15 (agrees) or 16 (refuses): exchange node ack DOC_ID --status change_accepted."""
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         event = client.business(_statement(BusinessAction.RECALL, document_id, as_body, reason))
         doc = client.document(document_id)
     _print_event(event, json_out, f"recall (13) sent to {', '.join(doc['recipients'])}; they answer 15 or 16")
@@ -295,14 +295,14 @@ def update(
     number: Annotated[str | None, typer.Option(help="new số ký hiệu")] = None,
     doc_type: Annotated[str | None, typer.Option("--type", help="new document type")] = None,
     doc_date: Annotated[str | None, typer.Option("--date", help="new date YYYY-MM-DD")] = None,
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Send a signed update of a document's metadata (edXML business type 2)."""
     changes = {k: v for k, v in (("subject", subject), ("number", number), ("doc_type", doc_type),
                                  ("doc_date", doc_date)) if v is not None}
     check_changes(changes)
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         event = client.business(_statement(BusinessAction.UPDATE, document_id, as_body, reason, changes=changes))
     _print_event(event, json_out, "metadata updated: " + ", ".join(
         f"{k} {old!r} → {new!r}" for k, (old, new) in event["changes"].items()))
@@ -316,14 +316,14 @@ def replace(
     subject: Annotated[str | None, typer.Option(help="trích yếu [the replaced document's]")] = None,
     number: Annotated[str | None, typer.Option(help="số ký hiệu [the replaced document's]")] = None,
     doc_date: Annotated[str | None, typer.Option("--date", help="date YYYY-MM-DD [today]")] = None,
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Replace a document you sent with a new signed version (edXML business type 3): the new
     version goes to the same recipients, and a signed statement names the one it replaces."""
     if not file.is_file():
         raise InputFileError(f"no such file: {file}")
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         old = client.document(document_id)
         if old["sender"] != as_body:
             raise InputError(f"document {document_id} was sent by {old['sender']}: only its sender replaces it")
