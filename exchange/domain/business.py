@@ -13,7 +13,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from exchange.domain import jsontext
 from exchange.domain.documents import _SYMBOL, DOCUMENT_TYPES
+from exchange.domain.moments import checked_moment
+from exchange.domain.text import checked_text
 from exchange.errors import InputError
 
 #: The metadata an update may change.
@@ -57,8 +60,8 @@ class BusinessStatement:
     def from_bytes(cls, data: bytes) -> BusinessStatement:
         """Parse and check a statement; raises InputError (code invalid-statement) saying why."""
         try:
-            raw = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            raw = jsontext.loads(data.decode("utf-8"), what="the statement", code="invalid-statement")
+        except UnicodeDecodeError:
             raise InputError("the statement is not UTF-8 JSON", code="invalid-statement") from None
         if not isinstance(raw, dict) or raw.get("type") != "edxml-business":
             raise InputError("the statement must be a JSON object of type edxml-business", code="invalid-statement")
@@ -67,6 +70,7 @@ class BusinessStatement:
             time = datetime.fromisoformat(str(raw["time"]).replace("Z", "+00:00"))
             if time.tzinfo is None:
                 raise ValueError("time must carry a timezone")
+            checked_moment(time, what="the statement's time")
             changes = raw.get("changes") or {}
             if not isinstance(changes, dict) or not all(isinstance(v, str) for v in changes.values()):
                 raise ValueError("changes must map field names to strings")
@@ -76,8 +80,13 @@ class BusinessStatement:
                             replacement=str(raw.get("replacement") or ""))
         except KeyError as exc:
             raise InputError(f"the statement lacks {exc.args[0]!r}", code="invalid-statement") from None
+        except InputError as exc:
+            raise InputError(f"the statement is invalid: {exc.message}", code="invalid-statement") from None
         except ValueError as exc:
             raise InputError(f"the statement is invalid: {exc}", code="invalid-statement") from None
+        for text in (statement.document_id, statement.sender, statement.reason, statement.replacement,
+                     *statement.changes, *statement.changes.values()):
+            checked_text(text, what="the statement")
         statement.check()
         return statement
 

@@ -69,7 +69,8 @@ def register(service: ExchangeService, *, body: str, data: bytes, at: datetime) 
                        business_type=package.business.doc_type.value)
             incoming = _document(session, body, package, stored[0][1] if stored else None, row["id"], at)
             row["incoming_id"] = incoming.id if incoming else _target_incoming(session, body, package)
-        repo.add_edxml_import(session, row=row)
+        repo.add_edxml_import(session, row=row, attachments=[
+            {"import_id": row["id"], "name": a.name[:255], "sha256": sha, "size": a.size} for a, sha in stored])
         session.commit()
     return public(EdxmlImport(**row), incoming)
 

@@ -18,5 +18,6 @@ def app_from_env() -> FastAPI:
         Settings.from_env(),
         max_upload=int(max_upload) if max_upload else None,
         training=bool(os.environ.get("EXCHANGE_TRAINING")),
+        durable=os.environ.get("EXCHANGE_DURABLE", "1") != "0",
         mtls=bool(os.environ.get("EXCHANGE_MTLS")),
     ))

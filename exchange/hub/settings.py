@@ -21,6 +21,7 @@ class HubSettings:
     token_ttl: timedelta = TOKEN_TTL
     crl_reload_interval: float = 1.0
     training: bool = False
+    durable: bool = True  # fsync blobs and commits (see exchange.hub.store.db.make_engine)
     mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
 
     @classmethod

@@ -12,7 +12,8 @@ Layout of a key directory (``keys/`` by default)::
     encryption/ID.pem  encryption/ID.key   each body's (and the hub's: ID ``hub``) encryption
                              certificate and key (keyEncipherment or keyAgreement)
     encryption/archive/ID-SERIAL.pem|.key  replaced encryption certificates and their keys
-    tls/                     the hub's TLS server certificate, issued at the real time
+    tls/                     the TLS CA under the root, the hub's server and the clients' TLS certificates,
+                             issued at the real time
 
 Private keys are written with mode 0600 and are git-ignored.
 """
@@ -29,7 +30,7 @@ from typing import Any
 
 from cryptography import x509
 
-from exchange.errors import PKINotFoundError, UnknownBodyError
+from exchange.errors import InputFileError, PKINotFoundError, UnknownBodyError
 from exchange.pki.certificates import (
     Credential,
     load_certificate_file,
@@ -192,8 +193,14 @@ class KeyStore:
     def write(self, relative: str | Path, data: bytes, *, private: bool = False) -> Path:
         """Write atomically (temp file + rename); private files get mode 0600 from creation."""
         target = self.directory / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        for parent in (target.parent, *target.parent.parents):
+            if parent.exists() and not parent.is_dir():
+                raise InputFileError(f"{parent} is a file, not a key directory")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        except OSError as exc:
+            raise InputFileError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
         try:
             os.fchmod(fd, 0o600 if private else 0o644)
             with os.fdopen(fd, "wb") as out:

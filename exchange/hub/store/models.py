@@ -175,7 +175,17 @@ class EdxmlImport(SQLModel, table=True):
     received_at: datetime = Field(sa_column=_utc())
 
 
-ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, BusinessEvent, EdxmlImport)
+class EdxmlAttachment(SQLModel, table=True):
+    """One attachment of an imported package, stored content-addressed (decoded, unzipped)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: str = Field(foreign_key="edxmlimport.id", index=True, max_length=36)
+    name: str = Field(default="", max_length=255)
+    sha256: str = Field(max_length=64)
+    size: int = 0
+
+
+ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, BusinessEvent, EdxmlImport, EdxmlAttachment)
 
 
 # -- what the API shows ----------------------------------------------------------------------

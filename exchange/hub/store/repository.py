@@ -10,7 +10,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_
 from sqlalchemy import insert as _insert
 from sqlalchemy import select as _select
 from sqlalchemy import update as _update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
@@ -18,6 +18,7 @@ from exchange.hub.store.models import (
     BusinessEvent,
     Delivery,
     Document,
+    EdxmlAttachment,
     EdxmlImport,
     Event,
     Incoming,
@@ -291,6 +292,26 @@ def events_of(session: Session, *, document_id: str) -> list[Event]:
                              .order_by(col(Event.at), col(Event.id))))
 
 
+# -- housekeeping ---------------------------------------------------------------------------
+
+
+def blob_columns() -> list[Any]:
+    """Every column that names a stored blob: by the schema's rule, any text column whose name
+    ends in ``sha256`` (documents' files and signatures, scans, and whatever a later table
+    stores the same way). Garbage collection keeps whatever these name."""
+    return [column for table in SQLModel.metadata.sorted_tables for column in table.columns
+            if column.name.endswith("sha256")]
+
+
+def referenced_blobs(session: Session) -> set[str]:
+    """The SHA-256 of every blob a row names (see :func:`blob_columns`)."""
+    names: set[str] = set()
+    connection = session.connection()
+    for column in blob_columns():
+        names.update(value for (value,) in connection.execute(_select(column).where(column.is_not(None)).distinct()))
+    return names
+
+
 # -- edXML (#15): business operations and imported packages ----------------------------------
 
 
@@ -325,8 +346,12 @@ def update_document(session: Session, *, document_id: str, **values: Any) -> Non
     session.connection().execute(_update(_DOCUMENT).where(_DOCUMENT.c.id == document_id), values)
 
 
-def add_edxml_import(session: Session, *, row: dict[str, Any]) -> None:
-    session.connection().execute(_insert(EdxmlImport.__table__), row)  # type: ignore[attr-defined]
+def add_edxml_import(session: Session, *, row: dict[str, Any], attachments: list[dict[str, Any]]) -> None:
+    """Insert an imported package and one row per stored attachment (their blobs stay referenced)."""
+    connection = session.connection()
+    connection.execute(_insert(EdxmlImport.__table__), row)  # type: ignore[attr-defined]
+    if attachments:
+        connection.execute(_insert(EdxmlAttachment.__table__), attachments)  # type: ignore[attr-defined]
 
 
 def find_edxml_import(session: Session, *, import_id: str) -> EdxmlImport | None:
