@@ -248,7 +248,7 @@ class HubClient:
         })
 
     def business_events(self, document_id: str) -> list[dict[str, Any]]:
-        return self._json("GET", f"/api/documents/{_id(document_id)}/business")  # type: ignore[return-value]
+        return self._json("GET", f"/api/documents/{_id(document_id)}/business-events")  # type: ignore[return-value]
 
     def register_edxml(self, package: bytes, *, filename: str = "package.edxml") -> dict[str, Any]:
         """Register an edXML package from an outside agency (a document or a status)."""

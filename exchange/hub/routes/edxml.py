@@ -8,17 +8,12 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep
+from exchange.hub.openapi import errors
 from exchange.hub.store.models import BusinessEventPublic, EdxmlImportPublic
 from exchange.hub.upload import file_part, read_form
 
-router = APIRouter(prefix="/api", tags=["edxml"])
+router = APIRouter(prefix="/api", tags=["edxml"], responses=errors(400, 401, 403))
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": why, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}}
-    for code, why in ((400, "malformed input (not edXML, bad attachment, XML attack)"), (401, "not authenticated"),
-                      (403, "not allowed"), (404, "unknown document"), (409, "contradicts what is stored"),
-                      (413, "too large"), (422, "signature refused"))}
 _MULTIPART_STATEMENT: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {
     "schema": {"type": "object", "required": ["statement", "signature"], "properties": {
         "statement": {"type": "string", "format": "binary",
@@ -32,7 +27,7 @@ _MULTIPART_PACKAGE: dict[str, Any] = {"requestBody": {"required": True, "content
 
 
 @router.post("/documents/{document_id}/business", response_model=BusinessEventPublic, status_code=201,
-             openapi_extra=_MULTIPART_STATEMENT, responses=_ERRORS)
+             openapi_extra=_MULTIPART_STATEMENT, responses=errors(404, 409, 413, 422))
 async def record_business(document_id: str, request: Request, who: PrincipalDep, service: ServiceDep,
                           at: NowDep) -> BusinessEventPublic:
     """The sender's signed recall (status 13), metadata update or replacement of a document it sent."""
@@ -42,14 +37,14 @@ async def record_business(document_id: str, request: Request, who: PrincipalDep,
                                    statement=await statement.read(), signature=await signature.read(), at=at)
 
 
-@router.get("/documents/{document_id}/business", response_model=list[BusinessEventPublic], responses=_ERRORS)
+@router.get("/documents/{document_id}/business-events", response_model=list[BusinessEventPublic], responses=errors(404))
 def business_events(document_id: str, who: PrincipalDep, service: ServiceDep) -> list[BusinessEventPublic]:
     """Every signed recall, update and replacement naming the document (either side of a replacement)."""
     return service.business_events(body=who.body_id, document_id=document_id)
 
 
 @router.post("/incoming/edxml", response_model=EdxmlImportPublic, status_code=201,
-             openapi_extra=_MULTIPART_PACKAGE, responses=_ERRORS)
+             openapi_extra=_MULTIPART_PACKAGE, responses=errors(404, 413, 422))
 async def register_edxml(request: Request, who: PrincipalDep, service: ServiceDep, at: NowDep) -> EdxmlImportPublic:
     """Register an edXML package from an outside agency: a document (K3, born digital) or a status."""
     form = await read_form(request)
