@@ -13,6 +13,7 @@ from exchange.hub import errors, openapi, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.jsonbody import JsonBodyLimit
+from exchange.hub.people import AccessLog, Accounts
 from exchange.hub.routes import auth, documents, edxml, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
@@ -52,6 +53,8 @@ def create_app(settings: HubSettings) -> FastAPI:
         app.state.trust = service.trust
         app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret", token_ttl=settings.token_ttl)
         app.state.settings = settings
+        app.state.accounts = Accounts(service.engine, bodies=service.bodies)
+        app.state.access_log = AccessLog(service.engine)
         try:
             yield
         finally:

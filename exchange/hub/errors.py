@@ -22,6 +22,7 @@ from exchange.errors import (
     TooLargeError,
     TransportError,
 )
+from exchange.hub.gate import record_refusal
 
 _STATUS: tuple[tuple[type[ExchangeError], int], ...] = (
     (NotAuthenticatedError, 401),
@@ -55,8 +56,10 @@ def install(app: FastAPI) -> None:
     """Register the handlers on *app*."""
 
     @app.exception_handler(ExchangeError)
-    async def _project(_: Request, exc: ExchangeError) -> JSONResponse:
+    async def _project(request: Request, exc: ExchangeError) -> JSONResponse:
         status = status_for(exc)
+        if isinstance(exc, AuthError):
+            await record_refusal(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=status, headers=headers)
 

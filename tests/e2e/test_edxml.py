@@ -22,6 +22,16 @@ SDK = Path(__file__).resolve().parents[2] / "samples" / "edxml" / "sdk"
 PERIOD = str(datetime.now(UTC).year)  # the register counts by when the hub registered a row: now
 
 
+def _measures(hub):
+    with hub.auditor() as http:  # the measures are for people now
+        return http.get("/api/measures", params={"period": PERIOD}).json()
+
+
+def _incoming(hub):
+    with hub.auditor() as http:
+        return http.get("/api/register").json()["incoming"]
+
+
 def _send(hub, workdir, name, *, number, to=("central-office", "ha-noi")):
     path = workdir / name
     path.write_bytes(b"%PDF-1.4\n% " + name.encode() + b"\n%%EOF\n")
@@ -80,9 +90,9 @@ def test_a_recall_reaches_the_recipients_and_their_signed_answers_are_on_the_tra
 
 
 def test_a_replacement_names_the_replaced_document_and_k1_counts_it_once(hub, workdir):
-    before = hub.client("organization-commission").get("/api/measures", period=PERIOD)["k1"]["denominator"]
+    before = _measures(hub)["k1"]["denominator"]
     sent, _ = _send(hub, workdir, "v1.pdf", number="320-BC/BTCTW", to=("central-office",))
-    middle = hub.client("organization-commission").get("/api/measures", period=PERIOD)["k1"]["denominator"]
+    middle = _measures(hub)["k1"]["denominator"]
     assert middle == before + 1
     v2 = workdir / "v2.pdf"
     v2.write_bytes(b"%PDF-1.4\n% v2\n%%EOF\n")
@@ -91,7 +101,7 @@ def test_a_replacement_names_the_replaced_document_and_k1_counts_it_once(hub, wo
     new_id = out.split("replaced by ")[1].split()[0]
     events = hub.client("central-office").business_events(new_id)
     assert [(e["action"], e["document_id"], e["related_id"]) for e in events] == [("replace", sent["id"], new_id)]
-    after = hub.client("organization-commission").get("/api/measures", period=PERIOD)["k1"]["denominator"]
+    after = _measures(hub)["k1"]["denominator"]
     assert after == middle  # the original left K1, its replacement came in: one document, counted once
     hub.cli("edxml", "export", new_id, "--as", "organization-commission", "-o", "rep.edxml", cwd=workdir)
     got = sdk_parse((workdir / "rep.edxml").read_bytes())
@@ -106,9 +116,9 @@ def test_a_replacement_names_the_replaced_document_and_k1_counts_it_once(hub, wo
 
 def test_an_outside_agencys_package_registers_moves_k3_and_bad_ones_store_nothing(hub, workdir):
     def k3():
-        return hub.client("propaganda-commission").get("/api/measures", period=PERIOD)["k3"]
+        return _measures(hub)["k3"]
     def incoming_rows():
-        return len(hub.client("propaganda-commission").get("/api/register")["incoming"])
+        return len(_incoming(hub))
     before, rows = k3(), incoming_rows()
     # Hostile or broken packages first: one line, non-zero, nothing stored.
     bad = {"xxe.edxml": b'<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file:///etc/passwd">]><edXML>&x;</edXML>',
@@ -126,7 +136,7 @@ def test_an_outside_agencys_package_registers_moves_k3_and_bad_ones_store_nothin
     shown = hub.cli("node", "register-incoming", "--as", "propaganda-commission", "--edxml",
                     str(SDK / "edoc_new.edxml"), cwd=workdir).stdout
     assert "born digital" in shown and "000.00.00.G12" in shown
-    register = hub.client("propaganda-commission").get("/api/register")["incoming"]
+    register = _incoming(hub)
     assert len(register) == rows + 1
     newest = max(register, key=lambda r: r["received_at"])
     assert newest["electronic"] is True and newest["scanned"] is False and newest["from_agency"] == "Bộ Tài chính"
@@ -134,7 +144,7 @@ def test_an_outside_agencys_package_registers_moves_k3_and_bad_ones_store_nothin
     assert (after["numerator"], after["denominator"]) == (before["numerator"] + 1, before["denominator"] + 1)
     hub.cli("node", "register-incoming", "--as", "propaganda-commission", "--edxml",
             str(SDK / "edoc_replacement.edxml"), cwd=workdir)
-    register = hub.client("propaganda-commission").get("/api/register")["incoming"]
+    register = _incoming(hub)
     assert [r["superseded"] for r in sorted(register, key=lambda r: r["received_at"])][-2:] == [True, False]
 
 

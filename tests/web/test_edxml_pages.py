@@ -10,7 +10,6 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from edxml.sdk_parser import parse as sdk_parse
 
@@ -22,7 +21,8 @@ PERIOD = str(datetime.now(UTC).year)
 
 
 def _k3(hub) -> dict:  # type: ignore[no-untyped-def]
-    return httpx.get(f"{hub.url}/api/measures", params={"period": PERIOD}, timeout=30).json()["k3"]
+    with hub.auditor() as http:
+        return http.get("/api/measures", params={"period": PERIOD}).json()["k3"]
 
 
 def _send(hub, sender: str, to: tuple[str, ...], content: bytes, number: str) -> dict:  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """The document page: metadata, the hub's validation in words, each recipient's fate, receipts.
 
 A secret document's content is never put on a page: :meth:`ExchangeService.text_preview`
-returns nothing for it, and the template offers neither preview nor download.
+returns nothing for it, and the template offers neither preview nor download. A clerk sees
+only its body's documents; an operator sees metadata but no content.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from exchange.cms import ValidationReport
 from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
+from exchange.hub.people import Permission, Viewer
 from exchange.hub.service import ExchangeService
 from exchange.hub.store.models import (
     BusinessEventPublic,
@@ -138,15 +140,14 @@ class DocumentPage:
     acknowledgeable: list[str]  # recipients with the document delivered (training mode)
     business: list[BusinessEventPublic] = field(default_factory=list)  # edXML recall, update, replace
     edxml_statuses: list[EdxmlImportPublic] = field(default_factory=list)  # outside agencies' statuses
-
-    @property
-    def exportable(self) -> bool:
-        """Whether "download as edXML" is offered: an electronic, non-secret document."""
-        return not self.secret and self.doc.sha256 is not None
+    exportable: bool = False  # "download as edXML": electronic, not secret, and the viewer may read content
 
     @classmethod
-    def build(cls, service: ExchangeService, document_id: str) -> DocumentPage:
+    def build(cls, service: ExchangeService, document_id: str, *, viewer: Viewer) -> DocumentPage:
+        """The page of *document_id* as *viewer* may see it: NotAuthorizedError (``other-body``)
+        outside a clerk's body; the text preview only for a role that may read content."""
         doc = service.audit_document(document_id=document_id)
+        viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
         report = ValidationReport.from_dict(doc.report) if doc.report else None
         state = validity_key(doc)
         if report is not None:
@@ -165,11 +166,13 @@ class DocumentPage:
             doc=doc, report=report, state=state, headline=headline, reason=reason, checks=checks,
             receipts=[receipt_view(r) for r in service.audit_receipts(document_id=doc.id)],
             events=service.audit_events(document_id=doc.id),
-            preview=None if secret else _nfc(service.text_preview(document_id=doc.id)),
+            preview=None if secret or not viewer.can(Permission.CONTENT)
+            else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
             acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
             business=service.business_events(body=None, document_id=doc.id),
             edxml_statuses=service.edxml_imports(document_id=doc.id),
+            exportable=not secret and doc.sha256 is not None and viewer.can(Permission.CONTENT),
         )
 
 

@@ -13,12 +13,17 @@ from pathlib import Path
 from exchange.edxml import document_package_xml, sign_package
 from exchange.edxml.compose import document_package
 from exchange.errors import NotFoundError
+from exchange.hub.people.roles import Permission, Viewer
 from exchange.hub.service import ExchangeService
 
 
-def document_as_edxml(service: ExchangeService, *, document_id: str, at: datetime) -> tuple[str, bytes]:
-    """(file name, package bytes) of a stored electronic, non-secret document."""
+def document_as_edxml(service: ExchangeService, *, document_id: str, viewer: Viewer,
+                      at: datetime) -> tuple[str, bytes]:
+    """(file name, package bytes) of a stored electronic, non-secret document, for a viewer who
+    may read its content (NotAuthorizedError otherwise: it carries the document's bytes)."""
+    viewer.require(Permission.CONTENT)
     doc = service.audit_document(document_id=document_id)
+    viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
     if doc.sha256 is None:
         raise NotFoundError(f"document {document_id} was sent on paper: there is no file", code="no-file")
     if doc.classification != "normal":
