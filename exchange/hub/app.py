@@ -16,7 +16,7 @@ from exchange.hub.blobs import BlobStore
 from exchange.hub.jsonbody import JsonBodyLimit
 from exchange.hub.people import AccessLog, Accounts
 from exchange.hub.people.accounts import LoginPolicy
-from exchange.hub.routes import auth, documents, measures, registry
+from exchange.hub.routes import auth, documents, edxml, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
 from exchange.hub.store.db import make_engine
@@ -83,7 +83,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
     app.add_middleware(JsonBodyLimit)
-    for router in (auth.router, documents.router, registry.router, measures.router):
+    for router in (auth.router, documents.router, registry.router, measures.router, edxml.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API
     openapi.install(app)

@@ -33,15 +33,17 @@ from exchange.errors import (
     RejectedError,
     UnknownBodyError,
 )
-from exchange.hub import repeats, roster
+from exchange.hub import business, edxml_import, repeats, roster
 from exchange.hub.blobs import BlobStore
 from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import (
+    BusinessEventPublic,
     Delivery,
     DeliveryPublic,
     Document,
     DocumentPublic,
+    EdxmlImportPublic,
     IncomingPublic,
     Receipt,
     ReceiptPublic,
@@ -282,6 +284,8 @@ class ExchangeService:
         if len(statement) > MAX_RECEIPT or len(signature) > MAX_SIGNATURE:
             raise InputError("the receipt is too large", code="invalid-receipt")
         parsed = ReceiptStatement.from_bytes(statement)
+        if parsed.status is ReceiptStatus.RECALL:
+            raise InputError("status 13 (recall) is the sender's request: exchange node recall", code="invalid-receipt")
         if parsed.document_id != document_id:
             raise InputError(f"the receipt is for document {parsed.document_id}, not {document_id}",
                              code="invalid-receipt")
@@ -294,6 +298,8 @@ class ExchangeService:
             sha256, delivery_id, state = target
             if delivery_id is None or state != "delivered":
                 raise NotAuthorizedError(f"document {document_id} was not delivered to {body}")
+            if parsed.status.answers_change:  # 15/16 answer a recall or an update (edXML)
+                business.require_pending_change(session, document_id=document_id)
             if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
@@ -323,6 +329,37 @@ class ExchangeService:
             doc, _ = self._readable(session, body, document_id)
             only = None if doc.sender == body else body
             return [_receipt_public(r) for r in repo.receipts_of(session, document_id=document_id, recipient=only)]
+
+    # -- edXML business operations and imported packages (exchange.hub.business, .edxml_import)
+    def record_business(self, *, body: str, document_id: str, statement: bytes, signature: bytes,
+                        at: datetime) -> BusinessEventPublic:
+        """A sender's signed recall, update or replacement (see :mod:`exchange.hub.business`)."""
+        return business.record(self, body=body, document_id=document_id, statement=statement,
+                               signature=signature, at=at)
+
+    def business_events(self, *, body: str | None, document_id: str) -> list[BusinessEventPublic]:
+        """The document's signed business events, for its sender or recipients (None: the pages)."""
+        if body is not None:
+            with self._session() as session:
+                self._readable(session, body, document_id)
+        return business.events(self, document_id=document_id)
+
+    def business_relations(self, *, document_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """For the register's pages: per document, (relation, other document id) pairs such as
+        ("recalled", ""), ("replaced by", NEW), ("replaces", OLD), ("updated", "")."""
+        return business.relations(self, document_ids=document_ids)
+
+    def edxml_imports(self, *, body: str | None = None, document_id: str | None = None) -> list[EdxmlImportPublic]:
+        """Imported edXML packages, newest first (the pages)."""
+        return edxml_import.imports(self, body=body, document_id=document_id)
+
+    def edxml_import(self, *, import_id: str) -> EdxmlImportPublic:
+        """One imported package with what it said; NotFoundError if unknown."""
+        return edxml_import.find(self, import_id=import_id)
+
+    def register_edxml(self, *, body: str, data: bytes, at: datetime) -> EdxmlImportPublic:
+        """An edXML package from an outside agency (see :mod:`exchange.hub.edxml_import`)."""
+        return edxml_import.register(self, body=body, data=data, at=at)
 
     # -- the register ---------------------------------------------------------------------
     def register_entries(self, *, start: datetime | None = None, end: datetime | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,13 @@ from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
 from exchange.hub.people import Permission, Viewer
 from exchange.hub.service import ExchangeService
-from exchange.hub.store.models import DeliveryPublic, DocumentPublic, ReceiptPublic
+from exchange.hub.store.models import (
+    BusinessEventPublic,
+    DeliveryPublic,
+    DocumentPublic,
+    EdxmlImportPublic,
+    ReceiptPublic,
+)
 
 CHANNEL_WORDS = {
     "signed_valid": "electronic, signed, valid",
@@ -132,6 +138,9 @@ class DocumentPage:
     preview: str | None
     secret: bool
     acknowledgeable: list[str]  # recipients with the document delivered (training mode)
+    business: list[BusinessEventPublic] = field(default_factory=list)  # edXML recall, update, replace
+    edxml_statuses: list[EdxmlImportPublic] = field(default_factory=list)  # outside agencies' statuses
+    exportable: bool = False  # "download as edXML": electronic, not secret, and the viewer may read content
 
     @classmethod
     def build(cls, service: ExchangeService, document_id: str, *, viewer: Viewer) -> DocumentPage:
@@ -161,6 +170,9 @@ class DocumentPage:
             else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
             acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
+            business=service.business_events(body=None, document_id=doc.id),
+            edxml_statuses=service.edxml_imports(document_id=doc.id),
+            exportable=not secret and doc.sha256 is not None and viewer.can(Permission.CONTENT),
         )
 
 
