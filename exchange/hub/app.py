@@ -11,7 +11,8 @@ from exchange.domain.bodies import BodyRegistry
 from exchange.hub import errors, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
-from exchange.hub.routes import auth, documents, measures, registry
+from exchange.hub.evidence import Evidence
+from exchange.hub.routes import audit, auth, documents, log, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
 from exchange.hub.store.db import make_engine
@@ -41,6 +42,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         service = build_service(settings)
         app.state.service = service
         app.state.trust = service.trust
+        app.state.evidence = Evidence(service)
         app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret", token_ttl=settings.token_ttl)
         app.state.settings = settings
         try:
@@ -56,7 +58,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
-    for router in (auth.router, documents.router, registry.router, measures.router):
+    for router in (auth.router, documents.router, registry.router, measures.router, log.router, audit.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API
     return app

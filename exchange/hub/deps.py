@@ -57,7 +57,8 @@ async def current_principal(
     principal = tokens.check(credentials.credentials, at=at)
     if trust.is_revoked(principal.serial, at=at):
         raise NotAuthorizedError(f"the certificate of {principal.body_id} (serial {principal.serial:x}) "
-                                 "has been revoked", code="certificate-revoked")
+                                 "has been revoked", code="certificate-revoked",
+                                 detail={"body": principal.body_id, "serial": f"{principal.serial:x}"})
     return principal
 
 

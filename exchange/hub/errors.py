@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exchange.errors import (
@@ -53,8 +56,10 @@ def install(app: FastAPI) -> None:
     """Register the handlers on *app*."""
 
     @app.exception_handler(ExchangeError)
-    async def _project(_: Request, exc: ExchangeError) -> JSONResponse:
+    async def _project(request: Request, exc: ExchangeError) -> JSONResponse:
         status = status_for(exc)
+        if isinstance(exc, AuthError):
+            await _log_refusal(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=status, headers=headers)
 
@@ -67,3 +72,26 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+
+async def _log_refusal(request: Request, exc: AuthError) -> None:
+    """Append "access refused" (who asked for what) to the evidence log; the answer goes out
+    even if the log cannot be written (a 5xx would tell the client nothing more)."""
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        return
+    at = datetime.now(UTC)
+    actor = None
+    header = request.headers.get("authorization", "")
+    tokens = getattr(request.app.state, "tokens", None)
+    if header.lower().startswith("bearer ") and tokens is not None:
+        try:
+            actor = tokens.check(header[7:].strip(), at=at).body_id
+        except ExchangeError:
+            actor = None
+    revoked = exc.detail.get("serial") if isinstance(exc.detail, dict) and exc.code == "certificate-revoked" else None
+    try:
+        await run_in_threadpool(service.record_refusal, actor=actor, method=request.method, path=request.url.path,
+                                code=exc.code, at=at, revoked_serial=revoked)
+    except SQLAlchemyError:
+        pass

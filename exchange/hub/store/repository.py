@@ -268,3 +268,15 @@ def events_of(session: Session, *, document_id: str) -> list[Event]:
     """The audit trail of one document, oldest first."""
     return list(session.exec(select(Event).where(Event.document_id == document_id)
                              .order_by(col(Event.at), col(Event.id))))
+
+
+def document_ids(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                 batch: int = 2000) -> Iterator[str]:
+    """The ids of the documents registered in [start, end), oldest first, streamed."""
+    query = select(Document.id)
+    if start is not None:
+        query = query.where(col(Document.created_at) >= start)
+    if end is not None:
+        query = query.where(col(Document.created_at) < end)
+    yield from session.exec(query.order_by(col(Document.created_at), col(Document.id))
+                            .execution_options(yield_per=batch))

@@ -1,0 +1,65 @@
+"""``/api/audit/...``: evidence files for auditors (one document's bundle, a period's archive).
+
+Each is written to a temporary file in the hub's data folder (streamed, whatever its size)
+and deleted once sent.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from exchange.hub.deps import NowDep
+from exchange.hub.routes.log import EvidenceDep
+from exchange.metrics.periods import Period
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+_ZIP: dict[int | str, dict[str, Any]] = {200: {"content": {"application/zip": {}}, "description": "an exchange-evidence/1 zip file"}}
+
+
+def _temporary(request: Request) -> Path:
+    folder = request.app.state.settings.data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="evidence-", suffix=".zip", dir=folder)
+    os.close(handle)
+    return Path(name)
+
+
+def _send(path: Path, filename: str) -> FileResponse:
+    return FileResponse(path, media_type="application/zip", filename=filename,
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@router.get("/documents/{document_id}/bundle", response_class=FileResponse, responses=_ZIP)
+async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: NowDep) -> FileResponse:
+    """One document's evidence: bytes, signature, CRL and chain, receipts, log entries with
+    inclusion proofs, and the signed checkpoint; checked offline by ``exchange audit verify``."""
+    evidence.service.audit_document(document_id=document_id)  # 404 before writing anything
+    path = _temporary(request)
+    try:
+        await run_in_threadpool(evidence.write, [document_id], path, at=at)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _send(path, f"evidence-{document_id}.zip")
+
+
+@router.get("/archive", response_class=FileResponse, responses=_ZIP)
+async def archive(period: str, request: Request, evidence: EvidenceDep, at: NowDep) -> FileResponse:
+    """Every document registered in *period* (``2015``, ``2015H1``, ``2015-03``…) with its evidence."""
+    chosen = Period.parse(period)
+    path = _temporary(request)
+    try:
+        await run_in_threadpool(evidence.write, evidence.document_ids(chosen), path, at=at)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _send(path, f"archive-{chosen.label}.zip")
