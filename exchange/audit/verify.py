@@ -74,7 +74,7 @@ def bundle_verifier(reader: BundleReader, ca_file: Path) -> Verifier:
 
 
 def verify_checkpoint(reader: BundleReader, verifier: Verifier) -> tuple[Verdict, Checkpoint | None]:
-    """Checks 1-2; the checkpoint (None if it does not parse)."""
+    """Checks 1-2 on the bundle's checkpoint; the checkpoint (None if it does not parse)."""
     note, cms = reader.checkpoint()
     if note is None or cms is None:
         return Verdict("checkpoint", (_bad("checkpoint signature", "the bundle has no signed checkpoint"),)), None
@@ -82,14 +82,20 @@ def verify_checkpoint(reader: BundleReader, verifier: Verifier) -> tuple[Verdict
         signed = SignedCheckpoint.from_note(note, cms)
     except MalformedCheckpointError as exc:
         return Verdict("checkpoint", (_bad("checkpoint signature", str(exc)),)), None
+    return check_signed_checkpoint(signed, verifier), signed.checkpoint
+
+
+def check_signed_checkpoint(signed: SignedCheckpoint, verifier: Verifier) -> Verdict:
+    """Checks 1-2: the CMS over the checkpoint's text is the hub's and validates; the note's
+    signature line is by the same key."""
     checks: list[AuditCheck] = []
     try:
         # The checkpoint is validated at the time it says it was signed: the hub's certificate
         # must have been valid and unrevoked then (a later expiry does not undo it).
-        at = verifier.parse(cms).signing_time or datetime.now(UTC)
-        report = verifier.verify(signed.checkpoint.text(), cms, at=at)
+        at = verifier.parse(signed.cms).signing_time or datetime.now(UTC)
+        report = verifier.verify(signed.checkpoint.text(), signed.cms, at=at)
     except ExchangeError as exc:
-        return Verdict("checkpoint", (_bad("checkpoint signature", str(exc)),)), None
+        return Verdict("checkpoint", (_bad("checkpoint signature", str(exc)),))
     signer_cert = None
     if report.signer is None or report.signer.body_id != HUB_ID:
         who = report.signer.body_id if report.signer else "nobody"
@@ -99,13 +105,12 @@ def verify_checkpoint(reader: BundleReader, verifier: Verifier) -> tuple[Verdict
                            indeterminate=report.indication is Indication.INDETERMINATE))
     else:
         checks.append(_ok("checkpoint signature", f"signed by the hub at {report.signing_time}"))
-        parsed = verifier.parse(cms)
-        signer_cert = parsed.signer_certificate
+        signer_cert = verifier.parse(signed.cms).signer_certificate
     if signer_cert is not None and note_signature_valid(signed, signer_cert):
         checks.append(_ok("checkpoint note", f"{signed.checkpoint.origin}: {signed.checkpoint.size} entries"))
     elif signer_cert is not None:
         checks.append(_bad("checkpoint note", "the note has no valid signature line by the hub's key"))
-    return Verdict("checkpoint", tuple(checks)), signed.checkpoint
+    return Verdict("checkpoint", tuple(checks))
 
 
 def verify_document(doc: DocumentEvidence, checkpoint: Checkpoint, verifier: Verifier) -> Verdict:
@@ -132,8 +137,8 @@ def verify_document(doc: DocumentEvidence, checkpoint: Checkpoint, verifier: Ver
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         by_kind.setdefault(entry["kind"], []).append(entry)
-    registered = (by_kind.get(EntryKind.ACCEPTED) or by_kind.get(EntryKind.REFUSED) or by_kind.get(EntryKind.PAPER)
-                  or [None])[0]
+    found = by_kind.get(EntryKind.ACCEPTED) or by_kind.get(EntryKind.REFUSED) or by_kind.get(EntryKind.PAPER)
+    registered = found[0] if found else None
     if registered is None:
         checks.append(_bad("register record", "the log never registered this document"))
         return Verdict(doc.document_id, tuple(checks))

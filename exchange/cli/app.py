@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from exchange.cli import demo, hub, keys, node, report, signing, simulate
+from exchange.cli import audit, demo, hub, keys, node, report, signing, simulate
 from exchange.cli.common import run_guarded
 
 
@@ -19,6 +19,7 @@ def build_app() -> typer.Typer:
     app.add_typer(keys.app, name="keys")
     app.add_typer(hub.app, name="hub")
     app.add_typer(node.app, name="node")
+    app.add_typer(audit.app, name="audit")
     app.command("sign")(signing.sign_command)
     app.command("verify")(signing.verify_command)
     app.command("report")(report.report_command)

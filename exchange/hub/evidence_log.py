@@ -70,10 +70,13 @@ class EvidenceLog:
     """Append, read and prove the log kept in *engine*'s tables."""
 
     def __init__(self, engine: Engine, *, origin: str = DEFAULT_ORIGIN,
-                 interval: timedelta = timedelta(seconds=2)) -> None:
+                 interval: timedelta = timedelta(seconds=2), create: bool = True) -> None:
+        """*create*: make the head row if missing (False for read-only auditing)."""
         self.engine = engine
         self.origin = origin
         self.interval = interval
+        if not create:
+            return
         with engine.connect() as connection:
             exists = connection.execute(_READ_HEAD).first() is not None
         if not exists:
