@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from exchange.cli.common import BodiesOpt, KeysOpt, settings
+from exchange.errors import InputError
 from exchange.pki import KeyStore
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ def serve(
     training: Annotated[bool, typer.Option("--training", help="enable the trainer's buttons on the web pages")] = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    checkpoint_interval: Annotated[float, typer.Option(
+        "--checkpoint-interval", help="seconds: the most often a new log checkpoint is signed")] = 2.0,
 ) -> None:
     """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
     # Imported here so that every other command starts without loading the web stack.
@@ -38,7 +41,10 @@ def serve(
     from exchange.hub.settings import HubSettings
 
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
-    hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training)
+    if checkpoint_interval < 0:
+        raise InputError("--checkpoint-interval cannot be negative")
+    hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training,
+                                    checkpoint_interval=checkpoint_interval)
     hub.data_dir.mkdir(parents=True, exist_ok=True)
     KeyStore.at(hub.keys_dir).require()
     typer.echo(f"hub on http://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/")
@@ -63,6 +69,7 @@ def _env(hub: HubSettings) -> dict[str, str]:
         "EXCHANGE_BODIES": str(hub.resolved_bodies_file.resolve()),
         "EXCHANGE_MAX_UPLOAD": str(hub.max_upload),
         "EXCHANGE_TRAINING": "1" if hub.training else "",
+        "EXCHANGE_CHECKPOINT_INTERVAL": str(hub.checkpoint_interval),
     }
     if hub.db_url:
         env["EXCHANGE_DB"] = hub.db_url

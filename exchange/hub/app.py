@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -12,6 +13,7 @@ from exchange.hub import errors, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence import Evidence
+from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.routes import audit, auth, documents, log, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
@@ -25,12 +27,15 @@ def build_service(settings: HubSettings) -> ExchangeService:
     """The service with its engine, blob store and trust, as the app and the simulator use it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     trust = Trust(KeyStore.at(settings.keys_dir), reload_interval=settings.crl_reload_interval)
+    engine = make_engine(settings.database_url)
     return ExchangeService(
-        engine=make_engine(settings.database_url),
+        engine=engine,
         blobs=BlobStore(settings.data_dir / "blobs"),
         trust=trust,
         bodies=BodyRegistry.from_toml(settings.resolved_bodies_file),
         max_upload=settings.max_upload,
+        log=EvidenceLog(engine, origin=settings.log_origin,
+                        interval=timedelta(seconds=settings.checkpoint_interval)),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from exchange.config import Settings, default_bodies_file
 from exchange.hub.auth import TOKEN_TTL
+from exchange.hub.evidence_log import DEFAULT_ORIGIN
 from exchange.hub.service import DEFAULT_MAX_UPLOAD
 
 
@@ -21,6 +22,8 @@ class HubSettings:
     token_ttl: timedelta = TOKEN_TTL
     crl_reload_interval: float = 1.0
     training: bool = False
+    checkpoint_interval: float = 2.0  # seconds: the most often a new log checkpoint is signed
+    log_origin: str = DEFAULT_ORIGIN  # the log's name in its checkpoints
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
