@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
 from exchange.hub.service import ExchangeService
 from exchange.hub.store.models import DeliveryPublic, DocumentPublic, ReceiptPublic
+from exchange.tlog import decode_leaf
 
 CHANNEL_WORDS = {
     "signed_valid": "electronic, signed, valid",
@@ -118,6 +119,21 @@ def receipt_view(receipt: ReceiptPublic) -> ReceiptView:
 
 
 @dataclass(frozen=True)
+class LogLine:
+    """One entry of the evidence log about a document, for its page."""
+
+    index: int
+    kind: str
+    who: str
+    at: str
+
+    @classmethod
+    def of(cls, index: int, entry: dict[str, Any]) -> LogLine:
+        who = entry.get("recipient") or entry.get("sender") or ""
+        return cls(index, str(entry.get("kind")), str(who), str(entry.get("at")))
+
+
+@dataclass(frozen=True)
 class DocumentPage:
     doc: DocumentPublic
     report: ValidationReport | None
@@ -130,6 +146,7 @@ class DocumentPage:
     preview: str | None
     secret: bool
     acknowledgeable: list[str]  # recipients with the document delivered (training mode)
+    log: list[LogLine] = field(default_factory=list)  # its entries in the evidence log
 
     @classmethod
     def build(cls, service: ExchangeService, document_id: str) -> DocumentPage:
@@ -155,6 +172,7 @@ class DocumentPage:
             preview=None if secret else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
             acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
+            log=[LogLine.of(e.index, decode_leaf(e.leaf)) for e in service.log.document_entries(doc.id)],
         )
 
 

@@ -18,6 +18,7 @@ from exchange.domain.documents import ReceiptStatus
 from exchange.errors import ExchangeError, InputError, NotAuthorizedError, NotFoundError
 from exchange.hub.deps import NowDep, ServiceDep
 from exchange.hub.errors import status_for
+from exchange.hub.routes.log import checkpoint_public
 from exchange.hub.service import ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
 from exchange.hub.web.documents import (
@@ -93,8 +94,10 @@ def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at:
         awaiting, _ = service.find_documents(status="awaiting", limit=30)
         extra = {"samples": list_samples(samples_dir()), "modes": MODES, "awaiting": awaiting,
                  "statuses": list(ReceiptStatus)}
+    evidence = getattr(request.app.state, "evidence", None)
+    checkpoint = checkpoint_public(evidence.checkpoint(at=at)) if evidence is not None else None
     return render(request, templates, "overview.html", _status(page.picker.error), page=page, title="Overview",
-                  **extra)
+                  checkpoint=checkpoint, **extra)
 
 
 @router.get("/bodies", response_class=HTMLResponse)
