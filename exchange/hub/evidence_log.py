@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy import insert as _insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -152,16 +152,20 @@ class EvidenceLog:
         return found
 
     def read_nodes(self, keys: Collection[NodeKey]) -> dict[NodeKey, bytes]:
-        """Stored subtree hashes, in one query."""
-        wanted = list(keys)
+        """Stored subtree hashes, in one query (per level an ``index IN (…)``, so both databases
+        look each one up by the primary key rather than scanning the table)."""
+        by_level: dict[int, list[int]] = {}
+        for level, index in keys:
+            by_level.setdefault(level, []).append(index)
         found: dict[NodeKey, bytes] = {}
-        with self.engine.connect() as connection:
-            for chunk in range(0, len(wanted), 400):
-                part = wanted[chunk:chunk + 400]
-                for level, index, value in connection.execute(select(_NODE.c.level, _NODE.c.index, _NODE.c.hash)
-                                                              .where(tuple_(_NODE.c.level, _NODE.c.index).in_(part))):
+        if by_level:
+            where = or_(*(and_(_NODE.c.level == level, _NODE.c.index.in_(indexes))
+                          for level, indexes in by_level.items()))
+            with self.engine.connect() as connection:
+                for level, index, value in connection.execute(
+                        select(_NODE.c.level, _NODE.c.index, _NODE.c.hash).where(where)):
                     found[(int(level), int(index))] = bytes(value)
-        missing = [k for k in wanted if k not in found]
+        missing = [k for k in keys if k not in found]
         if missing:
             raise NotFoundError(f"the log's stored tree lacks subtree {missing[0]}: the log is damaged",
                                 code="log-damaged")
