@@ -41,8 +41,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from machine import describe  # noqa: E402
-
 from exchange.audit import verify_file  # noqa: E402
 from exchange.cms import Indication, sign_detached  # noqa: E402
 from exchange.domain.bodies import BodyRegistry  # noqa: E402
@@ -55,6 +53,8 @@ from exchange.hub.service import ExchangeService, Upload  # noqa: E402
 from exchange.node import node_verifier  # noqa: E402
 from exchange.pki import KeyStore, init_pki  # noqa: E402
 from exchange.tlog import EntryKind  # noqa: E402
+
+from machine import describe  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 T0 = datetime(2015, 1, 5, 8, tzinfo=UTC)

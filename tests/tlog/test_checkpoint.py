@@ -16,7 +16,12 @@ from cryptography.hazmat.primitives import serialization
 from exchange.audit.verify import check_signed_checkpoint
 from exchange.cms import Indication
 from exchange.pki import KeyStore
-from exchange.tlog import Checkpoint, MalformedCheckpointError, SignedCheckpoint, note_signature_valid
+from exchange.tlog import (
+    Checkpoint,
+    MalformedCheckpointError,
+    SignedCheckpoint,
+    note_signature_valid,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not on PATH")
 
