@@ -39,9 +39,9 @@ def snapshot(engine: Engine) -> Snapshot:
                 "signature_sha256": doc.signature_sha256, "indication": doc.indication,
                 "sub_indication": doc.sub_indication, "classification": doc.classification, "deliveries": {}}
         for row in connection.execute(select(Delivery.__table__)):  # type: ignore[attr-defined]
-            doc = state.documents.get(row.document_id)
-            if doc is not None:
-                doc["deliveries"][row.recipient] = {"delivered": row.state == "delivered", "state": row.state,
+            stored = state.documents.get(row.document_id)
+            if stored is not None:
+                stored["deliveries"][row.recipient] = {"delivered": row.state == "delivered", "state": row.state,
                                                     "fetched": row.fetched_at is not None, "status": row.status}
         for row in connection.execute(select(Receipt.__table__)):  # type: ignore[attr-defined]
             state.receipts[int(row.id)] = {
