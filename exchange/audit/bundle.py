@@ -114,6 +114,12 @@ class BundleReader:
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
             raise InputFileError(f"{path}: not an {FORMAT} file")
         self._names = set(self._zip.namelist())
+        # each document's receipt statements, found once (not by scanning every name per document)
+        self._receipts: dict[str, list[str]] = {}
+        for name in sorted(self._names):
+            head, sep, tail = name.partition("/receipts/")
+            if sep and head.startswith("documents/") and tail.endswith(".json"):
+                self._receipts.setdefault(head[len("documents/"):], []).append(name)
 
     def close(self) -> None:
         self._zip.close()
@@ -140,7 +146,7 @@ class BundleReader:
         log = self.read(base + "log.json")
         receipts = tuple(
             ReceiptFiles(name[len(base) + 9:-5], self._zip.read(name), self.read(name[:-5] + ".p7s") or b"")
-            for name in sorted(self._names) if name.startswith(base + "receipts/") and name.endswith(".json"))
+            for name in self._receipts.get(document_id, ()))
         return DocumentEvidence(
             document_id=document_id,
             record=json.loads(record) if record else {},

@@ -39,11 +39,18 @@ _NODE: Table = LogNode.__table__  # type: ignore[attr-defined]
 _HEAD: Table = LogHead.__table__  # type: ignore[attr-defined]
 _CHECKPOINT: Table = LogCheckpoint.__table__  # type: ignore[attr-defined]
 
-# Taking the head row's lock is a write that changes nothing: it must come before the read.
-_LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size)
+# Taking the head row's lock is a write that changes nothing, and it reads the head in the same
+# statement: the read happens under the lock (PostgreSQL's row lock, SQLite's write lock).
+_LOCK_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(size=_HEAD.c.size)
+              .returning(_HEAD.c.size, _HEAD.c.frontier))
 _READ_HEAD = select(_HEAD.c.size, _HEAD.c.frontier).where(_HEAD.c.id == 1)
 _WRITE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(size=bindparam("new_size"),
                                                           frontier=bindparam("new_frontier"))
+# The same, only if the head is still the one this process last wrote: then that one statement
+# both takes the lock and moves the head (the tree's state is its size and right border).
+_ADVANCE_HEAD = update(_HEAD).where(_HEAD.c.id == 1, _HEAD.c.size == bindparam("old_size"),
+                                    _HEAD.c.frontier == bindparam("old_frontier")).values(
+    size=bindparam("new_size"), frontier=bindparam("new_frontier"))
 _INSERT_ENTRY, _INSERT_NODE = _insert(_ENTRY), _insert(_NODE)
 DEFAULT_ORIGIN = "hub.exchange.example/log"
 #: the most entries one page of ``entries`` returns
@@ -75,6 +82,7 @@ class EvidenceLog:
         self.engine = engine
         self.origin = origin
         self.interval = interval
+        self._last: Frontier | None = None  # the head as this process last wrote it (a guess)
         if not create:
             return
         with engine.connect() as connection:
@@ -93,16 +101,28 @@ class EvidenceLog:
         if not entries:
             return -1
         connection = session.connection()
-        connection.execute(_LOCK_HEAD)
-        size, border = connection.execute(_READ_HEAD).one()
-        frontier, nodes = Frontier.from_bytes(size, border).append(leaf_hash(e.leaf) for e in entries)
+        hashes = [leaf_hash(e.leaf) for e in entries]
+        last = self._last
+        advanced = None
+        if last is not None:  # usually nobody else appended since: 1 statement instead of 2
+            frontier, nodes = last.append(hashes)
+            advanced = connection.execute(_ADVANCE_HEAD, {
+                "old_size": last.size, "old_frontier": last.to_bytes(),
+                "new_size": frontier.size, "new_frontier": frontier.to_bytes()}).rowcount == 1
+        if not advanced:
+            size, border = connection.execute(_LOCK_HEAD).one()
+            frontier, nodes = Frontier.from_bytes(size, border).append(hashes)
+            connection.execute(_WRITE_HEAD, {"new_size": frontier.size, "new_frontier": frontier.to_bytes()})
+        start = frontier.size - len(entries)
         connection.execute(_INSERT_ENTRY, [
-            {"index": size + i, "kind": e.kind.value, "at": as_stored(e.at), "document_id": e.document_id,
+            {"index": start + i, "kind": e.kind.value, "at": as_stored(e.at), "document_id": e.document_id,
              "leaf": e.leaf} for i, e in enumerate(entries)])
         connection.execute(_INSERT_NODE, [{"level": level, "index": index, "hash": value}
                                           for level, index, value in nodes])
-        connection.execute(_WRITE_HEAD, {"new_size": frontier.size, "new_frontier": frontier.to_bytes()})
-        return int(size)
+        # If the transaction rolls back, the guess is ahead of the database: the next append's
+        # conditional update then matches nothing and reads the head again.
+        self._last = frontier
+        return start
 
     # -- reading ------------------------------------------------------------------------
     def head(self) -> Frontier:

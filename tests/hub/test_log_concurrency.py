@@ -1,5 +1,6 @@
 """Concurrent writers never fork the log: appends take turns on the head row, on SQLite and
-PostgreSQL, and the stored levels equal a replay of the entries."""
+PostgreSQL, from threads sharing one service and from two services (as two worker processes
+would, each with its own guess of the head), and the stored levels equal a replay."""
 
 from __future__ import annotations
 
@@ -21,24 +22,26 @@ from e2e.harness import fresh_database
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_concurrent_appends_keep_one_tree(pki, tmp_path: Path, kind: str) -> None:
     with fresh_database(kind, tmp_path) as url:
-        service = build_service(HubSettings(keys_dir=pki.dir, data_dir=tmp_path / "data", db_url=url,
-                                            bodies_file=pki.bodies_file))
+        settings = HubSettings(keys_dir=pki.dir, data_dir=tmp_path / "data", db_url=url,
+                               bodies_file=pki.bodies_file)
+        service, other = build_service(settings), build_service(settings)
         try:
             errors: list[BaseException] = []
             start = threading.Barrier(8)
 
-            def write(sender: str) -> None:
+            def write(sender: str, writer) -> None:  # type: ignore[no-untyped-def]
                 try:
                     start.wait()
                     for _ in range(12):
                         metadata = DocumentMetadata.from_dict({"recipients": ["central-office"],
                                                                "message_id": str(uuid.uuid4())})
-                        service.register_paper(sender=sender, metadata=metadata, at=datetime.now(UTC))
+                        writer.register_paper(sender=sender, metadata=metadata, at=datetime.now(UTC))
                 except BaseException as exc:  # reported below, with the thread's own error
                     errors.append(exc)
 
             senders = ["ha-noi", "nghe-an", "da-nang", "organization-commission"] * 2
-            threads = [threading.Thread(target=write, args=(s,)) for s in senders]
+            threads = [threading.Thread(target=write, args=(s, (service, other)[i % 2]))
+                       for i, s in enumerate(senders)]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -55,3 +58,4 @@ def test_concurrent_appends_keep_one_tree(pki, tmp_path: Path, kind: str) -> Non
             assert service.log.read_nodes(replayed.nodes.keys()) == replayed.nodes  # every stored level
         finally:
             service.engine.dispose()
+            other.engine.dispose()
