@@ -85,14 +85,17 @@ class BundleWriter:
     def add_document(self, document_id: str, *, record: dict[str, Any], content: Path | None,
                      signature: bytes | None, receipts: list[ReceiptFiles], entries: list[LoggedEntry]) -> None:
         base = f"documents/{document_id}/"
-        self._zip.writestr(base + "record.json", json.dumps(record, ensure_ascii=False, indent=1, default=str))
+        self._zip.writestr(base + "record.json", json.dumps(record, ensure_ascii=False, default=str))
+        # Documents (PDFs, ciphertext) and DER signatures barely compress: stored as they are,
+        # they cost an auditor's tool no inflating.
         if content is not None:
-            self._zip.write(content, base + "content.bin")  # streamed from disk
+            self._zip.write(content, base + "content.bin", compress_type=zipfile.ZIP_STORED)  # streamed
         if signature is not None:
-            self._zip.writestr(base + "signature.p7s", signature)
+            self._zip.writestr(base + "signature.p7s", signature, compress_type=zipfile.ZIP_STORED)
         for receipt in receipts:
             self._zip.writestr(f"{base}receipts/{receipt.name}.json", receipt.statement)
-            self._zip.writestr(f"{base}receipts/{receipt.name}.p7s", receipt.signature)
+            self._zip.writestr(f"{base}receipts/{receipt.name}.p7s", receipt.signature,
+                               compress_type=zipfile.ZIP_STORED)
         self._zip.writestr(base + "log.json", json.dumps([e.to_dict() for e in entries], indent=1))
         self._ids.append(document_id)
 

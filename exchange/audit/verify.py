@@ -155,8 +155,8 @@ def verify_document(doc: DocumentEvidence, checkpoint: Checkpoint, verifier: Ver
                                              f"{str(registered.get('sha256'))[:16]}… at acceptance: altered"))
     else:
         checks.append(_ok("document bytes", f"SHA-256 {content_sha} as logged"))
-    # 6. signature
-    checks.append(_signature_check(doc, registered, verifier))
+    # 6. signature (the bytes were hashed once, above)
+    checks.append(_signature_check(doc, registered, verifier, content_sha))
     # 7. receipts
     checks.append(_receipts_check(doc, by_kind.get(EntryKind.RECEIPT, []), registered, verifier))
     return Verdict(doc.document_id, tuple(checks))
@@ -196,7 +196,8 @@ def _record_check(record: dict[str, Any], registered: dict[str, Any], by_kind: d
     return _ok(name, f"{len(states)} recipient rows agree with the log")
 
 
-def _signature_check(doc: DocumentEvidence, registered: dict[str, Any], verifier: Verifier) -> AuditCheck:
+def _signature_check(doc: DocumentEvidence, registered: dict[str, Any], verifier: Verifier,
+                     content_sha: str | None) -> AuditCheck:
     name = "signature"
     logged = registered.get("signature_sha256")
     if doc.signature is None:
@@ -209,7 +210,8 @@ def _signature_check(doc: DocumentEvidence, registered: dict[str, Any], verifier
     if doc.content is None:
         return _bad(name, "no document bytes to check the signature over")
     try:
-        report = verifier.verify(doc.content, doc.signature, at=_time(registered["at"]))
+        report = verifier.verify(doc.content, doc.signature, at=_time(registered["at"]),
+                                 sha256=bytes.fromhex(content_sha) if content_sha else None)
     except ExchangeError as exc:
         return _bad(name, f"{exc}")
     hub_said = registered.get("indication")
