@@ -91,9 +91,19 @@ def checkpoint_command(hub: HubOpt = None, output: Annotated[Path | None, typer.
 
 @app.command("bundle")
 def bundle_command(document_id: Annotated[str, typer.Argument(help="document id")], output: OutOpt,
-                   hub: HubOpt = None) -> None:
+                   hub: HubOpt = None, as_body: Annotated[str | None, typer.Option(
+                       "--as", help="authenticate as this body (a secret document's bytes go only to its "
+                                    "sender and recipients)")] = None, keys: KeysOpt = None) -> None:
     """Download one document's evidence bundle (a zip) to check offline with `audit verify`."""
-    with _hub(hub) as source:
+    url = hub or settings().hub_url
+    token = None
+    if as_body is not None:
+        from exchange.node import HubClient
+
+        cfg = settings(keys_dir=keys)
+        with HubClient(url, credential=KeyStore.at(cfg.keys_dir).credential(as_body)) as client:
+            token = client.authenticate()
+    with HubLog(url, token=token) as source:
         source.download(f"/api/audit/documents/{document_id}/bundle", output)
     typer.echo(f"saved {output}: check it offline with `exchange audit verify {output} --ca ROOT.pem`")
 

@@ -21,9 +21,11 @@ PAGE = 1000
 
 
 class HubLog:
-    def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 120.0) -> None:
+    def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 120.0,
+                 token: str | None = None) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, headers=headers)
 
     def close(self) -> None:
         self._http.close()
