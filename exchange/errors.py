@@ -20,6 +20,8 @@ one-line messages)::
     ├── ConflictError              a request that contradicts stored state (HTTP 409)
     ├── TooLargeError              an upload over the size limit (HTTP 413)
     ├── RejectedError              a document or receipt refused on validation (HTTP 422)
+    │   ├── UnusableCertificateError   an encryption certificate that must not be encrypted to
+    │   └── DecryptionError            an envelope that is not for this key, or will not open
     └── TransportError             the hub could not be reached or answered badly (client side)
 
 A signature that parses but does not verify is *not* an error: verification returns a
@@ -105,6 +107,20 @@ class TooLargeError(ExchangeError):
 
 class RejectedError(ExchangeError):
     code = "rejected"
+
+
+class UnusableCertificateError(RejectedError):
+    """Raised before encrypting to a certificate that is revoked, expired, untrusted or not
+    for encryption: a secret document is never encrypted to it."""
+
+    code = "unusable-certificate"
+
+
+class DecryptionError(RejectedError):
+    """Raised when an envelope has no recipient info for the key at hand, or does not open
+    with it (wrong key, altered ciphertext)."""
+
+    code = "cannot-decrypt"
 
 
 class TransportError(ExchangeError):

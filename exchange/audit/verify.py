@@ -148,12 +148,6 @@ def verify_document(doc: DocumentEvidence, checkpoint: Checkpoint, verifier: Ver
         return Verdict(doc.document_id, tuple(checks))
     # 5. document bytes
     content_sha = hashlib.sha256(doc.content).hexdigest() if doc.content is not None else None
-    if content_sha is None and doc.record.get("classification", "normal") != "normal":
-        checks.append(_bad("document bytes", "withheld: a secret document's bytes are given only to its sender "
-                                             "and recipients", indeterminate=True))
-        checks.append(_bad("signature", "not checked: the document's bytes are withheld", indeterminate=True))
-        checks.append(_receipts_check(doc, by_kind.get(EntryKind.RECEIPT, []), registered, verifier))
-        return Verdict(doc.document_id, tuple(checks))
     if content_sha is None:
         checks.append(_bad("document bytes", "the bundle lacks the document's bytes"))
     elif content_sha != registered.get("sha256"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from exchange.cli import audit, demo, hub, keys, node, report, signing, simulate
+from exchange.cli import audit, demo, hub, keys, node, report, secret, signing, simulate
 from exchange.cli.common import run_guarded
 
 
@@ -22,6 +22,8 @@ def build_app() -> typer.Typer:
     app.add_typer(audit.app, name="audit")
     app.command("sign")(signing.sign_command)
     app.command("verify")(signing.verify_command)
+    app.command("encrypt")(secret.encrypt_command)
+    app.command("decrypt")(secret.decrypt_command)
     app.command("report")(report.report_command)
     app.command("simulate")(simulate.simulate_command)
     app.command("demo")(demo.demo_command)

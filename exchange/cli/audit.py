@@ -27,6 +27,7 @@ from exchange.cli.signing import EXIT_BY_INDICATION
 from exchange.cms import Indication, Outcome, Verifier
 from exchange.errors import InputError, InputFileError, NotFoundError
 from exchange.metrics.periods import Period
+from exchange.node.client import hub_trust
 from exchange.pki import KeyStore, PathValidator, load_certificate_file, load_crl
 from exchange.pki.certificates import read_file
 from exchange.tlog import SignedCheckpoint
@@ -43,8 +44,11 @@ CrlOpt = Annotated[Path | None, typer.Option("--crl", help="CRL to enforce on th
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="file to write")]
 
 
-def _hub(url: str | None) -> HubLog:
-    return HubLog(url or settings().hub_url)
+def _hub(url: str | None, ca: Path | None = None, keys: Path | None = None) -> HubLog:
+    """The hub's public log; over https, its TLS certificate must chain to the demo root."""
+    cfg = settings(keys_dir=keys)
+    target = url or cfg.hub_url
+    return HubLog(target, verify=hub_trust(target, ca or KeyStore.at(cfg.keys_dir).root_path))
 
 
 def _verifier(ca: Path | None, keys: Path | None, crl: Path | None = None) -> Verifier:
@@ -71,7 +75,7 @@ def checkpoint_command(hub: HubOpt = None, output: Annotated[Path | None, typer.
         ca: CaOpt = None, crl: CrlOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
     """Fetch the hub's current checkpoint and check its signatures (CMS and signed note)."""
     verifier = _verifier(ca, keys, crl)
-    with _hub(hub) as source:
+    with _hub(hub, ca, keys) as source:
         signed = source.checkpoint()
     verdict = check_signed_checkpoint(signed, verifier)
     if output is not None:
@@ -91,29 +95,19 @@ def checkpoint_command(hub: HubOpt = None, output: Annotated[Path | None, typer.
 
 @app.command("bundle")
 def bundle_command(document_id: Annotated[str, typer.Argument(help="document id")], output: OutOpt,
-                   hub: HubOpt = None, as_body: Annotated[str | None, typer.Option(
-                       "--as", help="authenticate as this body (a secret document's bytes go only to its "
-                                    "sender and recipients)")] = None, keys: KeysOpt = None) -> None:
+                   hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None) -> None:
     """Download one document's evidence bundle (a zip) to check offline with `audit verify`."""
-    url = hub or settings().hub_url
-    token = None
-    if as_body is not None:
-        from exchange.node import HubClient
-
-        cfg = settings(keys_dir=keys)
-        with HubClient(url, credential=KeyStore.at(cfg.keys_dir).credential(as_body)) as client:
-            token = client.authenticate()
-    with HubLog(url, token=token) as source:
+    with _hub(hub, ca, keys) as source:
         source.download(f"/api/audit/documents/{document_id}/bundle", output)
     typer.echo(f"saved {output}: check it offline with `exchange audit verify {output} --ca ROOT.pem`")
 
 
 @app.command("archive")
 def archive_command(period: Annotated[str, typer.Option("--period", help="2015, 2015H1, 2015-03 …")],
-                    output: OutOpt, hub: HubOpt = None) -> None:
+                    output: OutOpt, hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None) -> None:
     """Download every document of PERIOD with its evidence (one zip) to check offline."""
     chosen = Period.parse(period)
-    with _hub(hub) as source:
+    with _hub(hub, ca, keys) as source:
         source.download("/api/audit/archive", output, period=chosen.label)
     typer.echo(f"saved {output}: check it offline with `exchange audit verify {output} --ca ROOT.pem`")
 
@@ -179,7 +173,7 @@ def log_verify_command(hub: Annotated[str | None, typer.Option("--hub", help="a 
     with Progress(TextColumn("[bold]replaying the log"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=json_out or not console.is_terminal) as bar:
         task = bar.add_task("entries", total=None)
-        signed, result = (_replay_hub(hub, bar, task) if hub is not None
+        signed, result = (_replay_hub(_hub(hub, ca, keys), bar, task) if hub is not None
                           else _replay_db(str(db), data, bar, task))
     checks = [check_signed_checkpoint(s, verifier) for s in signed]
     bad_signatures = [f"checkpoint of size {s.checkpoint.size}: {v.summary()}" for s, v in zip(signed, checks, strict=True)
@@ -202,8 +196,8 @@ def log_verify_command(hub: Annotated[str | None, typer.Option("--hub", help="a 
     raise typer.Exit(EXIT_BY_INDICATION[indication])
 
 
-def _replay_hub(url: str, bar: Progress, task: object) -> tuple[list[SignedCheckpoint], ReplayResult]:
-    with HubLog(url) as source:
+def _replay_hub(hub: HubLog, bar: Progress, task: object) -> tuple[list[SignedCheckpoint], ReplayResult]:
+    with hub as source:
         signed = source.checkpoint()
         snapshot = source.snapshot()
         result = replay(source.entries(signed.checkpoint.size), snapshot, checkpoints=[signed.checkpoint],
@@ -240,7 +234,7 @@ def watch_command(state: Annotated[Path, typer.Option("--state", help="where the
     if interval <= 0:
         raise InputError("--interval must be positive")
     verifier = _verifier(ca, keys)
-    with _hub(hub) as source:
+    with _hub(hub, ca, keys) as source:
         while True:
             signed = source.checkpoint()
             verdict = check_signed_checkpoint(signed, verifier)

@@ -17,6 +17,8 @@ from exchange.errors import ExchangeError, InputError
 KeysOpt = Annotated[Path | None, typer.Option("--keys", "--dir", help="key directory [env EXCHANGE_KEYS, default keys]")]
 BodiesOpt = Annotated[Path | None, typer.Option("--bodies", help="bodies file [env EXCHANGE_BODIES]")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+CaOpt = Annotated[Path | None, typer.Option(
+    "--ca", help="root the hub's TLS certificate must chain to (https hubs) [KEYS/root-ca.pem]")]
 
 #: Exit statuses shared by every command (verify adds 1 = TOTAL_FAILED, 3 = INDETERMINATE).
 EXIT_USAGE = 2

@@ -44,8 +44,10 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="random seed of the plan")] = 2015,
     scenario: Annotated[Path | None, typer.Option("--scenario", help="a scenario file instead of the built-in "
                                                   "one (its first --bodies bodies, its period compressed)")] = None,
+    tls: Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS (the hub's certificate from the demo PKI) "
+                                      "or plain HTTP")] = True,
 ) -> None:
-    """Start a hub and one node process per body; they exchange real signed documents over HTTP.
+    """Start a hub and one node process per body; they exchange real signed documents over HTTPS.
 
     Shows K1–K3 as they move, then the final measures and the dashboard's address.
 
@@ -55,7 +57,7 @@ def demo_command(
     if not console.is_terminal:  # a log or a pipe: wide enough for the tables, no live redraw
         console = Console(highlight=False, width=120)
     config = DemoConfig(folder=data, bodies=bodies, documents=documents, port=port, seed=seed,
-                        duration=seconds, scenario_file=scenario)
+                        duration=seconds, scenario_file=scenario, tls=tls)
     started = time.monotonic()
 
     def event(text: str) -> None:
@@ -86,7 +88,8 @@ def demo_command(
         if exit_:
             return
         console.print(f"The hub keeps serving; press Ctrl-C to stop it. Try, in another shell:\n"
-                      f"  exchange node inbox --all --as {plan.bodies[0].id} --hub {demo.url} --keys {demo.keys_dir}")
+                      f"  exchange node inbox --all --as {plan.bodies[0].id} --hub {demo.url} --keys {demo.keys_dir}"
+                      + (f"\n  curl --cacert {demo.keys_dir}/root-ca.pem {demo.url}/api/measures" if tls else ""))
         try:
             demo.serve()
         except KeyboardInterrupt:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from exchange.cli.common import BodiesOpt, KeysOpt, settings
+from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
 from exchange.errors import InputError
 from exchange.pki import KeyStore
+from exchange.pki.tls import server_certificate
 
 if TYPE_CHECKING:
     from exchange.hub.settings import HubSettings
@@ -29,6 +31,12 @@ def serve(
     max_upload_mib: Annotated[int, typer.Option("--max-upload-mib", help="upload size limit")] = 50,
     training: Annotated[bool, typer.Option("--training", help="enable the trainer's buttons on the web pages")] = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    tls: Annotated[bool, typer.Option(
+        "--tls", help="serve HTTPS only, with a certificate from the demo PKI (issued now, SAN localhost, "
+        "127.0.0.1 and --host)")] = False,
+    mtls: Annotated[bool, typer.Option(
+        "--mtls", help="with --tls: require a TLS client certificate from the demo PKI and bind it to the "
+        "token")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     checkpoint_interval: Annotated[float, typer.Option(
         "--checkpoint-interval", help="seconds: the most often a new log checkpoint is signed")] = 2.0,
@@ -43,11 +51,27 @@ def serve(
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
     if checkpoint_interval < 0:
         raise InputError("--checkpoint-interval cannot be negative")
-    hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training,
+    if mtls and not tls:
+        raise InputError("--mtls needs --tls")
+    hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training, mtls=mtls,
                                     checkpoint_interval=checkpoint_interval)
     hub.data_dir.mkdir(parents=True, exist_ok=True)
-    KeyStore.at(hub.keys_dir).require()
-    typer.echo(f"hub on http://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/")
+    store = KeyStore.at(hub.keys_dir)
+    store.require()
+    ssl_options: dict[str, Any] = {}
+    if tls:
+        # TLS stacks check validity at the real time, whatever clock the PKI was made on.
+        files = server_certificate(store, hosts=[host], at=parse_time(None))
+        ssl_options = {"ssl_certfile": str(files.cert_path), "ssl_keyfile": str(files.key_path)}
+    if mtls:
+        from exchange.hub.mtls import PeerCertificateProtocol
+
+        ssl_options |= {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(store.root_path),
+                        "http": PeerCertificateProtocol}
+    scheme = "https" if tls else "http"
+    typer.echo(f"hub on {scheme}://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/"
+               + (f"; TLS certificate {ssl_options['ssl_certfile']} (trust {store.root_path})" if tls else "")
+               + ("; clients must present a TLS certificate from the demo PKI" if mtls else ""))
     if workers > 1:
         # Create the schema once here: N workers each running CREATE TABLE on an empty
         # database race, and the loser takes the whole server down.
@@ -57,9 +81,9 @@ def serve(
         # Worker processes import the app themselves; pass the settings through the environment.
         os.environ.update(_env(hub))
         uvicorn.run("exchange.hub.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level)
+                    log_level=log_level, **ssl_options)  # type: ignore[arg-type]
     else:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(hub), host=host, port=port, log_level=log_level, **ssl_options)  # type: ignore[arg-type]
 
 
 def _env(hub: HubSettings) -> dict[str, str]:
@@ -70,6 +94,7 @@ def _env(hub: HubSettings) -> dict[str, str]:
         "EXCHANGE_MAX_UPLOAD": str(hub.max_upload),
         "EXCHANGE_TRAINING": "1" if hub.training else "",
         "EXCHANGE_CHECKPOINT_INTERVAL": str(hub.checkpoint_interval),
+        "EXCHANGE_MTLS": "1" if hub.mtls else "",
     }
     if hub.db_url:
         env["EXCHANGE_DB"] = hub.db_url

@@ -7,6 +7,7 @@ Every failure to reach the hub or to read its answer becomes one TransportError.
 from __future__ import annotations
 
 import base64
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,11 @@ PAGE = 1000
 
 class HubLog:
     def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 120.0,
-                 token: str | None = None) -> None:
+                 token: str | None = None, verify: ssl.SSLContext | bool = True) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, headers=headers)
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, headers=headers,
+                                  verify=verify)
 
     def close(self) -> None:
         self._http.close()

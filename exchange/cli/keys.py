@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
+from cryptography import x509
 from rich.console import Console
 from rich.table import Table
 
@@ -46,13 +48,13 @@ def init_command(
 @app.command("list")
 def list_command(keys: KeysOpt = None, bodies: BodiesOpt = None, json_out: JsonOpt = False,
                  at: Annotated[str | None, typer.Option(help="status at this ISO time")] = None) -> None:
-    """Each body's certificate: serial, expiry and status (valid, revoked, expired)."""
+    """Each body's certificates (signing and encryption): serial, expiry, status (valid, revoked, expired)."""
     cfg = settings(keys_dir=keys, bodies_file=bodies)
     store = KeyStore.at(cfg.keys_dir)
     crl = store.crl()
     moment = parse_time(at)
     reg = registry(cfg)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for body in reg:
         if not store.has_body(body.id):
             continue
@@ -68,18 +70,37 @@ def list_command(keys: KeysOpt = None, bodies: BodiesOpt = None, json_out: JsonO
             "status": certificate_status(cert, crl, at=moment).value,
             "cert_path": str(store.cert_path(body.id).resolve()),
             "key_path": str(store.key_path(body.id).resolve()),
+            **_encryption_row(store, body.id, crl, moment),
         })
     if json_out:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(rows)} body certificates in {store.directory}/")
-    for col in ("id", "kind", "name", "serial", "not_after", "status"):
+    for col in ("id", "kind", "name", "serial", "not_after", "status", "encryption"):
         table.add_column(col, overflow="fold")
     styles = {CertificateStatus.VALID.value: "green", CertificateStatus.REVOKED.value: "red"}
     for r in rows:
+        enc = r.get("encryption_status") or "none"
         table.add_row(r["id"], r["kind"], r["name"], r["serial"][:16] + "…", r["not_after"][:10],
-                      f"[{styles.get(r['status'], 'yellow')}]{r['status']}[/]")
+                      f"[{styles.get(r['status'], 'yellow')}]{r['status']}[/]",
+                      f"[{styles.get(enc, 'yellow')}]{enc}[/]")
     Console().print(table)
+
+
+def _encryption_row(store: KeyStore, body_id: str, crl: x509.CertificateRevocationList,
+                    moment: datetime) -> dict[str, str | None]:
+    """The body's encryption certificate as ``keys list --json`` shows it (None: it has none)."""
+    if not store.has_encryption(body_id):
+        return {"encryption_cert_path": None, "encryption_key_path": None, "encryption_serial": None,
+                "encryption_not_after": None, "encryption_status": None}
+    cert = store.encryption_certificate(body_id)
+    return {
+        "encryption_cert_path": str(store.encryption_cert_path(body_id).resolve()),
+        "encryption_key_path": str(store.encryption_key_path(body_id).resolve()),
+        "encryption_serial": f"{cert.serial_number:x}",
+        "encryption_not_after": utc_iso(cert.not_valid_after_utc),
+        "encryption_status": certificate_status(cert, crl, at=moment).value,
+    }
 
 
 @app.command("revoke")
@@ -89,7 +110,7 @@ def revoke_command(
     keys: KeysOpt = None,
     bodies: BodiesOpt = None,
 ) -> None:
-    """Revoke the body's current certificate: add it to the CRL and re-sign the CRL."""
+    """Revoke the body's current certificates (signing and encryption): add them to the CRL, re-sign it."""
     cfg = settings(keys_dir=keys, bodies_file=bodies)
     registry(cfg).get(body_id)
     cert = revoke(KeyStore.at(cfg.keys_dir), body_id, at=parse_time(None), reason=reason)
@@ -103,7 +124,7 @@ def renew_command(
     keys: KeysOpt = None,
     bodies: BodiesOpt = None,
 ) -> None:
-    """Issue the body a new key and certificate; the old certificate is archived."""
+    """Issue the body new keys and certificates (signing and encryption); the old ones are archived."""
     cfg = settings(keys_dir=keys, bodies_file=bodies)
     body = registry(cfg).get(body_id)
     cert = renew(KeyStore.at(cfg.keys_dir), body, at=parse_time(None))

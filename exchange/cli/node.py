@@ -11,14 +11,17 @@ from typing import Annotated, Any
 
 import typer
 
-from exchange.cli.common import JsonOpt, KeysOpt, known_body, parse_time, settings
+from exchange.cli.common import CaOpt, JsonOpt, KeysOpt, known_body, parse_time, settings
 from exchange.cli.render import print_report
 from exchange.cli.signing import EXIT_BY_INDICATION
 from exchange.config import Settings
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
 from exchange.errors import InputError, InputFileError
 from exchange.node import HubClient, acknowledge, fetch, node_verifier
-from exchange.pki import KeyStore
+from exchange.node.agent import Fetched
+from exchange.node.client import body_trust
+from exchange.node.secret import send_secret
+from exchange.pki import Credential, KeyStore
 
 #: an unsigned document cannot be validated: exit as INDETERMINATE
 EXIT_UNSIGNED = 3
@@ -30,9 +33,11 @@ AsOpt = Annotated[str, typer.Option("--as", help="your body id")]
 HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE_HUB]")]
 
 
-def _client(cfg: Settings, body_id: str) -> HubClient:
+def _client(cfg: Settings, body_id: str, ca: Path | None) -> HubClient:
     known_body(cfg, body_id)
-    return HubClient(cfg.hub_url, credential=KeyStore.at(cfg.keys_dir).credential(body_id))
+    store = KeyStore.at(cfg.keys_dir)
+    return HubClient(cfg.hub_url, credential=store.credential(body_id),
+                     verify=body_trust(cfg.hub_url, store, body_id, ca=ca, at=parse_time(None)))
 
 
 @app.command("send")
@@ -44,11 +49,13 @@ def send(
     number: Annotated[str, typer.Option(help="số ký hiệu, e.g. 12-CV/VPTW")] = "",
     doc_type: Annotated[str, typer.Option("--type", help="document type (cong-van, quyet-dinh, bao-cao, …)")] = "cong-van",
     doc_date: Annotated[str | None, typer.Option("--date", help="document date YYYY-MM-DD [today]")] = None,
-    secret: Annotated[bool, typer.Option("--secret", help="classification Mật (secret)")] = False,
+    secret: Annotated[bool, typer.Option(
+        "--secret", help="classification Mật (secret): signed, encrypted to the recipients, signed again")] = False,
     unsigned: Annotated[bool, typer.Option("--unsigned", help="send without a signature")] = False,
     paper: Annotated[bool, typer.Option("--paper", help="register a document sent on paper (no file)")] = False,
     message_id: Annotated[str | None, typer.Option(help="idempotency key [random]")] = None,
     hub: HubOpt = None,
+    ca: CaOpt = None,
     keys: KeysOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -60,15 +67,22 @@ def send(
         raise InputError("give a FILE to send electronically, or --paper without a file")
     if file is not None and not file.is_file():
         raise InputFileError(f"{file} is a directory, not a file" if file.is_dir() else f"no such file: {file}")
+    if secret and unsigned:
+        raise InputError("a secret document is always signed (sign, encrypt, sign): drop --unsigned")
     metadata = DocumentMetadata.from_dict({
         "recipients": to, "subject": subject or (file.stem if file else ""), "number": number,
         "doc_type": doc_type, "doc_date": doc_date or date.today().isoformat(),
         "classification": (Classification.SECRET if secret else Classification.NORMAL).value,
         "message_id": message_id or str(uuid.uuid4()),
     })
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         if paper:
             doc = client.send_paper(metadata=metadata)
+        elif file is not None and secret:
+            store = KeyStore.at(cfg.keys_dir)
+            doc = send_secret(client, file, metadata=metadata, at=parse_time(None),
+                              paths=node_verifier(store, client).paths,
+                              own_encryption=store.encryption_certificate(as_body))
         elif file is not None:
             doc = client.send(file, metadata=metadata, sign=not unsigned)
     if json_out:
@@ -80,10 +94,10 @@ def send(
 
 @app.command("inbox")
 def inbox(as_body: AsOpt, all_: Annotated[bool, typer.Option("--all", help="include acknowledged")] = False,
-          hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+          hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
     """Documents delivered to you: new ones, or --all."""
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         docs = client.inbox(include_all=all_)
     if json_out:
         typer.echo(json.dumps(docs, ensure_ascii=False, indent=2))
@@ -101,20 +115,57 @@ def fetch_command(
     document_id: Annotated[str, typer.Argument(metavar="DOC_ID")],
     as_body: AsOpt,
     out: Annotated[Path, typer.Option("--out", help="directory to write the file and signature into")] = Path("."),
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Download a document and its signature, verify it yourself; exit status as `exchange verify`."""
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
-        got = fetch(client, document_id, out_dir=out, verifier=node_verifier(KeyStore.at(cfg.keys_dir), client),
-                    at=lambda: parse_time(None))
+    store = KeyStore.at(cfg.keys_dir)
+    with _client(cfg, as_body, ca) as client:
+        got = fetch(client, document_id, out_dir=out, verifier=node_verifier(store, client),
+                    at=lambda: parse_time(None), decrypt_with=_decryption_keys(store, as_body))
     if got.report is None:
         typer.echo(f"{got.path}: unsigned electronic document (sha-256 {got.sha256}); nothing to verify")
         raise typer.Exit(EXIT_UNSIGNED)
+    if got.secret is not None:
+        _print_secret(got, json_out=json_out)
+        return
     if not json_out:
         typer.echo(f"{got.path} (+ {got.signature_path.name if got.signature_path else ''})")
     print_report(got.report, json_out=json_out)
     raise typer.Exit(EXIT_BY_INDICATION[got.report.indication])
+
+
+def _decryption_keys(store: KeyStore, body_id: str) -> list[Credential]:
+    return store.encryption_credentials(body_id) if store.has_encryption(body_id) else []
+
+
+def _print_secret(got: Fetched, *, json_out: bool) -> None:
+    """The three layers of a fetched secret document; exits with the inner signature's status
+    (1 when the outer signature failed or the envelope would not open)."""
+    secret, outer = got.secret, got.report
+    assert secret is not None and outer is not None
+    if json_out:
+        typer.echo(json.dumps({
+            "envelope": str(got.path), "outer": outer.to_dict(),
+            "plaintext": str(secret.path) if secret.path else None,
+            "inner": secret.report.to_dict() if secret.report else None, "error": secret.error,
+        }, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"secret (Mật) document: envelope {got.path.name}; outer signature "
+                   f"{outer.indication.value} ({outer.summary()})")
+        if secret.error is not None:
+            typer.echo(f"error: {secret.error}", err=True)
+        elif secret.report is None:
+            typer.echo(f"{secret.path}: the envelope held no inner signature")
+        else:
+            typer.echo(f"decrypted → {secret.path} (+ {secret.signature_path.name if secret.signature_path else ''})")
+            typer.echo("inner signature:")
+            print_report(secret.report, json_out=False)
+    if secret.error is not None or not outer.passed:
+        raise typer.Exit(1)
+    if secret.report is None:
+        raise typer.Exit(EXIT_UNSIGNED)
+    raise typer.Exit(EXIT_BY_INDICATION[secret.report.indication])
 
 
 @app.command("ack")
@@ -123,16 +174,17 @@ def ack(
     as_body: AsOpt,
     status: Annotated[str, typer.Option(help="received, rejected, accepted, assigned, processing, completed")],
     reason: Annotated[str, typer.Option(help="why (required for rejected)")] = "",
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Send a signed status for a document you received (it repeats the SHA-256 you received)."""
     parsed = ReceiptStatus.parse(status)
     if parsed is ReceiptStatus.REJECTED and not reason:
         raise InputError("--status rejected needs a --reason")
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client, tempfile.TemporaryDirectory() as tmp:
-        got = fetch(client, document_id, out_dir=Path(tmp), verifier=node_verifier(KeyStore.at(cfg.keys_dir), client),
-                    at=lambda: parse_time(None))
+    store = KeyStore.at(cfg.keys_dir)
+    with _client(cfg, as_body, ca) as client, tempfile.TemporaryDirectory() as tmp:
+        got = fetch(client, document_id, out_dir=Path(tmp), verifier=node_verifier(store, client),
+                    at=lambda: parse_time(None), decrypt_with=_decryption_keys(store, as_body))
         receipt = acknowledge(client, got, status=parsed, reason=reason)
     if json_out:
         typer.echo(json.dumps(receipt, ensure_ascii=False, indent=2))
@@ -143,10 +195,10 @@ def ack(
 
 @app.command("status")
 def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")], as_body: AsOpt,
-                   hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+                   hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
     """The signed status trail of a document (all recipients' for its sender)."""
     cfg = settings(hub_url=hub, keys_dir=keys)
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         doc = client.document(document_id)
         trail = client.status(document_id)
     if json_out:
@@ -167,13 +219,13 @@ def register_incoming(
     scanned: Annotated[Path | None, typer.Option("--scanned", help="the scan, if it was scanned")] = None,
     subject: Annotated[str, typer.Option(help="what it is about")] = "",
     number: Annotated[str, typer.Option(help="its số ký hiệu")] = "",
-    hub: HubOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Record a document received from an outside (state) agency, scanned or not (K3)."""
     cfg = settings(hub_url=hub, keys_dir=keys)
     if scanned is not None and not scanned.is_file():
         raise InputFileError(f"no such file: {scanned}")
-    with _client(cfg, as_body) as client:
+    with _client(cfg, as_body, ca) as client:
         row: dict[str, Any] = client.register_incoming(from_agency=from_agency, scan=scanned, subject=subject,
                                                        number=number)
     if json_out:

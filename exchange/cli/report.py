@@ -27,12 +27,13 @@ from typing import Annotated
 
 import typer
 
-from exchange.cli.common import BodiesOpt, JsonOpt, KeysOpt, parse_time, settings
+from exchange.cli.common import BodiesOpt, CaOpt, JsonOpt, KeysOpt, parse_time, settings
 from exchange.cli.sources import DatabaseSource, HubSource, RegisterSource
 from exchange.config import Settings
 from exchange.domain.bodies import BodyRegistry
 from exchange.errors import InputError, InputFileError
 from exchange.metrics import Breakdown, MeasuresReport, Period, TargetProfile, compute
+from exchange.node.client import hub_trust
 from exchange.pki import KeyStore, certificate_status
 
 _HALF = re.compile(r"^\d{4}H[12]$")
@@ -86,6 +87,7 @@ def report_command(
                                                         "default SQLite in --data]")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="the local hub's data directory [env "
                                                              "EXCHANGE_DATA, default data]")] = None,
+    ca: CaOpt = None,
     keys: KeysOpt = None,
     bodies: BodiesOpt = None,
     at: Annotated[str | None, typer.Option(
@@ -108,7 +110,7 @@ def report_command(
     moment = parse_time(at)
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
 
-    source = _source(cfg, hub)
+    source = _source(cfg, hub, ca)
     try:
         registry = source.bodies()
         the_period = chosen or source.default_period(at=moment)
@@ -173,9 +175,9 @@ def _day(option: str, text: str) -> date:
         raise InputError(f"{option} {text!r} is not a day (YYYY-MM-DD)") from None
 
 
-def _source(cfg: Settings, hub: str | None) -> RegisterSource:
+def _source(cfg: Settings, hub: str | None, ca: Path | None) -> RegisterSource:
     if hub:
-        return HubSource(hub)
+        return HubSource(hub, verify=hub_trust(hub, ca or cfg.keys_dir / "root-ca.pem"))
     url = cfg.db_url or f"sqlite:///{cfg.data_dir / 'hub.db'}"
     return DatabaseSource(url, bodies_file=cfg.resolved_bodies_file())
 

@@ -51,19 +51,24 @@ def verify_command(
     _require_file(file)
     sig_path = signature or file.with_name(file.name + ".p7s")
     sig_bytes = read_file(sig_path)
-    store = KeyStore.at(cfg.keys_dir)
+    verifier = local_verifier(KeyStore.at(cfg.keys_dir), ca=ca, crl=crl, require_revocation=require_revocation)
+    report = verifier.verify(file, sig_bytes, at=parse_time(at))
+    print_report(report, json_out=json_out)
+    raise typer.Exit(EXIT_BY_INDICATION[report.indication])
+
+
+def local_verifier(store: KeyStore, *, ca: Path | None, crl: list[Path] | None,
+                   require_revocation: bool = False) -> Verifier:
+    """A verifier trusting *ca* (default the key folder's root) and enforcing *crl* (default,
+    without --ca, the PKI's own CRL, enforced like an explicit one)."""
     anchors = load_certificate_file(ca or store.root_path) if ca or store.exists() else None
     if anchors is None:
         raise InputFileError(f"no trusted root: give --ca ROOT.pem (no PKI in {store.directory}/)")
     crl_paths = list(crl or [])
     if not crl_paths and ca is None and store.crl_path.is_file():
-        crl_paths = [store.crl_path]  # the PKI's own CRL, enforced like an explicit one
+        crl_paths = [store.crl_path]
     crls = [load_crl(read_file(p), source=str(p)) for p in crl_paths]
-    verifier = Verifier(paths=PathValidator(trust_anchors=anchors, crls=crls,
-                                            require_revocation=require_revocation))
-    report = verifier.verify(file, sig_bytes, at=parse_time(at))
-    print_report(report, json_out=json_out)
-    raise typer.Exit(EXIT_BY_INDICATION[report.indication])
+    return Verifier(paths=PathValidator(trust_anchors=anchors, crls=crls, require_revocation=require_revocation))
 
 
 def _require_file(path: Path) -> None:

@@ -22,6 +22,8 @@ from exchange.errors import ExchangeError, InputError, NotFoundError, TransportE
 from exchange.metrics import Period
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
     from sqlalchemy.engine import Engine
 
@@ -57,12 +59,12 @@ class HubSource:
     ``/api/measures``); no credential is needed. *transport* as for any httpx client."""
 
     def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
         import httpx
 
         self.url = url.rstrip("/")
         self.description = f"the hub at {self.url}"
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout)
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify)
 
     def close(self) -> None:
         self._http.close()

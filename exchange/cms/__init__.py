@@ -1,9 +1,11 @@
-"""Detached CMS signatures: signing, validation, and the report that says why.
+"""Detached CMS signatures: signing, validation, and the report that says why; CMS envelopes
+and the sign-encrypt-sign triple wrap of secret documents.
 
 Depends on :mod:`exchange.pki` only; knows nothing of HTTP or storage.
 """
 
 from exchange.cms.content import Content, digest, digests
+from exchange.cms.envelope import Envelope, MalformedEnvelopeError, Recipient, encrypt
 from exchange.cms.report import (
     CertificateInfo,
     Check,
@@ -13,6 +15,7 @@ from exchange.cms.report import (
     SubIndication,
     ValidationReport,
 )
+from exchange.cms.sealed import Opened, Sealed, attach, detach, open_sealed, seal
 from exchange.cms.sign import sign_detached, sign_digest
 from exchange.cms.verify import DetachedSignature, MalformedSignatureError, Verifier
 
@@ -21,15 +24,25 @@ __all__ = [
     "Check",
     "Content",
     "DetachedSignature",
+    "Envelope",
     "Indication",
+    "MalformedEnvelopeError",
     "MalformedSignatureError",
+    "Opened",
     "Outcome",
+    "Recipient",
+    "Sealed",
     "SignerInfo",
     "SubIndication",
     "ValidationReport",
     "Verifier",
+    "attach",
+    "detach",
     "digest",
     "digests",
+    "encrypt",
+    "open_sealed",
+    "seal",
     "sign_detached",
     "sign_digest",
 ]

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from exchange.errors import NotAuthenticatedError, NotAuthorizedError
 from exchange.hub.auth import Principal, TokenService
+from exchange.hub.mtls import check_binding
 from exchange.hub.service import ExchangeService
 from exchange.hub.trust import Trust
 
@@ -46,6 +47,7 @@ NowDep = Annotated[datetime, Depends(now)]
 
 
 async def current_principal(
+    request: Request,
     tokens: TokensDep,
     trust: TrustDep,
     at: NowDep,
@@ -59,6 +61,8 @@ async def current_principal(
         raise NotAuthorizedError(f"the certificate of {principal.body_id} (serial {principal.serial:x}) "
                                  "has been revoked", code="certificate-revoked",
                                  detail={"body": principal.body_id, "serial": f"{principal.serial:x}"})
+    if request.app.state.settings.mtls:
+        check_binding(request, principal)  # the token is good only with its body's TLS client key
     return principal
 
 

@@ -44,12 +44,11 @@ class Evidence:
         with Session(self.service.engine) as session:
             yield from repo.document_ids(session, start=period.start, end=period.end)
 
-    def write(self, document_ids: Iterable[str], target: str | Path | IO[bytes], *, at: datetime,
-              reader: str | None = None) -> int:
+    def write(self, document_ids: Iterable[str], target: str | Path | IO[bytes], *, at: datetime) -> int:
         """Write the evidence of *document_ids* to *target*; returns how many documents.
 
-        A secret document's bytes go only to its sender and recipients (*reader*, the
-        authenticated body, if any): for anyone else its bundle holds everything but them.
+        A secret document's file is its envelope (the hub never holds its plaintext): the
+        bundle carries that ciphertext and the outer signature over it.
         NotFoundError for an unknown id (before anything is written for it)."""
         signed = self.checkpoint(at=at, force=True)  # covers every entry so far
         size = signed.checkpoint.size
@@ -61,13 +60,13 @@ class Evidence:
         try:
             writer.add_checkpoint(signed, crl_pem=crl_pem(self.service.trust.crl()), chain_pem=chain)
             for document_id in document_ids:
-                self._add(writer, document_id, size, reader)
+                self._add(writer, document_id, size)
                 count += 1
         finally:
             writer.close()
         return count
 
-    def _add(self, writer: BundleWriter, document_id: str, size: int, reader: str | None) -> None:
+    def _add(self, writer: BundleWriter, document_id: str, size: int) -> None:
         service = self.service
         public = service.audit_document(document_id=document_id)
         with Session(service.engine) as session:
@@ -81,10 +80,8 @@ class Evidence:
         logged = {decode_leaf(e.leaf).get("receipt") for e in entries}
         receipts = [ReceiptFiles(f"{r.id:06d}-{r.recipient}-{r.status}", r.statement, r.signature)
                     for r in stored if r.id in logged]
-        parties = {public.sender, *public.recipients}
-        withheld = doc.classification != "normal" and reader not in parties
         writer.add_document(
             document_id, record=public.model_dump(mode="json"),
-            content=service.blobs.path(doc.sha256) if doc.sha256 and not withheld else None,
+            content=service.blobs.path(doc.sha256) if doc.sha256 else None,
             signature=service.blobs.read(doc.signature_sha256) if doc.signature_sha256 else None,
             receipts=receipts, entries=entries)

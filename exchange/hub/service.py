@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from exchange.cms import Indication, ValidationReport
 from exchange.domain.bodies import BodyRegistry
-from exchange.domain.documents import Channel, DocumentMetadata, ReceiptStatus
+from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.errors import (
@@ -36,6 +36,7 @@ from exchange.errors import (
 from exchange.hub import log_events
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence_log import EvidenceLog
+from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import (
     Delivery,
@@ -91,6 +92,8 @@ class ExchangeService:
         sha, size = self.blobs.put_stream(upload.stream, limit=self.max_upload)
         if size == 0:
             raise InputError("the file is empty (0 bytes): nothing to send", code="empty-file")
+        if metadata.classification is Classification.SECRET:
+            self._require_envelope(sha, metadata.recipients)
         with self._session() as session:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
@@ -140,6 +143,18 @@ class ExchangeService:
         if reason:
             self._refuse(public, reason, report)
         return public
+
+    def _require_envelope(self, sha: str, recipients: tuple[str, ...]) -> None:
+        """A secret document's file must be an envelope for every recipient (see hub.secret);
+        otherwise it is refused and, unless another document holds the same bytes, removed:
+        the hub keeps no plaintext of a secret document."""
+        try:
+            check_envelope(self.blobs.path(sha), recipients=recipients, store=self.trust.store)
+        except RejectedError:
+            with self._session() as session:
+                if not repo.blob_in_use(session, sha256=sha):
+                    self.blobs.path(sha).unlink(missing_ok=True)
+            raise
 
     def _repeat(self, session: Session, existing: Document, sha: str) -> DocumentPublic:
         if existing.sha256 is not None and sha != existing.sha256:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,14 +27,21 @@ from exchange.errors import (
     ConflictError,
     ExchangeError,
     InputError,
+    InputFileError,
     NotAuthenticatedError,
     NotAuthorizedError,
     NotFoundError,
+    PKIError,
     RejectedError,
     TooLargeError,
     TransportError,
 )
+from exchange.pki import KeyStore
 from exchange.pki.certificates import Credential, body_id_of
+from exchange.pki.tls import client_certificate
+
+#: how long a client keeps a body's published certificates (see HubClient.certificates)
+CERTIFICATES_TTL = timedelta(minutes=5)
 
 _ERRORS: dict[int, type[ExchangeError]] = {
     400: InputError, 401: NotAuthenticatedError, 403: NotAuthorizedError, 404: NotFoundError,
@@ -43,6 +51,49 @@ _ERRORS: dict[int, type[ExchangeError]] = {
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def hub_trust(url: str, root: Path, *, client_cert: tuple[Path, Path] | None = None) -> ssl.SSLContext | bool:
+    """How to verify the hub at *url*: for ``https``, a TLS context trusting *root* alone (the
+    demo PKI's root, not the system's CAs), so a hub whose certificate does not chain to it is
+    refused; presenting *client_cert* (certificate chain file, key file) when the hub asks for
+    one (mutual TLS). Raises InputFileError if a file cannot be read."""
+    if not url.lower().startswith("https:"):
+        return True
+    if not root.is_file():
+        raise InputFileError(f"no CA certificate at {root} to verify the hub's TLS certificate (give --ca ROOT.pem)")
+    try:
+        context = ssl.create_default_context(cafile=str(root))
+        if client_cert is not None:
+            context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise InputFileError(f"cannot use {root} / the TLS client certificate: {exc}") from None
+    return context
+
+
+def body_trust(url: str, store: KeyStore, body_id: str, *, ca: Path | None = None,
+               at: datetime) -> ssl.SSLContext | bool:
+    """:func:`hub_trust` for *body_id*: trusting *ca* (default the key folder's root) and
+    presenting the body's TLS client certificate (issued at *at*, the real time, if the key
+    folder can issue one), for hubs that require mutual TLS."""
+    if not url.lower().startswith("https:"):
+        return True
+    try:
+        files = client_certificate(store, body_id, at=at)
+        client: tuple[Path, Path] | None = (files.cert_path, files.key_path)
+    except PKIError:
+        client = None  # a key folder without the CA's key: no client certificate to offer
+    return hub_trust(url, ca or store.root_path, client_cert=client)
+
+
+def _tls_refusal(exc: httpx.TransportError) -> str | None:
+    """The reason when *exc* is a TLS certificate verification failure (never worth a retry)."""
+    text = str(exc)
+    cause = exc.__context__ or exc.__cause__
+    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = getattr(cause, "verify_message", None) or text
+        return f"the hub's TLS certificate is not trusted: {detail}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +115,7 @@ class HubClient:
         retry: RetryPolicy = RetryPolicy(),
         timeout: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         body = body_id_of(credential.certificate)
         if body is None:
@@ -72,9 +124,10 @@ class HubClient:
         self.credential = credential
         self.retry = retry
         self.clock = clock
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify)
         self._token: str | None = None
         self._token_expires = datetime.min.replace(tzinfo=UTC)
+        self._published: dict[str, tuple[datetime, dict[str, Any]]] = {}
 
     def close(self) -> None:
         self._http.close()
@@ -167,6 +220,21 @@ class HubClient:
     def status(self, document_id: str) -> list[dict[str, Any]]:
         return self._json("GET", f"/api/documents/{_id(document_id)}/status")  # type: ignore[return-value]
 
+    def certificates(self, body_id: str) -> dict[str, Any]:
+        """A body's current certificates as the hub publishes them (check before trusting).
+
+        Kept for ``CERTIFICATES_TTL``, as a directory lookup is: whoever uses one checks it
+        again each time against its own root and current CRL, so a revocation still counts at
+        once; only a renewal reaches this client up to that much later.
+        """
+        now = self.clock()
+        cached = self._published.get(body_id)
+        if cached is not None and now - cached[0] < CERTIFICATES_TTL:
+            return cached[1]
+        published = self._json("GET", f"/api/bodies/{_id(body_id)}/certificates")
+        self._published[body_id] = (now, published)
+        return published
+
     def crl_pem(self) -> bytes:
         return self._request("GET", "/api/pki/crl", auth=False).content
 
@@ -202,6 +270,9 @@ class HubClient:
                 finally:
                     response.close()
             except httpx.TransportError as exc:
+                refusal = _tls_refusal(exc)
+                if refusal is not None:
+                    raise TransportError(f"{refusal} ({self._http.base_url})", code="tls-untrusted") from None
                 if attempt >= self.retry.attempts:
                     raise TransportError(f"cannot reach the hub at {self._http.base_url}: {exc}") from None
             else:

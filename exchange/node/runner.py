@@ -38,8 +38,8 @@ from exchange.cms import sign_detached
 from exchange.domain.documents import Classification, DocumentMetadata
 from exchange.errors import AuthError, ExchangeError, RejectedError
 from exchange.node.agent import acknowledge, fetch, node_verifier
-from exchange.node.client import HubClient, RetryPolicy
-from exchange.pki import KeyStore
+from exchange.node.client import HubClient, RetryPolicy, body_trust
+from exchange.pki import Credential, KeyStore
 
 #: how often a locked-out node looks for its renewed certificate, in seconds
 RENEWAL_POLL = 0.3
@@ -223,7 +223,8 @@ class Node:
 
     def _client(self) -> HubClient:
         return HubClient(self.hub_url, credential=self.credential,
-                         retry=RetryPolicy(attempts=6, backoff=0.2, max_backoff=2.0), timeout=30.0)
+                         retry=RetryPolicy(attempts=6, backoff=0.2, max_backoff=2.0), timeout=30.0,
+                         verify=body_trust(self.hub_url, self.store, self.plan.body, at=self._now()))
 
     def _now(self) -> datetime:
         return datetime.now(UTC)
@@ -336,14 +337,20 @@ class Node:
         for doc in sorted(fresh, key=lambda d: d["created_at"]):
             if self.control.stop.is_set():
                 raise _Stopped
-            got = fetch(self.client, doc["id"], out_dir=self.plan.out_dir, verifier=verifier, at=self._now)
+            got = fetch(self.client, doc["id"], out_dir=self.plan.out_dir, verifier=verifier, at=self._now,
+                        decrypt_with=self._decryption_keys())
             self.seen.add(doc["id"])
-            verdict = got.report.indication.value if got.report is not None else "UNSIGNED"
+            verdict = got.verdict.indication.value if got.verdict is not None else "UNSIGNED"
             self.emit("received", id=doc["id"], sender=doc["sender"], verdict=verdict)
             if self._answers(doc["id"]):
                 receipt = acknowledge(self.client, got)
                 self.emit("acknowledged", id=doc["id"], status=receipt.get("status", ""))
         return len(fresh)
+
+    def _decryption_keys(self) -> list[Credential]:
+        """The body's encryption keys, current and archived (read again after a renewal)."""
+        body = self.plan.body
+        return self.store.encryption_credentials(body) if self.store.has_encryption(body) else []
 
     def _answers(self, document_id: str) -> bool:
         """Whether this body returns a signed receipt for the document (deterministic share)."""

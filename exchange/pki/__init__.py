@@ -14,7 +14,8 @@ from exchange.pki.certificates import (
     load_certificates,
     load_private_key,
 )
-from exchange.pki.path import PathResult, PathStatus, PathValidator
+from exchange.pki.encryption import check_encryption_certificate
+from exchange.pki.path import KeyPurpose, PathResult, PathStatus, PathValidator
 from exchange.pki.revocation import (
     RevocationIndex,
     RevocationReason,
@@ -28,6 +29,7 @@ __all__ = [
     "CertificateStatus",
     "Credential",
     "KeyAlgorithm",
+    "KeyPurpose",
     "KeyStore",
     "PathResult",
     "PathStatus",
@@ -38,6 +40,7 @@ __all__ = [
     "Validity",
     "body_id_of",
     "build_crl",
+    "check_encryption_certificate",
     "certificate_status",
     "common_name_of",
     "fingerprint",

@@ -29,6 +29,7 @@ from exchange.pki.certificates import (
     issue_signing_certificate,
     private_key_pem,
 )
+from exchange.pki.encryption import HUB_ID, HUB_NAME, archive_encryption, issue_encryption
 from exchange.pki.revocation import (
     RevocationReason,
     RevokedEntry,
@@ -70,7 +71,7 @@ def init_pki(
     if store.exists() and not force:
         raise PKIExistsError(f"a PKI already exists in {store.directory}/; use --force to replace it")
     if force:
-        for name in ("bodies",):
+        for name in ("bodies", "encryption"):
             shutil.rmtree(store.directory / name, ignore_errors=True)
     start = at - BACKDATE
     root_key = generate_key(algorithm)
@@ -83,9 +84,13 @@ def init_pki(
     hub_key = generate_key(algorithm)
     _write_credential(store, "hub", issue_hub_certificate(hub_key, issuer=issuing, not_before=start,
                                                           days=validity.hub), hub_key)
+    issue_encryption(store, body_id=HUB_ID, name_vi=HUB_NAME, issuing=issuing, at=at, algorithm=algorithm,
+                     days=validity.hub, backdate=BACKDATE)
     count = 0
     for body in bodies:
         issue_body(store, body, issuing=issuing, at=at, algorithm=algorithm, days=validity.body)
+        issue_encryption(store, body_id=body.id, name_vi=body.name_vi, unit=body.name_en, issuing=issuing,
+                         at=at, algorithm=algorithm, days=validity.body, backdate=BACKDATE)
         count += 1
     store.write("crl.pem", crl_pem(build_crl(issuing, [], at=start)))
     manifest = {
@@ -126,7 +131,8 @@ def revoke(
     at: datetime,
     reason: RevocationReason = RevocationReason.UNSPECIFIED,
 ) -> x509.Certificate:
-    """Add the body's current certificate to the CRL and re-sign it; returns that certificate.
+    """Add the body's current certificate (and its encryption certificate, which a compromise
+    of the body takes with it) to the CRL and re-sign it; returns the signing certificate.
 
     Raises ConflictError if it is already revoked.
     """
@@ -137,6 +143,10 @@ def revoke(
     if any(e.serial == cert.serial_number for e in entries):
         raise ConflictError(f"the certificate of {body_id} (serial {cert.serial_number:x}) is already revoked")
     entries.append(RevokedEntry(cert.serial_number, at.replace(microsecond=0), reason))
+    if store.has_encryption(body_id):
+        enc = store.encryption_certificate(body_id)
+        if not any(e.serial == enc.serial_number for e in entries):
+            entries.append(RevokedEntry(enc.serial_number, at.replace(microsecond=0), reason))
     crl = build_crl(issuing, entries, at=at, number=crl_number(current) + 1)
     store.write("crl.pem", crl_pem(crl))
     return cert
@@ -152,8 +162,13 @@ def renew(store: KeyStore, body: Body, *, at: datetime) -> x509.Certificate:
     store.write(store.archive_dir.relative_to(store.directory) / f"{body.id}-{old.serial_number:x}.pem",
                 certificate_pem(old))
     days = int(manifest.get("validity_days", {}).get("body", 730))
-    return issue_body(store, body, issuing=store.issuing_ca(), at=at,
-                      algorithm=KeyAlgorithm(manifest["algorithm"]), days=days)
+    issuing = store.issuing_ca()
+    algorithm = KeyAlgorithm(manifest["algorithm"])
+    cert = issue_body(store, body, issuing=issuing, at=at, algorithm=algorithm, days=days)
+    archive_encryption(store, body.id)
+    issue_encryption(store, body_id=body.id, name_vi=body.name_vi, unit=body.name_en, issuing=issuing, at=at,
+                     algorithm=algorithm, days=days, backdate=BACKDATE)
+    return cert
 
 
 class CertificateStatus(StrEnum):

@@ -28,6 +28,13 @@ _E = TypeVar("_E", bound=x509.ExtensionType)
 _CACHE_LIMIT = 8192
 
 
+class KeyPurpose(StrEnum):
+    """What the leaf certificate is checked for: signing (the default) or encryption."""
+
+    SIGNATURE = "signature"
+    ENCRYPTION = "encryption"
+
+
 class PathStatus(StrEnum):
     VALID = "valid"
     NO_CHAIN = "no_chain"
@@ -82,12 +89,25 @@ class _KnownPath:
     path: tuple[x509.Certificate, ...]
     names: tuple[str, ...]
     chain: str
-    problems: tuple[str, ...]
+    problems: tuple[str, ...]  # of the CA certificates and unknown critical extensions
+    leaf_usage: x509.KeyUsage | None
 
     @classmethod
     def of(cls, path: tuple[x509.Certificate, ...]) -> _KnownPath:
         names = tuple(common_name_of(c) for c in path)
-        return cls(path, names, " → ".join(names), tuple(_constraint_problems(path)))
+        return cls(path, names, " → ".join(names), tuple(_constraint_problems(path)),
+                   _ext(path[0], x509.KeyUsage))
+
+    def problems_for(self, purpose: KeyPurpose) -> tuple[str, ...]:
+        """The constraint problems, with the leaf's key usage checked for *purpose*."""
+        ku, name = self.leaf_usage, self.names[0]
+        if ku is None:
+            return self.problems
+        if purpose is KeyPurpose.SIGNATURE and not (ku.digital_signature or ku.content_commitment):
+            return (f"{name!r} key usage allows neither digitalSignature nor contentCommitment", *self.problems)
+        if purpose is KeyPurpose.ENCRYPTION and not (ku.key_encipherment or ku.key_agreement):
+            return (f"{name!r} key usage allows neither keyEncipherment nor keyAgreement", *self.problems)
+        return self.problems
 
 
 class PathValidator:
@@ -170,8 +190,13 @@ class PathValidator:
         *,
         at: datetime,
         intermediates: Iterable[x509.Certificate] = (),
+        purpose: KeyPurpose = KeyPurpose.SIGNATURE,
     ) -> PathResult:
-        """Check *leaf* at time *at*: chain, validity, CA and key-usage constraints, revocation."""
+        """Check *leaf* at time *at*: chain, validity, CA and key-usage constraints, revocation.
+
+        *purpose* says which key usage the leaf needs: signing, or encryption (keyEncipherment
+        for RSA, keyAgreement for ECDH).
+        """
         out = _Outcome()
         # 1. chain: every signature up to a trust anchor
         known = self._known_path(leaf, intermediates)
@@ -193,10 +218,11 @@ class PathValidator:
         if out.status is PathStatus.VALID:
             out.add("validity", True, f"all {len(path)} certificates valid at {_iso(at)}")
 
-        # 3. constraints: CA flags and path length above, signing key usage on the leaf
-        problems = known.problems
+        # 3. constraints: CA flags and path length above, the purpose's key usage on the leaf
+        problems = known.problems_for(purpose)
+        allows = "digital signature" if purpose is KeyPurpose.SIGNATURE else "key encipherment or agreement"
         out.add("constraints", not problems, "; ".join(problems) or
-                "CA certificates may sign certificates; leaf allows digital signature",
+                f"CA certificates may sign certificates; leaf allows {allows}",
                 PathStatus.CONSTRAINTS)
 
         # 4. revocation of every non-anchor certificate, from its issuer's CRL
@@ -250,9 +276,7 @@ def _constraint_problems(path: tuple[x509.Certificate, ...]) -> list[str]:
                 problems.append(f"{name!r} has an unknown critical extension {ext.oid.dotted_string}")
         ku = _ext(cert, x509.KeyUsage)
         if depth == 0:
-            if ku is not None and not (ku.digital_signature or ku.content_commitment):
-                problems.append(f"{name!r} key usage allows neither digitalSignature nor contentCommitment")
-            continue
+            continue  # the leaf's key usage depends on the purpose: see _KnownPath.problems_for
         bc = _ext(cert, x509.BasicConstraints)
         if bc is None or not bc.ca:
             problems.append(f"{name!r} is not a CA certificate but issued {common_name_of(path[depth - 1])!r}")

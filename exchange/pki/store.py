@@ -9,6 +9,10 @@ Layout of a key directory (``keys/`` by default)::
     hub.pem  hub.key         the hub's own certificate
     bodies/ID.pem  bodies/ID.key     each body's current signing certificate and key
     bodies/archive/ID-SERIAL.pem     certificates replaced by ``keys renew``
+    encryption/ID.pem  encryption/ID.key   each body's (and the hub's: ID ``hub``) encryption
+                             certificate and key (keyEncipherment or keyAgreement)
+    encryption/archive/ID-SERIAL.pem|.key  replaced encryption certificates and their keys
+    tls/                     the hub's TLS server certificate, issued at the real time
 
 Private keys are written with mode 0600 and are git-ignored.
 """
@@ -69,6 +73,50 @@ class KeyStore:
     def archive_dir(self) -> Path:
         return self.directory / "bodies" / "archive"
 
+    # -- encryption certificates (see exchange.pki.encryption) ---------------------------
+    def encryption_cert_path(self, body_id: str) -> Path:
+        return self.directory / "encryption" / f"{body_id}.pem"
+
+    def encryption_key_path(self, body_id: str) -> Path:
+        return self.directory / "encryption" / f"{body_id}.key"
+
+    @property
+    def encryption_archive_dir(self) -> Path:
+        return self.directory / "encryption" / "archive"
+
+    def has_encryption(self, body_id: str) -> bool:
+        return self.encryption_cert_path(body_id).is_file()
+
+    def encryption_certificate(self, body_id: str) -> x509.Certificate:
+        """The body's current encryption certificate; UnknownBodyError if it has none."""
+        self.require()
+        if not self.has_encryption(body_id):
+            raise UnknownBodyError(f"no encryption certificate for {body_id!r} in {self.directory}/encryption/"
+                                   " (a PKI made before encryption certificates existed: run keys init --force)")
+        return load_certificate_file(self.encryption_cert_path(body_id))[0]
+
+    def encryption_certificates(self, body_id: str) -> list[x509.Certificate]:
+        """The body's current encryption certificate, then archived ones (no private key read)."""
+        if not self.has_encryption(body_id):
+            return []
+        archived = sorted(self.encryption_archive_dir.glob(f"{body_id}-*.pem"),
+                          key=lambda p: p.stat().st_mtime, reverse=True)
+        return [self.encryption_certificate(body_id), *(load_certificate_file(p)[0] for p in archived)]
+
+    def encryption_credentials(self, body_id: str) -> list[Credential]:
+        """The body's encryption certificate and key, then archived ones (newest first): an
+        envelope made to an earlier key still opens after a renewal."""
+        current = [Credential(self.encryption_certificate(body_id),
+                              load_private_key(self.encryption_key_path(body_id), generated_here=True))]
+        archived = sorted(self.encryption_archive_dir.glob(f"{body_id}-*.pem"),
+                          key=lambda p: p.stat().st_mtime, reverse=True)
+        for pem in archived:
+            key = pem.with_suffix(".key")
+            if key.is_file():
+                current.append(Credential(load_certificate_file(pem)[0],
+                                          load_private_key(key, generated_here=True)))
+        return current
+
     def exists(self) -> bool:
         return self.root_path.is_file() and self.manifest_path.is_file()
 
@@ -114,6 +162,11 @@ class KeyStore:
         cert = self.certificate(body_id)
         issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
         return Credential(cert, load_private_key(self.key_path(body_id), generated_here=True), (issuing,))
+
+    def issuing_certificate(self) -> x509.Certificate:
+        """The issuing CA's certificate (no key): what paths from body certificates pass through."""
+        self.require()
+        return load_certificate_file(self.directory / "issuing-ca.pem")[0]
 
     def hub_credential(self) -> Credential:
         self.require()

@@ -7,7 +7,7 @@ presents it:
    not make is never deleted), writes the bodies file of the run, creates a fresh demo PKI in
    ``FOLDER/keys`` (the user's ``keys/`` is never touched: the demo revokes a certificate) and
    one plan per node (:mod:`exchange.simulate.demo_plan`).
-2. :meth:`Demo.start` starts ``python -m exchange hub serve --training`` on loopback with a
+2. :meth:`Demo.start` starts ``python -m exchange hub serve --training --tls`` on loopback with a
    fresh SQLite database in ``FOLDER/hub``, waits until it answers, then starts the node
    processes (``python -m exchange.node.runner``) and waits until each has logged in. Every
    child's pid is written to ``FOLDER/pids.json``.
@@ -34,6 +34,7 @@ import queue
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -50,6 +51,7 @@ import httpx
 
 from exchange.errors import ExchangeError, InputError
 from exchange.metrics import MeasuresReport, Period, TargetProfile
+from exchange.node.client import hub_trust
 from exchange.pki import KeyAlgorithm, KeyStore, init_pki, renew, revoke
 from exchange.simulate.demo_plan import DemoPlan, build_plan, scenario_for
 
@@ -80,6 +82,7 @@ class DemoConfig:
     scenario_file: Path | None = None
     bodies_file: Path | None = None  # where the bodies are chosen from
     algorithm: KeyAlgorithm = KeyAlgorithm.RSA2048
+    tls: bool = True  # HTTPS with a certificate from the demo PKI (issued at the real time)
 
 
 @dataclass
@@ -148,6 +151,7 @@ class Demo:
         self._poller: threading.Thread | None = None
         self._started_at: datetime | None = None
         self._ended_at: datetime | None = None
+        self._trust: ssl.SSLContext | bool | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -157,7 +161,13 @@ class Demo:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.config.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """How the demo itself checks the hub: against the demo PKI's root, as every node does."""
+        if self._trust is None:
+            self._trust = hub_trust(self.url, self.keys_dir / "root-ca.pem")
+        return self._trust
 
     # -- 1. prepare ----------------------------------------------------------------------
     def prepare(self) -> DemoPlan:
@@ -223,7 +233,8 @@ class Demo:
         self.hub = self._spawn("hub", [
             sys.executable, "-m", "exchange", "hub", "serve", "--host", "127.0.0.1", "--port", str(self.port),
             "--keys", str(self.keys_dir), "--data", str(self.hub_dir), "--bodies", str(self.folder / "bodies.toml"),
-            "--training", "--log-level", "warning"], log=hub_log, env=env, pipes=False)
+            "--training", "--log-level", "warning", *(["--tls"] if self.config.tls else [])],
+            log=hub_log, env=env, pipes=False)
         self._write_pids()
         self._wait_for_hub()
         for body in plan.nodes:
@@ -253,7 +264,7 @@ class Demo:
     def _wait_for_hub(self) -> None:
         assert self.hub is not None
         deadline = time.monotonic() + START_TIMEOUT
-        with httpx.Client(timeout=2.0) as http:
+        with httpx.Client(timeout=2.0, verify=self._verify()) as http:
             while time.monotonic() < deadline:
                 code = self.hub.process.poll()
                 if code is not None:
@@ -409,7 +420,8 @@ class Demo:
 
     def _fetch_measures(self) -> dict[str, Any] | None:
         try:
-            response = httpx.get(f"{self.url}/api/measures", params={"period": self.period().label}, timeout=5.0)
+            response = httpx.get(f"{self.url}/api/measures", params={"period": self.period().label}, timeout=5.0,
+                                 verify=self._verify())
             return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
         except (httpx.HTTPError, ValueError):
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,8 @@ from sqlalchemy.engine import make_url
 
 from exchange.hub.auth import TokenService
 from exchange.hub.store.models import Document
-from exchange.node import HubClient, RetryPolicy
+from exchange.node import HubClient, RetryPolicy, hub_trust
+from exchange.node.client import body_trust
 from exchange.pki import Credential, KeyStore
 
 PG_ENV = "EXCHANGE_TEST_PG"
@@ -94,6 +97,15 @@ class RunningHub:
     process: subprocess.Popen[bytes]
     log: Path
     credentials: dict[str, Credential] = field(default_factory=dict)
+    mtls: bool = False
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """How clients check this hub: against the key folder's root when it serves HTTPS (with
+        mutual TLS, presenting central-office's TLS client certificate)."""
+        if self.mtls:
+            return body_trust(self.url, KeyStore(self.keys), "central-office", at=datetime.now(UTC))
+        return hub_trust(self.url, KeyStore(self.keys).root_path)
 
     # -- driving it ----------------------------------------------------------------------
     def cli(self, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -117,11 +129,12 @@ class RunningHub:
 
     def client(self, body_id: str, **kwargs: Any) -> HubClient:
         kwargs.setdefault("retry", RetryPolicy(attempts=2, backoff=0.05))
+        kwargs.setdefault("verify", self.verify)
         return HubClient(self.url, credential=self.credential(body_id), **kwargs)
 
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, verify=self.verify)
 
     def token(self, body_id: str) -> str:
         with self.client(body_id) as client:
@@ -171,7 +184,8 @@ def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = ()
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
         with log.open("ab") as out:
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        hub = RunningHub(f"http://127.0.0.1:{port}", keys, data, db_url, process, log)
+        scheme = "https" if "--tls" in args else "http"
+        hub = RunningHub(f"{scheme}://127.0.0.1:{port}", keys, data, db_url, process, log, mtls="--mtls" in args)
         if _wait_until_healthy(hub):
             return hub
         hub.stop()
@@ -182,7 +196,7 @@ def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = ()
 
 def _wait_until_healthy(hub: RunningHub) -> bool:
     deadline = time.monotonic() + START_TIMEOUT
-    with httpx.Client(timeout=2) as http:
+    with httpx.Client(timeout=2, verify=hub.verify) as http:
         while time.monotonic() < deadline:
             if hub.process.poll() is not None:
                 return False

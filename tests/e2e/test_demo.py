@@ -61,8 +61,10 @@ def test_a_small_demo_runs_real_traffic_and_stops_everything(tmp_path: Path) -> 
                           cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=150, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Measures K1–K3" in done.stdout and "K1 electronic, signed and delivered" in done.stdout
-    assert f"dashboard: http://127.0.0.1:{port}/" in done.stdout
+    # over HTTPS by default: the hub's TLS certificate comes from the demo's own PKI
+    assert f"dashboard: https://127.0.0.1:{port}/" in done.stdout
     folder = tmp_path / "demo-data"
+    assert (folder / "keys" / "tls" / "hub.pem").is_file()
     pids = _pids(folder)
     assert len(pids) == 4  # the hub and three nodes
     _assert_all_gone(pids)

@@ -195,3 +195,25 @@ def test_watch_reports_a_hub_whose_history_was_rewritten(own_hub, pki, tmp_path)
     _exchange(hub, pki, tmp_path)
     caught = hub.cli("audit", "watch", "--state", "seen.json", "--once", cwd=tmp_path, check=False)
     assert caught.returncode == 1 and "history was rewritten" in caught.stdout, caught.stdout + caught.stderr
+
+
+def test_a_secret_documents_bundle_holds_its_ciphertext_over_https(pki, database_kind, tmp_path):
+    with fresh_database(database_kind, tmp_path) as url:
+        hub = start_hub(keys=pki.dir, data=tmp_path / "data", db_url=url, args=("--tls", *_EVERY_EVENT))
+        try:
+            marker = f"MARKER-{uuid.uuid4().hex}"
+            (tmp_path / "mat.txt").write_text(f"MẬT — {marker}\n" * 30, encoding="utf-8")
+            sent = hub.cli_json("node", "send", "mat.txt", "--as", "nghe-an", "--to", "central-office", "--secret",
+                                "--subject", "Kế hoạch", cwd=tmp_path)
+            hub.cli("node", "fetch", sent["id"], "--as", "central-office", "--out", "in", cwd=tmp_path)
+            hub.cli("node", "ack", sent["id"], "--as", "central-office", "--status", "received", cwd=tmp_path)
+            hub.cli("audit", "bundle", sent["id"], "-o", "secret.zip", cwd=tmp_path)  # https, the demo root
+        finally:
+            hub.stop()
+    with zipfile.ZipFile(tmp_path / "secret.zip") as bundle:
+        assert all(marker.encode() not in bundle.read(name) for name in bundle.namelist())
+        assert any(name.endswith("content.bin") for name in bundle.namelist())  # the envelope
+    checked = hub.cli("audit", "verify", "secret.zip", "--ca", str(pki.store.root_path), "-v", cwd=tmp_path,
+                      check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "receipts: ok — 1 signed receipts" in checked.stdout

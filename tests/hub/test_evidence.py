@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,27 +111,3 @@ def test_a_bundle_verifies_offline_and_a_changed_byte_fails_the_right_check(hub,
     assert set(failed) == {"document bytes", "signature"}
     assert "HASH_FAILURE" in failed["signature"] and "altered" in failed["document bytes"]
 
-
-def test_a_secret_documents_bytes_go_only_to_its_parties(hub, pki, tmp_path):
-    secret = "MẬT-" + "x" * 40
-    sent = hub.client("ha-noi").send(secret.encode() * 20, metadata=metadata("central-office",
-                                                                             classification="secret"))
-    anonymous = hub.http().get(f"/api/audit/documents/{sent['id']}/bundle")
-    assert anonymous.status_code == 200
-    with zipfile.ZipFile(io.BytesIO(anonymous.content)) as bundle:
-        names = bundle.namelist()
-        assert not any(n.endswith("content.bin") for n in names)
-        assert all(secret.encode() not in bundle.read(n) for n in names)
-    (tmp_path / "anonymous.zip").write_bytes(anonymous.content)
-    _, verdict = verify_file(tmp_path / "anonymous.zip", pki.store.root_path, workers=1)
-    assert verdict.indication is Indication.INDETERMINATE
-    assert "withheld" in {c.name: c.detail for c in verdict.checks}["document bytes"]
-
-    reader = hub.http(hub.client("central-office").authenticate())
-    (tmp_path / "party.zip").write_bytes(reader.get(f"/api/audit/documents/{sent['id']}/bundle").content)
-    _, verdict = verify_file(tmp_path / "party.zip", pki.store.root_path, workers=1)
-    assert verdict.indication is Indication.TOTAL_PASSED, verdict.summary()
-    outsider = hub.http(hub.client("da-nang").authenticate())
-    with zipfile.ZipFile(io.BytesIO(outsider.get(f"/api/audit/documents/{sent['id']}/bundle").content)) as b:
-        assert not any(n.endswith("content.bin") for n in b.namelist())
-    assert hub.http("not-a-token").get(f"/api/audit/documents/{sent['id']}/bundle").status_code == 401

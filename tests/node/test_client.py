@@ -266,3 +266,17 @@ def test_a_receipt_states_the_digest_status_and_receiver_and_is_signed(credentia
         "reason": "wrong recipient"}
     report = pki.verifier().verify(form["statement"], form["signature"], at=now)
     assert report.passed
+
+
+def test_published_certificates_are_kept_five_minutes_then_asked_again(credential, now):
+    published = {"body": "nghe-an", "signing": {}, "encryption": {"pem": "…"}}
+    hub = FakeHub(script=[httpx.Response(200, json=published), httpx.Response(200, json=published)], now=now)
+    clock = [now]
+    client = client_for(hub, credential, clock=lambda: clock[0])
+    assert client.certificates("nghe-an") == published
+    clock[0] = now + timedelta(minutes=5) - timedelta(seconds=1)
+    assert client.certificates("nghe-an") == published
+    assert [r.url.path for r in hub.requests] == ["/api/bodies/nghe-an/certificates"]  # once
+    clock[0] = now + timedelta(minutes=5)
+    client.certificates("nghe-an")
+    assert len(hub.requests) == 2

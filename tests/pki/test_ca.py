@@ -59,7 +59,8 @@ def test_init_writes_roots_crl_hub_and_one_credential_per_body(pki: TestPKI) -> 
 
 def test_private_keys_are_readable_by_the_owner_only(pki: TestPKI) -> None:
     keys = sorted(pki.dir.rglob("*.key"))
-    assert len(keys) == 3 + len(pki.bodies)
+    # root, issuing CA, hub (signing + encryption), and each body's signing and encryption keys
+    assert len(keys) == 4 + 2 * len(pki.bodies)
     for path in keys:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in pki.dir.rglob("*.pem"):

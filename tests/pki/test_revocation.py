@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
 from exchange.errors import MalformedError
 from exchange.pki import RevocationIndex, RevocationReason, RevokedEntry, build_crl, load_crl
@@ -44,9 +45,12 @@ def test_every_reason_maps_to_an_rfc5280_flag(reason: RevocationReason) -> None:
 
 
 def test_the_pki_crl_lists_the_revoked_actor(pki: TestPKI) -> None:
-    (entry,) = revoked_entries(pki.store.crl())
-    assert entry.serial == pki.revoked.certificate.serial_number
-    assert entry.revoked_at == pki.revoked_at
+    # the signing certificate, and the encryption certificate revoked with it
+    signing, encryption = revoked_entries(pki.store.crl())
+    assert signing.serial == pki.revoked.certificate.serial_number
+    assert encryption.serial == pki.store.encryption_certificate(pki.revoked.certificate.subject.get_attributes_for_oid(
+        NameOID.USER_ID)[0].value).serial_number
+    assert signing.revoked_at == encryption.revoked_at == pki.revoked_at
 
 
 def test_load_crl_reads_pem_and_der(pki: TestPKI) -> None:

@@ -12,7 +12,7 @@ import pytest
 from exchange.cms import sign_detached
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
 from exchange.errors import RejectedError
-from exchange.node import acknowledge, fetch, node_verifier
+from exchange.node import acknowledge, fetch, node_verifier, send_secret
 from exchange.pki import KeyStore
 
 from e2e.harness import RunningHub
@@ -72,9 +72,11 @@ def seed(hub: RunningHub, samples: Path, workdir: Path) -> Seeded:
             client.send(altered, signature=signature, filename="02-quyet-dinh.txt", metadata=metadata(
                 ("da-nang",), "Quyết định ban hành Quy chế gửi, nhận văn bản điện tử", "312-QĐ/VPTW"))
         tampered = refused.value.detail["document_id"]
-    with hub.client("propaganda-commission") as client:
-        secret = client.send(f"{SECRET_MARKER}\n".encode() * 20, filename="mat.txt", metadata=metadata(
-            ("ha-noi",), "Văn bản mật (thử nghiệm)", "9-M/BTG", Classification.SECRET))["id"]
+    with hub.client("propaganda-commission") as client:  # signed, encrypted to ha-noi, signed again
+        store = KeyStore(hub.keys)
+        secret = send_secret(client, f"{SECRET_MARKER}\n".encode() * 20, filename="mat.txt", metadata=metadata(
+            ("ha-noi",), "Văn bản mật (thử nghiệm)", "9-M/BTG", Classification.SECRET), paths=verifier.paths,
+            own_encryption=store.encryption_certificate("propaganda-commission"), at=client.clock())["id"]
     with hub.client("ha-noi") as client:
         client.register_incoming(from_agency="Bộ Tài chính", scan=documents / "04-thong-bao-tam-ngung-he-thong.pdf",
                                  subject="Công văn về dự toán ngân sách")

@@ -268,3 +268,39 @@ def test_a_live_refresh_keeps_the_filters_and_never_overwrites_a_form_being_fill
                            timeout=10_000)
     assert page.locator("select[name=channel]").input_value() == "paper"
     assert page.locator("table.register tbody tr").count() == count + 1
+
+
+def test_training_sends_a_secret_document_and_the_workflow_shows_its_three_layers(page, seeded, pki, screenshot):  # type: ignore[no-untyped-def]
+    page.goto(f"/?period={pki.created.year}#training")
+    form = page.locator("form[action='/training/send']")
+    form.locator("select[name=sender]").select_option("nghe-an")
+    form.locator("select[name=recipient]").select_option("central-office")
+    form.locator("select[name=sample]").select_option("01-cong-van-bao-cao-cntt.txt")
+    form.locator("select[name=classification]").select_option("secret")
+    form.locator("input[name=mode][value=signed]").check()
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/workflow\?sent=signed"))
+    assert "Accepted, validated and delivered" in page.locator("#training-result").inner_text()
+    layers = page.locator("#secret-layers")
+    states = layers.locator(".step").evaluate_all("steps => steps.map(s => [s.dataset.layer, s.dataset.state])")
+    assert states == [["1", "pending"], ["2", "ok"], ["3", "ok"]]
+    assert "AES-256-GCM" in layers.locator('[data-layer="2"]').inner_text()
+    assert "without seeing the plaintext" in layers.locator('[data-layer="3"]').inner_text()
+    wrapped = layers.inner_text()
+    assert "Văn phòng Trung ương Đảng" in wrapped and "Tỉnh ủy Nghệ An" in wrapped  # the receiver and the sender
+
+    def row(role: str) -> list[str]:
+        return layers.locator(f'tr[data-role="{role}"] td').evaluate_all("cells => cells.map(c => c.className)")
+
+    assert row("receiver") == ["yes", "yes", "yes", "yes"]
+    assert row("sender") == ["yes", "yes", "yes", "yes"]
+    assert row("passes it on") == ["yes", "yes", "no", "no"]  # the hub checks the outer signature only
+    assert row("not addressed") == ["no", "no", "no", "no"]
+    screenshot(page, "14-training-secret-layers")
+
+    # The receiver opens it with its own key and verifies the inner signature: layer 1 turns ok.
+    page.locator('.lane[data-lane="central-office"] form.lane-ack button').click()
+    page.wait_for_url(re.compile(r"acknowledged=central-office"))
+    assert page.locator('#secret-layers [data-layer="1"]').get_attribute("data-state") == "ok"
+    assert page.locator('.lane[data-lane="central-office"] .step[data-step="5"]').get_attribute("data-state") == "ok"
+    screenshot(page, "15-training-secret-opened")

@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
-from fastapi.security import HTTPBearer
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from exchange.hub.auth import Principal
-from exchange.hub.deps import NowDep, current_principal
+from exchange.hub.deps import NowDep
 from exchange.hub.routes.log import EvidenceDep
 from exchange.metrics.periods import Period
 
@@ -35,34 +33,20 @@ def _temporary(request: Request) -> Path:
     return Path(name)
 
 
-async def optional_principal(request: Request, at: NowDep) -> Principal | None:
-    """The body behind a bearer token, if one is sent (checked as for every API call)."""
-    if "authorization" not in request.headers:
-        return None
-    credentials = await _bearer(request)
-    return await current_principal(request.app.state.tokens, request.app.state.trust, at, credentials)
-
-
-_bearer = HTTPBearer(auto_error=False)
-ReaderDep = Annotated[Principal | None, Depends(optional_principal)]
-
-
 def _send(path: Path, filename: str) -> FileResponse:
     return FileResponse(path, media_type="application/zip", filename=filename,
                         background=BackgroundTask(path.unlink, missing_ok=True))
 
 
 @router.get("/documents/{document_id}/bundle", response_class=FileResponse, responses=_ZIP)
-async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: NowDep,
-                 reader: ReaderDep) -> FileResponse:
-    """One document's evidence: bytes, signature, CRL and chain, receipts, log entries with
-    inclusion proofs, and the signed checkpoint; checked offline by ``exchange audit verify``.
-    A secret document's bytes are included only for its sender and recipients (bearer token)."""
+async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: NowDep) -> FileResponse:
+    """One document's evidence: bytes (a secret document's ciphertext), signature, CRL and chain,
+    receipts, log entries with inclusion proofs, and the signed checkpoint; checked offline by
+    ``exchange audit verify``."""
     evidence.service.audit_document(document_id=document_id)  # 404 before writing anything
     path = _temporary(request)
     try:
-        await run_in_threadpool(evidence.write, [document_id], path, at=at,
-                                reader=reader.body_id if reader else None)
+        await run_in_threadpool(evidence.write, [document_id], path, at=at)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from exchange.errors import InputError
+from exchange.errors import InputError, NotFoundError
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
+from exchange.hub.secret import BodyCertificates, body_certificates
 from exchange.hub.service import Upload
 from exchange.hub.store.models import IncomingPublic
 from exchange.hub.upload import json_part, optional_file_part, read_form
@@ -48,6 +49,19 @@ def register(service: ServiceDep, start: datetime | None = None, end: datetime |
 @router.get("/bodies")
 def bodies(service: ServiceDep) -> list[dict[str, Any]]:
     return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in service.bodies]
+
+
+@router.get("/bodies/{body_id}/certificates", response_model=BodyCertificates,
+            responses={404: {"description": "no such body"}})
+def body_certificates_route(body_id: str, service: ServiceDep, trust: TrustDep, at: NowDep) -> BodyCertificates:
+    """A body's current signing and encryption certificates (PEM) and their status now.
+
+    Senders encrypt secret documents to ``encryption``, after checking it chains to the root
+    they trust and is not revoked: they need not take the hub's word for it.
+    """
+    if body_id not in service.bodies:
+        raise NotFoundError(f"no body {body_id!r}", code="unknown-body")
+    return body_certificates(trust.store, body_id, crl=trust.crl(), at=at)
 
 
 @router.get("/pki/root")

@@ -28,6 +28,7 @@ from exchange.hub.web.documents import (
     delivery_status,
     validity_key,
 )
+from exchange.hub.web.layers import SecretLayers
 from exchange.hub.web.overview import Live, OverviewPage
 from exchange.hub.web.register import Filters, RegisterPage
 from exchange.hub.web.training import MODES, Trainer, list_samples, samples_dir
@@ -137,7 +138,8 @@ def workflow(request: Request, document_id: str, service: ServiceDep, templates:
              sent: str | None = None, acknowledged: str | None = None) -> HTMLResponse:
     page = DocumentPage.build(service, document_id)  # NotFoundError: the error page, 404
     flow = WorkflowPage.build(page, service.bodies)
-    return render(request, templates, "workflow.html", flow=flow, page=page, title="Workflow",
+    layers = SecretLayers.build(service, page.doc, service.bodies)
+    return render(request, templates, "workflow.html", flow=flow, page=page, title="Workflow", layers=layers,
                   sent_mode=MODES.get(sent or ""), acknowledged=acknowledged, statuses=list(ReceiptStatus))
 
 

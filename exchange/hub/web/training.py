@@ -13,6 +13,11 @@ The failures a room can watch:
   just revoked (the body's own certificate is left alone) → REVOKED;
 - ``expired``: signed with a throwaway certificate whose validity ended → EXPIRED;
 - ``unsigned`` and ``paper``: accepted, but they count against K1.
+
+Classified ``secret`` (Mật), an electronic document is triple-wrapped as a node would
+(:func:`exchange.cms.sealed.seal`): signed, encrypted to the receiver and the sender, signed
+again; the failure modes then apply to the outer signature (or, unsigned, to neither layer).
+The receiver opens it with its own encryption key and verifies the inner signature.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from exchange.cms import Verifier, digest, sign_detached
+from exchange.cms.envelope import encrypt
+from exchange.cms.sealed import open_sealed, seal
 from exchange.config import default_bodies_file
 from exchange.domain.bodies import Body
 from exchange.domain.documents import (
@@ -35,7 +42,7 @@ from exchange.domain.documents import (
     ReceiptStatus,
 )
 from exchange.domain.receipts import ReceiptStatement
-from exchange.errors import InputError, RejectedError
+from exchange.errors import DecryptionError, InputError, MalformedError, RejectedError
 from exchange.hub.service import ExchangeService, Upload
 from exchange.hub.store.models import ReceiptPublic
 from exchange.pki import (
@@ -45,6 +52,7 @@ from exchange.pki import (
     RevocationReason,
     RevokedEntry,
     build_crl,
+    check_encryption_certificate,
 )
 from exchange.pki.ca import BACKDATE
 from exchange.pki.certificates import generate_key, issue_signing_certificate
@@ -170,17 +178,22 @@ class Trainer:
             doc = self.service.register_paper(sender=sender, metadata=metadata, at=at)
             return Outcome(doc.id, mode, True, "registered as sent on paper: it counts against K1")
         content = chosen.path.read_bytes()
-        signature: bytes | None = None
+        signer: Credential | None = None
         if mode in ("signed", "tampered"):
-            signature = sign_detached(content, self.store.credential(sender), at=at)
+            signer = self.store.credential(sender)
         elif mode in ("revoked", "expired"):
-            credential = self._throwaway(body, at=at, expired=mode == "expired")
+            signer = self._throwaway(body, at=at, expired=mode == "expired")
             if mode == "revoked":
-                self._revoke(credential, at=at)
-            signature = sign_detached(content, credential, at=at)
+                self._revoke(signer, at=at)
+        name = chosen.name
+        if metadata.classification is Classification.SECRET:
+            content, signature = self._seal(content, sender=sender, recipient=recipient, signer=signer, at=at)
+            name += ".p7m"
+        else:
+            signature = sign_detached(content, signer, at=at) if signer is not None else None
         if mode == "tampered":
             content = _alter(content)
-        upload = Upload(io.BytesIO(content), chosen.name, None)
+        upload = Upload(io.BytesIO(content), name, None)
         try:
             doc = self.service.submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at)
         except RejectedError as refusal:
@@ -189,6 +202,22 @@ class Trainer:
         words = "accepted and delivered" + ("" if signature else " (unsigned: it counts against K1)")
         return Outcome(doc.id, mode, True, words)
 
+    def _seal(self, content: bytes, *, sender: str, recipient: str, signer: Credential | None,
+              at: datetime) -> tuple[bytes, bytes | None]:
+        """The envelope (to the receiver and the sender) and its outer signature; signed inside
+        and outside by *signer*, or (None) encrypted only."""
+        paths = self.store.path_validator()
+        issuing = [self.store.issuing_certificate()]
+        readers = []
+        for body_id in (recipient, sender):
+            cert = self.store.encryption_certificate(body_id)
+            check_encryption_certificate(cert, paths=paths, body_id=body_id, at=at, intermediates=issuing)
+            readers.append(cert)
+        if signer is None:
+            return encrypt(content, readers), None
+        sealed = seal(content, sender=signer, recipients=readers[:1], sender_encryption=readers[1], at=at)
+        return sealed.envelope, sealed.outer_signature
+
     def acknowledge(self, *, document_id: str, recipient: str, status: ReceiptStatus | None = None,
                     at: datetime) -> ReceiptPublic:
         """The receiver downloads the document, verifies it itself and sends a signed receipt:
@@ -196,13 +225,16 @@ class Trainer:
         path, doc = self.service.content_path(body=recipient, document_id=document_id, at=at)
         sha256 = digest(path).hex()
         verification, reason = "UNSIGNED", ""
+        # The receiver's own trust: the root and CRL of its key directory, not the hub's verdict.
+        verifier = Verifier(paths=self.store.path_validator())
         if doc.indication is not None:
             signature = self.service.signature(body=recipient, document_id=document_id)
-            # The receiver's own trust: the root and CRL of its key directory, not the hub's verdict.
-            report = Verifier(paths=self.store.path_validator()).verify(path, signature, at=at)
+            report = verifier.verify(path, signature, at=at)
             verification = report.indication.value
             if not report.passed:
                 reason = report.summary()
+        if doc.classification == Classification.SECRET.value:
+            verification, reason = self._open(path, recipient, verifier, at=at, outer_problem=reason)
         chosen = status or (ReceiptStatus.REJECTED if reason else ReceiptStatus.RECEIVED)
         if chosen is ReceiptStatus.REJECTED and not reason:
             reason = "rejected by the receiver (training)"
@@ -212,6 +244,20 @@ class Trainer:
         signature = sign_detached(statement, self.store.credential(recipient), at=at)
         return self.service.acknowledge(body=recipient, document_id=document_id, statement=statement,
                                         signature=signature, at=at)
+
+    def _open(self, envelope: Path, recipient: str, verifier: Verifier, *, at: datetime,
+              outer_problem: str) -> tuple[str, str]:
+        """(verification, reason) of a secret document the receiver opens with its own key:
+        the inner signature's indication, and why it rejects it ("" when it does not)."""
+        try:
+            opened = open_sealed(envelope.read_bytes(), credentials=self.store.encryption_credentials(recipient),
+                                 verifier=verifier, at=at)
+        except (DecryptionError, MalformedError) as exc:
+            return "UNREADABLE", f"cannot open the secret document: {exc}"
+        if opened.report is None:
+            return "UNSIGNED", outer_problem
+        inner = "" if opened.report.passed else f"inner signature: {opened.report.summary()}"
+        return opened.report.indication.value, outer_problem or inner
 
     # -- throwaway certificates -----------------------------------------------------------
     def _throwaway(self, body: Body, *, at: datetime, expired: bool) -> Credential:
