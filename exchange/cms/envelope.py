@@ -142,10 +142,14 @@ class Envelope:
         """
         body = self._info["content"]
         content_key = None
-        for ri in body["recipient_infos"]:
-            content_key = _unwrap_for(ri, certificate, key)
-            if content_key is not None:
-                break
+        try:
+            # asn1crypto parses lazily: a malformed field surfaces here as ValueError & co.
+            for ri in body["recipient_infos"]:
+                content_key = _unwrap_for(ri, certificate, key)
+                if content_key is not None:
+                    break
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise MalformedEnvelopeError(f"cannot read the envelope's recipient infos: {exc}") from None
         if content_key is None:
             raise DecryptionError(f"the envelope is not addressed to the certificate {certificate.serial_number:x} "
                                   f"({certificate.subject.rfc4514_string()})", code="not-a-recipient")
@@ -153,7 +157,7 @@ class Envelope:
             if self.kind == "enveloped_data":
                 return _decrypt_cbc(body["encrypted_content_info"], content_key)
             return _decrypt_gcm(body, content_key)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise MalformedEnvelopeError(f"cannot read the encrypted content: {exc}") from None
 
 

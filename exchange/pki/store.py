@@ -12,7 +12,8 @@ Layout of a key directory (``keys/`` by default)::
     encryption/ID.pem  encryption/ID.key   each body's (and the hub's: ID ``hub``) encryption
                              certificate and key (keyEncipherment or keyAgreement)
     encryption/archive/ID-SERIAL.pem|.key  replaced encryption certificates and their keys
-    tls/                     the hub's TLS server certificate, issued at the real time
+    tls/                     the TLS CA under the root, the hub's server and the clients' TLS certificates,
+                             issued at the real time
 
 Private keys are written with mode 0600 and are git-ignored.
 """

@@ -171,3 +171,17 @@ def test_we_open_openssl_sign_then_encrypt(pki: TestPKI, tmp_path: Path) -> None
     assert opened.content == SECRET
     assert opened.report is not None and opened.report.passed
     assert opened.report.signer is not None and opened.report.signer.body_id == "ha-noi"
+
+
+def test_damaged_envelopes_raise_only_project_errors(pki: TestPKI) -> None:
+    """Every single-byte change of an envelope (its structure included) is refused with a
+    project error when parsed or opened: never a traceback from deeper down."""
+    good = encrypt(b"short secret", [pki.store.encryption_certificate("ha-noi")])
+    credential = pki.store.encryption_credentials("ha-noi")[0]
+    for index in range(0, len(good), 3):
+        damaged = bytearray(good)
+        damaged[index] ^= 0x55
+        try:
+            Envelope.from_der(bytes(damaged)).decrypt(credential.certificate, credential.private_key)
+        except (MalformedEnvelopeError, DecryptionError):
+            continue
