@@ -11,6 +11,8 @@ loopback and with the same uvicorn worker count:
 
 * the real hub, ``python -m exchange hub serve`` (SQLite in its data folder; with
   ``EXCHANGE_TEST_PG`` set, a second hub on a fresh PostgreSQL database is an extra row);
+* the same hub with ``--no-durable`` (no fsync of blobs, SQLite ``synchronous=NORMAL``): the
+  cost of durable commits, measured side by side;
 * the baseline, ``benchmarks/bare_app.py`` on uvicorn: one FastAPI endpoint that receives the
   same multipart upload (file, signature, metadata) and hashes the file, nothing else.
 
@@ -78,6 +80,7 @@ DOCUMENT_SIZE = 100 * 1024
 SENDERS = 8  # bodies that send (each to the next one), one token each
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+RELAXED_SQLITE = "hub (SQLite, no fsync)"
 AIM = 0.5
 PG_ENV = "EXCHANGE_TEST_PG"
 
@@ -210,10 +213,10 @@ def _wait_idle(server: Server, *, limit: float = 30.0) -> None:
 
 
 def start_hub(name: str, *, keys: Path, data: Path, bodies: Path, workers: int, db_url: str | None,
-              log: Path) -> Server:
+              log: Path, durable: bool = True) -> Server:
     command = [sys.executable, "-m", "exchange", "hub", "serve", "--host", "127.0.0.1", "--port", "{port}",
                "--keys", str(keys), "--data", str(data), "--bodies", str(bodies), "--workers", str(workers),
-               "--log-level", "warning"]
+               "--log-level", "warning", "--durable" if durable else "--no-durable"]
     if db_url:
         command += ["--db", db_url]
     if workers > 1:
@@ -453,6 +456,12 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
                 hubs = [start_hub("hub (SQLite)", keys=store.directory, data=tmp / label / "sqlite",
                                   bodies=bodies_file, workers=workers, db_url=None, log=tmp / f"{label}-sqlite.log")]
                 servers_stack.callback(hubs[0].stop)
+                # The same hub without fsync (blobs and commits): what durability costs.
+                relaxed = start_hub(RELAXED_SQLITE, keys=store.directory, data=tmp / label / "sqlite-relaxed",
+                                    bodies=bodies_file, workers=workers, db_url=None, durable=False,
+                                    log=tmp / f"{label}-sqlite-relaxed.log")
+                servers_stack.callback(relaxed.stop)
+                hubs.append(relaxed)
                 if pg_url:
                     db_url = servers_stack.enter_context(postgres_database(pg_url))
                     pg = start_hub("hub (PostgreSQL)", keys=store.directory, data=tmp / label / "pg",
@@ -488,7 +497,16 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
                         "throughput_paired_median": statistics.median(paired) if paired else None,
                         "server_cpu_per_doc_bare_over_hub": bare_cpu / hub_cpu if hub_cpu and bare_cpu else None,
                     }
-                runs.append({"workers": workers, "targets": summary, "ratios": ratios})
+                durable, fast = summary["hub (SQLite)"], summary[RELAXED_SQLITE]
+                durability = {
+                    "throughput durable / not": (durable["per_second_median"] / fast["per_second_median"]
+                                                 if fast["per_second_median"] else None),
+                    "p50 ms added": durable["p50_ms"] - fast["p50_ms"],
+                    "server CPU ms/doc added": (durable["server_cpu_ms_per_doc"] - fast["server_cpu_ms_per_doc"]
+                                                if durable["server_cpu_ms_per_doc"] is not None
+                                                and fast["server_cpu_ms_per_doc"] is not None else None),
+                }
+                runs.append({"workers": workers, "targets": summary, "ratios": ratios, "durability": durability})
     env["loadavg_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "benchmark": "bench_hub",
@@ -536,6 +554,11 @@ def print_text(result: dict[str, Any]) -> None:
             print(f"{name} / bare: {r['throughput']:.2f}× docs/s (median of rounds; paired per round "
                   f"{r['throughput_paired_median']:.2f}×)  (aim ≥ {AIM}×: {'met' if met else 'missed'}); "
                   f"documents per server CPU-second {_times(r['server_cpu_per_doc_bare_over_hub'])}")
+        d = run_.get("durability")
+        if d and d["throughput durable / not"] is not None:
+            print(f"durable commits (fsync of each blob, its folder and SQLite synchronous=FULL) / without: "
+                  f"{d['throughput durable / not']:.2f}× docs/s, p50 {d['p50 ms added']:+.1f} ms, server CPU "
+                  f"{_num(d['server CPU ms/doc added'], 0, 2).strip()} ms/doc more")
         if run_["workers"] > 1:
             print("note: with several workers uvicorn leaves Nagle on (uvicorn#3149, ~40 ms per keep-alive "
                   "request on both servers): the docs/s ratio flatters the hub here; compare CPU ms/doc")

@@ -22,7 +22,8 @@ one-line messages)::
     ├── RejectedError              a document or receipt refused on validation (HTTP 422)
     │   ├── UnusableCertificateError   an encryption certificate that must not be encrypted to
     │   └── DecryptionError            an envelope that is not for this key, or will not open
-    └── TransportError             the hub could not be reached or answered badly (client side)
+    ├── TransportError             the hub could not be reached or answered badly (client side)
+    └── BackupError                a backup could not be made or restored (a tool failed, damage)
 
 A signature that parses but does not verify is *not* an error: verification returns a
 report whose indication says why (see :mod:`exchange.cms.report`).
@@ -125,3 +126,7 @@ class DecryptionError(RejectedError):
 
 class TransportError(ExchangeError):
     code = "transport-error"
+
+
+class BackupError(ExchangeError):
+    code = "backup-failed"

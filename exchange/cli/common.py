@@ -12,6 +12,7 @@ import typer
 
 from exchange.config import Settings
 from exchange.domain.bodies import BodyRegistry
+from exchange.domain.moments import parse_moment
 from exchange.errors import ExchangeError, InputError
 
 KeysOpt = Annotated[Path | None, typer.Option("--keys", "--dir", help="key directory [env EXCHANGE_KEYS, default keys]")]
@@ -43,11 +44,7 @@ def parse_time(text: str | None) -> datetime:
     """An ISO-8601 time (naive means UTC); None means now. The only place "now" is read."""
     if text is None:
         return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"--at: {text!r} is not an ISO-8601 time (e.g. 2015-06-30T12:00:00Z)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_moment(text, what="--at")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -65,6 +62,12 @@ def run_guarded(entry: Callable[[], Any]) -> None:
     except ExchangeError as exc:
         _print_error(exc)
         sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        # The file system refused (a file where a folder is needed, no permission, disk
+        # full): the user's environment, said in one line like any usage error.
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"error: {exc.strerror or exc}{where}\n")
+        sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         sys.exit(130)
 

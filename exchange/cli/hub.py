@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
-from exchange.errors import InputError
+from exchange.errors import InputError, InputFileError
 from exchange.pki import KeyStore
 from exchange.pki.tls import server_certificate
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from exchange.hub.settings import HubSettings
 
 app = typer.Typer(help="The hub: the exchange server every document passes through.", no_args_is_help=True)
@@ -40,6 +42,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     checkpoint_interval: Annotated[float, typer.Option(
         "--checkpoint-interval", help="seconds: the most often a new log checkpoint is signed")] = 2.0,
+    durable: Annotated[bool, typer.Option("--durable/--no-durable", help="fsync blobs and database commits "
+                                          "before acknowledging (--no-durable: benchmarks only; a power cut "
+                                          "may lose acknowledged documents)")] = True,
 ) -> None:
     """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
     # Imported here so that every other command starts without loading the web stack.
@@ -54,8 +59,8 @@ def serve(
     if mtls and not tls:
         raise InputError("--mtls needs --tls")
     hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training, mtls=mtls,
-                                    checkpoint_interval=checkpoint_interval)
-    hub.data_dir.mkdir(parents=True, exist_ok=True)
+                                    durable=durable, checkpoint_interval=checkpoint_interval)
+    hub.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = KeyStore.at(hub.keys_dir)
     store.require()
     ssl_options: dict[str, Any] = {}
@@ -94,8 +99,77 @@ def _env(hub: HubSettings) -> dict[str, str]:
         "EXCHANGE_MAX_UPLOAD": str(hub.max_upload),
         "EXCHANGE_TRAINING": "1" if hub.training else "",
         "EXCHANGE_CHECKPOINT_INTERVAL": str(hub.checkpoint_interval),
+        "EXCHANGE_DURABLE": "1" if hub.durable else "0",
         "EXCHANGE_MTLS": "1" if hub.mtls else "",
     }
     if hub.db_url:
         env["EXCHANGE_DB"] = hub.db_url
     return env
+
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="database URL [env EXCHANGE_DB; SQLite in --data]")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="data directory [env EXCHANGE_DATA, default data]")]
+
+
+@app.command("gc")
+def gc(
+    db: DbOpt = None,
+    data: DataOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would be removed")] = False,
+) -> None:
+    """Remove blobs no document names and partial uploads; safe while the hub serves."""
+    from exchange.hub.blobs import BlobStore
+    from exchange.hub.housekeeping import collect_garbage
+    from exchange.hub.settings import HubSettings
+
+    hub = HubSettings.from_settings(settings(db_url=db, data_dir=data))
+    blobs_dir = hub.data_dir / "blobs"
+    if not blobs_dir.is_dir():
+        raise InputFileError(f"no blob store in {hub.data_dir}/ (is --data the hub's data folder?)")
+    engine = _existing_database(hub.database_url)
+    try:
+        typer.echo(collect_garbage(engine, BlobStore(blobs_dir), dry_run=dry_run).summary())
+    finally:
+        engine.dispose()
+
+
+@app.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Option("-o", "--out", help="a new or empty folder for the backup")],
+    db: DbOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Back up the hub's database and blobs while it serves (SQLite backup API, or pg_dump)."""
+    from exchange.hub.backup import backup
+    from exchange.hub.settings import HubSettings
+
+    hub = HubSettings.from_settings(settings(db_url=db, data_dir=data))
+    if not (hub.data_dir / "blobs").is_dir():
+        raise InputFileError(f"no blob store in {hub.data_dir}/ (is --data the hub's data folder?)")
+    _existing_database(hub.database_url).dispose()
+    manifest = backup(db_url=hub.database_url, data_dir=hub.data_dir, out=out, at=parse_time(None))
+    typer.echo(f"{out}/: {manifest.summary()}")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="a backup folder made by `exchange hub backup`")],
+    db: Annotated[str, typer.Option("--db", help="an empty database (sqlite:///NEW-FILE or an empty "
+                                    "PostgreSQL database)")],
+    data: Annotated[Path, typer.Option("--data", help="a new or empty data folder")],
+) -> None:
+    """Restore a backup into a fresh database and data folder; then start a hub on them."""
+    from exchange.hub.backup import restore
+
+    manifest = restore(source=source, db_url=db, data_dir=data)
+    typer.echo(f"restored {manifest.summary()} into {data}/; start it with: "
+               f"exchange hub serve --db '{db}' --data {data}")
+
+
+def _existing_database(url: str) -> Engine:
+    """The hub's engine, refusing to create a SQLite database that is not there."""
+    from exchange.hub.store.db import make_engine
+
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise InputFileError(f"no hub database at {url.removeprefix('sqlite:///')}")
+    return make_engine(url)

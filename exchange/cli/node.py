@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import uuid
 from datetime import date
@@ -16,8 +17,8 @@ from exchange.cli.render import print_report
 from exchange.cli.signing import EXIT_BY_INDICATION
 from exchange.config import Settings
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
-from exchange.errors import InputError, InputFileError
-from exchange.node import HubClient, acknowledge, fetch, node_verifier
+from exchange.errors import InputError, InputFileError, TransportError
+from exchange.node import HubClient, RetryPolicy, acknowledge, fetch, node_verifier
 from exchange.node.agent import Fetched
 from exchange.node.client import body_trust
 from exchange.node.secret import send_secret
@@ -36,8 +37,23 @@ HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE
 def _client(cfg: Settings, body_id: str, ca: Path | None) -> HubClient:
     known_body(cfg, body_id)
     store = KeyStore.at(cfg.keys_dir)
-    return HubClient(cfg.hub_url, credential=store.credential(body_id),
+    return HubClient(cfg.hub_url, credential=store.credential(body_id), retry=_retry(),
                      verify=body_trust(cfg.hub_url, store, body_id, ca=ca, at=parse_time(None)))
+
+
+def _retry() -> RetryPolicy:
+    """The default policy (retries over 30 s, covering a hub restart), or ``EXCHANGE_RETRY_WINDOW``
+    seconds (``0``: one attempt, for scripts that handle failures themselves)."""
+    text = os.environ.get("EXCHANGE_RETRY_WINDOW", "").strip()
+    if not text:
+        return RetryPolicy()
+    try:
+        window = float(text)
+    except ValueError:
+        raise InputError(f"EXCHANGE_RETRY_WINDOW must be a number of seconds, not {text!r}") from None
+    if not 0 <= window <= 3600:
+        raise InputError("EXCHANGE_RETRY_WINDOW must be 0 to 3600 seconds")
+    return RetryPolicy(window=window)
 
 
 @app.command("send")
@@ -53,7 +69,9 @@ def send(
         "--secret", help="classification Mật (secret): signed, encrypted to the recipients, signed again")] = False,
     unsigned: Annotated[bool, typer.Option("--unsigned", help="send without a signature")] = False,
     paper: Annotated[bool, typer.Option("--paper", help="register a document sent on paper (no file)")] = False,
-    message_id: Annotated[str | None, typer.Option(help="idempotency key [random]")] = None,
+    message_id: Annotated[str | None, typer.Option(
+        "--message-id", help="the id that makes a resend the same document: give the one printed by an "
+        "earlier send to resend it safely [random]")] = None,
     hub: HubOpt = None,
     ca: CaOpt = None,
     keys: KeysOpt = None,
@@ -75,20 +93,27 @@ def send(
         "classification": (Classification.SECRET if secret else Classification.NORMAL).value,
         "message_id": message_id or str(uuid.uuid4()),
     })
-    with _client(cfg, as_body, ca) as client:
-        if paper:
-            doc = client.send_paper(metadata=metadata)
-        elif file is not None and secret:
-            store = KeyStore.at(cfg.keys_dir)
-            doc = send_secret(client, file, metadata=metadata, at=parse_time(None),
-                              paths=node_verifier(store, client).paths,
-                              own_encryption=store.encryption_certificate(as_body))
-        elif file is not None:
-            doc = client.send(file, metadata=metadata, sign=not unsigned)
+    try:
+        with _client(cfg, as_body, ca) as client:
+            if paper:
+                doc = client.send_paper(metadata=metadata)
+            elif file is not None and secret:
+                store = KeyStore.at(cfg.keys_dir)
+                doc = send_secret(client, file, metadata=metadata, at=parse_time(None),
+                                  paths=node_verifier(store, client).paths,
+                                  own_encryption=store.encryption_certificate(as_body))
+            elif file is not None:
+                doc = client.send(file, metadata=metadata, sign=not unsigned)
+    except TransportError as exc:
+        # The hub may have stored it before the connection broke: the same message id makes
+        # a resend the same document, never a second one.
+        raise TransportError(f"{exc.message}; to resend it safely: --message-id {metadata.message_id}",
+                             code=exc.code) from None
     if json_out:
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        typer.echo(f"{doc['id']}  {doc['channel']} → {', '.join(doc['recipients'])}"
+        typer.echo(f"{doc['id']}  {doc['channel']} → {', '.join(doc['recipients'])}  "
+                   f"message id {doc['message_id']}"
                    + ("  (already sent: same message id)" if doc.get("duplicate") else ""))
 
 

@@ -41,7 +41,7 @@ from exchange.cms.report import (
     iso,
 )
 from exchange.errors import MalformedError
-from exchange.pki.certificates import body_id_of, common_name_of
+from exchange.pki.certificates import body_id_of, common_name_of, load_der_certificate
 from exchange.pki.path import PathResult, PathStatus, PathValidator
 
 _HASHES: dict[str, hashes.HashAlgorithm] = {
@@ -170,7 +170,10 @@ def _load_cert(der: bytes, cache: dict[bytes, x509.Certificate]) -> x509.Certifi
     key = hashlib.sha256(der).digest()
     cert = cache.get(key)
     if cert is None:
-        cert = x509.load_der_x509_certificate(der)
+        try:
+            cert = load_der_certificate(der, source="an embedded certificate")
+        except MalformedError as exc:
+            raise MalformedSignatureError(exc.message) from None
         if len(cache) > 4096:
             cache.clear()
         cache[key] = cert

@@ -8,6 +8,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from exchange.domain.moments import checked_date
+from exchange.domain.text import checked_text
 from exchange.errors import InputError
 
 
@@ -94,22 +96,34 @@ class DocumentMetadata:
         message_id = data.get("message_id")
         if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
             raise InputError("metadata.message_id must be a string of 1-128 characters", code="invalid-metadata")
-        number = data.get("number", "") or ""
+        # Only an absent field or null takes the default: {} or [] is a wrong type, not "none".
+        number = _given(data, "number", "")
         if not isinstance(number, str) or (number and not _SYMBOL.match(number)):
             raise InputError("metadata.number (số ký hiệu) must look like 1126-CV/VPTW", code="invalid-metadata")
-        doc_type = data.get("doc_type", "cong-van") or "cong-van"
-        if doc_type not in DOCUMENT_TYPES:
+        doc_type = _given(data, "doc_type", "cong-van")
+        if isinstance(doc_type, str):
+            doc_type = doc_type or "cong-van"
+        if not isinstance(doc_type, str) or doc_type not in DOCUMENT_TYPES:
             raise InputError(f"metadata.doc_type must be one of {', '.join(DOCUMENT_TYPES)}",
                              code="invalid-metadata")
         raw_date = data.get("doc_date")
         try:
-            doc_date = date.fromisoformat(raw_date) if raw_date else None
+            doc_date = checked_date(date.fromisoformat(raw_date), what="metadata.doc_date") if raw_date is not None \
+                else None
         except (TypeError, ValueError):
             raise InputError("metadata.doc_date must be an ISO date (YYYY-MM-DD)", code="invalid-metadata") from None
+        except InputError as exc:
+            raise InputError(exc.message, code="invalid-metadata") from None
         try:
-            classification = Classification(data.get("classification", "normal") or "normal")
+            raw_class = _given(data, "classification", "normal")
+            if not isinstance(raw_class, str):
+                raise ValueError(raw_class)
+            classification = Classification(raw_class or "normal")
         except ValueError:
             raise InputError("metadata.classification must be normal or secret", code="invalid-metadata") from None
+        for name, value in (("subject", subject), ("message_id", message_id), ("number", number),
+                            *(("recipients", r) for r in recipients)):
+            checked_text(value, what=f"metadata.{name}")
         return cls(
             recipients=tuple(dict.fromkeys(recipients)),
             subject=subject.strip(),
@@ -130,3 +144,9 @@ class DocumentMetadata:
             "doc_date": self.doc_date.isoformat() if self.doc_date else None,
             "classification": self.classification.value,
         }
+
+
+def _given(data: dict[str, Any], name: str, default: str) -> Any:
+    """*data*'s *name*, or *default* when it is absent or null."""
+    value = data.get(name)
+    return default if value is None else value

@@ -10,7 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from exchange.domain import jsontext
 from exchange.domain.documents import ReceiptStatus
+from exchange.domain.moments import checked_moment
+from exchange.domain.text import checked_text
 from exchange.errors import InputError
 
 _HEX = set("0123456789abcdef")
@@ -47,8 +50,8 @@ class ReceiptStatement:
     def from_bytes(cls, data: bytes) -> ReceiptStatement:
         """Parse a statement; raises InputError (code invalid-receipt) saying what is wrong."""
         try:
-            raw = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            raw = jsontext.loads(data.decode("utf-8"), what="the receipt statement", code="invalid-receipt")
+        except UnicodeDecodeError:
             raise InputError("the receipt statement is not UTF-8 JSON", code="invalid-receipt") from None
         if not isinstance(raw, dict):
             raise InputError("the receipt statement must be a JSON object", code="invalid-receipt")
@@ -59,6 +62,7 @@ class ReceiptStatement:
             time = datetime.fromisoformat(str(raw["time"]))
             if time.tzinfo is None:
                 raise ValueError("time must carry a timezone")
+            checked_moment(time, what="the receipt's time")
             statement = cls(
                 document_id=str(raw["document_id"]),
                 sha256=sha,
@@ -70,8 +74,12 @@ class ReceiptStatement:
             )
         except KeyError as exc:
             raise InputError(f"the receipt statement lacks {exc.args[0]!r}", code="invalid-receipt") from None
+        except InputError as exc:
+            raise InputError(f"the receipt statement is invalid: {exc.message}", code="invalid-receipt") from None
         except ValueError as exc:
             raise InputError(f"the receipt statement is invalid: {exc}", code="invalid-receipt") from None
+        for name in ("document_id", "receiver", "reason", "verification"):
+            checked_text(getattr(statement, name), what=f"the receipt's {name}")
         if statement.status is ReceiptStatus.REJECTED and not statement.reason:
             raise InputError("a rejected status needs a reason", code="invalid-receipt")
         return statement

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -9,11 +10,12 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from exchange.domain.bodies import BodyRegistry
-from exchange.hub import errors, web
+from exchange.hub import errors, openapi, web
 from exchange.hub.auth import TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence import Evidence
 from exchange.hub.evidence_log import EvidenceLog
+from exchange.hub.jsonbody import JsonBodyLimit
 from exchange.hub.routes import audit, auth, documents, log, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
@@ -22,15 +24,17 @@ from exchange.hub.trust import Trust
 from exchange.hub.upload import BodyLimit
 from exchange.pki import KeyStore
 
+logger = logging.getLogger(__name__)
+
 
 def build_service(settings: HubSettings) -> ExchangeService:
     """The service with its engine, blob store and trust, as the app and the simulator use it."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # hub.db, blobs, secret: owner-only
     trust = Trust(KeyStore.at(settings.keys_dir), reload_interval=settings.crl_reload_interval)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, durable=settings.durable)
     return ExchangeService(
         engine=engine,
-        blobs=BlobStore(settings.data_dir / "blobs"),
+        blobs=BlobStore(settings.data_dir / "blobs", durable=settings.durable),
         trust=trust,
         bodies=BodyRegistry.from_toml(settings.resolved_bodies_file),
         max_upload=settings.max_upload,
@@ -45,6 +49,11 @@ def create_app(settings: HubSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = build_service(settings)
+        with service.blobs.exclusive():  # waits for any other worker's upload in flight
+            swept = service.blobs.sweep_tmp()
+        if swept:
+            logger.warning("removed %d partial upload(s) left in %s/tmp by an earlier crash", swept,
+                           service.blobs.root)
         app.state.service = service
         app.state.trust = service.trust
         app.state.evidence = Evidence(service)
@@ -63,7 +72,9 @@ def create_app(settings: HubSettings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
+    app.add_middleware(JsonBodyLimit)
     for router in (auth.router, documents.router, registry.router, measures.router, log.router, audit.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API
+    openapi.install(app)
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from exchange.domain.text import printable
 from exchange.errors import (
     AuthError,
     ConflictError,
@@ -46,7 +47,8 @@ def status_for(exc: ExchangeError) -> int:
 
 
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
+    # A message may quote what the client sent: a lone surrogate in it could not be encoded.
+    body: dict[str, Any] = {"code": code, "message": printable(message)}
     if detail is not None:
         body["detail"] = detail
     return body
@@ -71,7 +73,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        # Starlette's 405 carries ``Allow`` (RFC 9110: the methods the path takes): keep it.
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
 
 async def _log_refusal(request: Request, exc: AuthError) -> None:

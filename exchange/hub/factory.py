@@ -19,5 +19,6 @@ def app_from_env() -> FastAPI:
         max_upload=int(max_upload) if max_upload else None,
         training=bool(os.environ.get("EXCHANGE_TRAINING")),
         checkpoint_interval=float(os.environ.get("EXCHANGE_CHECKPOINT_INTERVAL") or 2.0),
+        durable=os.environ.get("EXCHANGE_DURABLE", "1") != "0",
         mtls=bool(os.environ.get("EXCHANGE_MTLS")),
     ))

@@ -25,15 +25,15 @@ from exchange.domain.bodies import BodyRegistry
 from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
+from exchange.domain.text import checked_text
 from exchange.errors import (
-    ConflictError,
     InputError,
     NotAuthorizedError,
     NotFoundError,
     RejectedError,
     UnknownBodyError,
 )
-from exchange.hub import log_events
+from exchange.hub import log_events, repeats
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.secret import check_envelope
@@ -53,6 +53,9 @@ from exchange.hub.trust import Trust
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 MAX_SIGNATURE = 1024 * 1024
 MAX_RECEIPT = 64 * 1024
+#: the furthest a register search may page, and its largest page
+MAX_OFFSET = 10_000_000
+MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,13 @@ class ExchangeService:
         A repeated message id returns the stored document (``duplicate=True``).
         *document_id* (default: a random UUID) lets the simulator derive ids from its seed.
         """
+        # Held from storing the blobs until their row commits: ``exchange hub gc`` waits.
+        with self.blobs.writing():
+            return self._submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at,
+                                document_id=document_id)
+
+    def _submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
+                at: datetime, document_id: str | None) -> DocumentPublic:
         self._check_recipients(sender, metadata.recipients)
         if signature is not None and len(signature) > MAX_SIGNATURE:
             raise InputError("the signature part is larger than 1 MiB", code="invalid-signature-part")
@@ -94,10 +104,11 @@ class ExchangeService:
             raise InputError("the file is empty (0 bytes): nothing to send", code="empty-file")
         if metadata.classification is Classification.SECRET:
             self._require_envelope(sha, metadata.recipients)
+        kind = repeats.UNSIGNED if signature is None else repeats.SIGNED
         with self._session() as session:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
-                return self._repeat(session, existing, sha)
+                return self._repeat(session, existing, metadata, kind, sha)
         report: ValidationReport | None = None
         reason = ""
         if signature is None:
@@ -138,7 +149,7 @@ class ExchangeService:
                 existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
                 if existing is None:
                     raise
-                return self._repeat(session, existing, sha)
+                return self._repeat(session, existing, metadata, kind, sha)
         public = _new_public(row, metadata.recipients, state)
         if reason:
             self._refuse(public, reason, report)
@@ -156,11 +167,12 @@ class ExchangeService:
                     self.blobs.path(sha).unlink(missing_ok=True)
             raise
 
-    def _repeat(self, session: Session, existing: Document, sha: str) -> DocumentPublic:
-        if existing.sha256 is not None and sha != existing.sha256:
-            raise ConflictError(f"message id {existing.message_id!r} was already used for another document "
-                                f"({existing.id})", code="message-id-reused")
-        public = self._public(session, existing)
+    def _repeat(self, session: Session, existing: Document, metadata: DocumentMetadata, kind: str,
+                sha: str | None) -> DocumentPublic:
+        """The stored document for a repeated send; ConflictError if it is not a repeat."""
+        deliveries = repo.deliveries_of(session, document_id=existing.id)
+        repeats.check_repeat(existing, deliveries, metadata=metadata, kind=kind, sha256=sha)
+        public = _document_public(existing, deliveries)
         public.duplicate = True
         if existing.channel == Channel.SIGNED_INVALID.value:
             report = ValidationReport.from_dict(json.loads(existing.report_json)) if existing.report_json else None
@@ -185,9 +197,7 @@ class ExchangeService:
         with self._session() as session:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
-                public = self._public(session, existing)
-                public.duplicate = True
-                return public
+                return self._repeat(session, existing, metadata, repeats.PAPER, None)
             row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
             repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
             repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
@@ -201,22 +211,25 @@ class ExchangeService:
                           entry_id: str | None = None) -> IncomingPublic:
         """Record a document from an outside agency; ``scanned`` when a scan is attached (K3)."""
         self.bodies.get(body)
+        for name, value in (("from_agency", from_agency), ("number", number), ("subject", subject)):
+            checked_text(value, what=f"metadata.{name}")
         if not from_agency.strip():
             raise InputError("from_agency must name the sending agency", code="invalid-metadata")
         sha = filename = None
-        if scan is not None:
-            sha, size = self.blobs.put_stream(scan.stream, limit=self.max_upload)
-            if size == 0:
-                raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
-            filename = _display_name(scan.filename)
-        row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
-               "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
-               "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
-        with self._session() as session:
-            repo.add_incoming(session, row=row)
-            repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
-            self.log.append(session, [log_events.incoming_entry(row, at=at)])
-            session.commit()
+        with self.blobs.writing():  # until the row naming the scan commits: gc waits
+            if scan is not None:
+                sha, size = self.blobs.put_stream(scan.stream, limit=self.max_upload)
+                if size == 0:
+                    raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
+                filename = _display_name(scan.filename)
+            row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
+                   "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
+                   "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
+            with self._session() as session:
+                repo.add_incoming(session, row=row)
+                repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
+                self.log.append(session, [log_events.incoming_entry(row, at=at)])
+                session.commit()
         return IncomingPublic.model_validate(row)
 
     # -- receiving ------------------------------------------------------------------------
@@ -395,6 +408,11 @@ class ExchangeService:
             raise InputError(f"status must be one of {', '.join(repo.STATUS_FILTERS)}")
         if channel and channel not in {c.value for c in Channel}:
             raise InputError(f"channel must be one of {', '.join(c.value for c in Channel)}")
+        if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
+            # Past these the databases overflow their integers (a 500) long before a user
+            # could page that far through a register.
+            raise InputError(f"page out of range: offset 0 to {MAX_OFFSET}, at most {MAX_PAGE} a page",
+                             code="invalid-page")
         with self._session() as session:
             rows, total = repo.search_documents(
                 session, start=start, end=end, channel=channel, sender=sender, recipient=recipient, body=body,

@@ -24,6 +24,7 @@ class HubSettings:
     training: bool = False
     checkpoint_interval: float = 2.0  # seconds: the most often a new log checkpoint is signed
     log_origin: str = DEFAULT_ORIGIN  # the log's name in its checkpoints
+    durable: bool = True  # fsync blobs and commits (see exchange.hub.store.db.make_engine)
     mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
 
     @classmethod

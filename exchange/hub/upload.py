@@ -16,6 +16,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from exchange.domain import jsontext
 from exchange.errors import InputError, TooLargeError
 
 # Room for the signature and metadata parts around the file itself.
@@ -99,7 +100,4 @@ def json_part(form: FormData, name: str) -> Any:
     text = raw if isinstance(raw, str) else None
     if text is None:
         raise InputError(f"the {name!r} part must be a form field holding JSON", code="invalid-metadata")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"the {name!r} part is not valid JSON: {exc}", code="invalid-metadata") from None
+    return jsontext.loads(text, what=f"the {name!r} part", code="invalid-metadata")

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from exchange.domain.moments import EARLIEST, LATEST
 from exchange.errors import InputError
 
 _FORMS = "2015, 2015H1, 2015Q3, 2015-06, 2015-06-10 or 2015-01-01..2015-06-30"
@@ -87,7 +88,12 @@ class Period:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise InputError("a period's start and end must be timezone-aware")
-        start, end = self.start.astimezone(UTC), self.end.astimezone(UTC)
+        try:
+            start, end = self.start.astimezone(UTC), self.end.astimezone(UTC)
+        except OverflowError:
+            start, end = EARLIEST.min, EARLIEST.max  # refused just below
+        if start < EARLIEST or end > LATEST:
+            raise InputError(f"a period must lie within the years {EARLIEST.year} to {LATEST.year - 1}")
         if not start < end:
             raise InputError(f"a period must end after it starts "
                              f"({start.isoformat()} .. {end.isoformat()})")
@@ -160,8 +166,9 @@ class Period:
             return cls.between(_parse_date(value), _parse_date(value))
         except InputError as exc:
             raise InputError(f"period {text!r}: {exc.message}") from None
-        except ValueError:  # date(2015, 2, 30) and friends
-            raise InputError(f"period {text!r} is not a valid date; use one of {_FORMS}") from None
+        except (ValueError, OverflowError):  # date(2015, 2, 30), 9999-12-31 + 1 day and friends
+            raise InputError(f"period {text!r} is not a valid date or lies outside the years "
+                             f"{EARLIEST.year} to {LATEST.year - 1}; use one of {_FORMS}") from None
 
     # --- views ----------------------------------------------------------------------------
 

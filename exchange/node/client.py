@@ -2,14 +2,15 @@
 
 A client takes an ``httpx`` transport, so unit tests use ``httpx.MockTransport``, in-process
 tests ``httpx.ASGITransport`` and end-to-end tests a real server. Connection errors and 5xx
-answers are retried with exponential backoff; a retried send reuses its message id, so the
-hub stores it once. Every failure becomes a project error (a 4xx keeps the hub's code).
+answers are retried with jittered exponential backoff over a window that covers a hub restart
+(:class:`RetryPolicy`); a retried send reuses its message id, so the hub stores it once. Every failure becomes a project error (a 4xx keeps the hub's code).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 import ssl
 import time
 from collections.abc import Callable
@@ -98,9 +99,28 @@ def _tls_refusal(exc: httpx.TransportError) -> str | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
+    """How long to keep trying when the hub cannot be reached or answers 5xx.
+
+    Retries go on until *window* seconds have passed since the first attempt (the default 30 s
+    covers a hub restart, which takes 1-5 s, with room to spare), or *attempts* were made if
+    given. Waits start at *backoff*, double up to *max_backoff*, and are jittered by ±*jitter*
+    (a fraction) so that many nodes cut off by one restart do not all come back at once.
+    A retried send repeats its message id, so the hub stores it once.
+    """
+
+    attempts: int | None = None
     backoff: float = 0.2  # seconds, doubled each attempt
     max_backoff: float = 5.0
+    window: float = 30.0
+    jitter: float = 0.5
+
+    def pause(self, delay: float) -> float:
+        """The wait before the next attempt: *delay*, jittered."""
+        return delay * random.uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else delay
+
+    def exhausted(self, attempt: int, elapsed: float) -> bool:
+        """True once no further attempt may start."""
+        return (self.attempts is not None and attempt >= self.attempts) or elapsed >= self.window
 
 
 class HubClient:
@@ -250,6 +270,7 @@ class HubClient:
         delay = self.retry.backoff
         reauthenticated = False
         attempt = 0
+        started = time.monotonic()
         while True:
             attempt += 1
             headers = self._auth_header() if auth else {}
@@ -273,8 +294,9 @@ class HubClient:
                 refusal = _tls_refusal(exc)
                 if refusal is not None:
                     raise TransportError(f"{refusal} ({self._http.base_url})", code="tls-untrusted") from None
-                if attempt >= self.retry.attempts:
-                    raise TransportError(f"cannot reach the hub at {self._http.base_url}: {exc}") from None
+                if self.retry.exhausted(attempt, time.monotonic() - started):
+                    raise TransportError(f"cannot reach the hub at {self._http.base_url} (tried {attempt} "
+                                         f"time(s) over {time.monotonic() - started:.0f} s): {exc}") from None
             else:
                 if response.status_code < 400:
                     return response
@@ -284,11 +306,12 @@ class HubClient:
                     self._token, reauthenticated = None, True
                     attempt -= 1
                     continue
-                if response.status_code < 500 or attempt >= self.retry.attempts:
+                if response.status_code < 500 or self.retry.exhausted(attempt, time.monotonic() - started):
                     raise _error(response)
             finally:
                 _close_parts(parts)
-            time.sleep(delay)
+            remaining = self.retry.window - (time.monotonic() - started)
+            time.sleep(max(0.0, min(self.retry.pause(delay), remaining)))
             delay = min(delay * 2, self.retry.max_backoff)
 
 

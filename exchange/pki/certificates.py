@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -207,16 +208,53 @@ def _aki(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
 # -- reading and writing -----------------------------------------------------------------
 
 
+#: what ``cryptography`` raises for bytes that are not a well-formed certificate
+_UNDECODABLE = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion, x509.DuplicateExtension)
+
+
 def load_certificates(data: bytes, *, source: str = "input") -> list[x509.Certificate]:
-    """Every certificate in PEM or DER *data*; raises MalformedError if there is none."""
+    """Every certificate in PEM or DER *data*, wholly decoded; raises MalformedError if there
+    is none or one does not decode."""
     try:
         if b"-----BEGIN" in data:
             certs = x509.load_pem_x509_certificates(data)
         else:
             certs = [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
+    except _UNDECODABLE as exc:
         raise MalformedError(f"{source} is not a certificate: {exc}") from None
+    for cert in certs:
+        decoded(cert, source=source)
     return certs
+
+
+def load_der_certificate(der: bytes, *, source: str = "input") -> x509.Certificate:
+    """One DER certificate, wholly decoded (see :func:`decoded`); MalformedError otherwise."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except _UNDECODABLE as exc:
+        raise MalformedError(f"{source} is not a certificate: {exc}") from None
+    return decoded(cert, source=source)
+
+
+def decoded(cert: x509.Certificate, *, source: str = "input") -> x509.Certificate:
+    """*cert* once every part the validators read has been decoded; MalformedError otherwise.
+
+    ``cryptography`` parses a certificate's outer structure at load time but decodes its
+    names, key, extensions and dates only when first read, so a corrupted certificate loads
+    fine and raises later, deep inside validation. Reading them all here turns that into one
+    parse-time error (a CMS signature carrying it becomes FORMAT_FAILURE, not a crash).
+    """
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        cert.public_key()
+        for _ in cert.extensions:
+            pass
+        cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+        cert.signature_algorithm_oid  # noqa: B018
+    except _UNDECODABLE as exc:
+        raise MalformedError(f"{source}: a certificate does not decode: {exc}") from None
+    return cert
 
 
 def load_certificate_file(path: str | Path) -> list[x509.Certificate]:

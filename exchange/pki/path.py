@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 
 from exchange.pki.certificates import common_name_of, load_certificate_file, read_file
@@ -262,7 +262,7 @@ def _issued(child: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
     try:
         child.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from cryptography import x509
 
-from exchange.errors import PKINotFoundError, UnknownBodyError
+from exchange.errors import InputFileError, PKINotFoundError, UnknownBodyError
 from exchange.pki.certificates import (
     Credential,
     load_certificate_file,
@@ -193,8 +193,14 @@ class KeyStore:
     def write(self, relative: str | Path, data: bytes, *, private: bool = False) -> Path:
         """Write atomically (temp file + rename); private files get mode 0600 from creation."""
         target = self.directory / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        for parent in (target.parent, *target.parent.parents):
+            if parent.exists() and not parent.is_dir():
+                raise InputFileError(f"{parent} is a file, not a key directory")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        except OSError as exc:
+            raise InputFileError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
         try:
             os.fchmod(fd, 0o600 if private else 0o644)
             with os.fdopen(fd, "wb") as out:

@@ -39,8 +39,10 @@ class NodeSetup:
     documents: tuple[Path, ...]
 
     def hub_settings(self) -> HubSettings:
+        # A simulation's hub is rebuilt from the scenario and seed: nothing to keep through a
+        # power cut, so its commits and blobs are not fsynced.
         return HubSettings(keys_dir=self.keys_dir, data_dir=self.data_dir, bodies_file=self.bodies_file,
-                           crl_reload_interval=NEVER_RELOAD)
+                           crl_reload_interval=NEVER_RELOAD, durable=False)
 
 
 @dataclass(frozen=True, slots=True)

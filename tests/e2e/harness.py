@@ -173,12 +173,15 @@ class RunningHub:
         assert self.process.returncode is not None, "the hub process did not exit"
 
 
-def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = ()) -> RunningHub:
-    """Start ``exchange hub serve`` on a free loopback port; returns once /api/health answers."""
+def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = (), port: int | None = None
+              ) -> RunningHub:
+    """Start ``exchange hub serve`` on a free loopback port (or *port*, to restart a hub where
+    its clients expect it); returns once /api/health answers."""
     data.mkdir(parents=True, exist_ok=True)
     log = data.parent / f"{data.name}.log"
+    chosen = port
     for _ in range(3):  # a free port can be taken between choosing it and binding it
-        port = free_port()
+        port = chosen or free_port()
         command = [sys.executable, "-m", "exchange", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--keys", str(keys), "--data", str(data), "--db", db_url, "--log-level", "warning", *args]
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}

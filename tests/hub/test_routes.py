@@ -96,7 +96,9 @@ def test_an_unknown_document_is_404(hub):
     for path in ("", "/file", "/signature", "/status"):
         assert_error(hub.http(token).get(f"/api/documents/no-such-id{path}"), 404, "not-found")
     assert_error(hub.http(token).get("/api/no-such-route"), 404, "not-found")
-    assert_error(hub.http(token).delete("/api/inbox"), 405, "method-not-allowed")
+    refused = hub.http(token).delete("/api/inbox")
+    assert_error(refused, 405, "method-not-allowed")
+    assert refused.headers["allow"] == "GET"  # RFC 9110: a 405 says which methods the path takes
 
 
 def test_paper_and_incoming_documents_are_registered(hub):

@@ -183,6 +183,45 @@ def test_a_message_id_reused_for_other_bytes_is_a_conflict(service, at):
     assert rows(service, Document) == 1
 
 
+def test_a_message_id_is_unique_across_channels(service, at, cred):
+    # A paper document and an electronic one sharing a message id: the second is not a
+    # "duplicate" of the first (that would silently drop the electronic file) but a conflict.
+    paper = metadata("nghe-an", message_id="m-paper")
+    service.register_paper(sender=SENDER, metadata=paper, at=at)
+    with pytest.raises(ConflictError) as electronic_after_paper:
+        submit(service, document_bytes(), paper, at=at, signer=cred(SENDER))
+    assert electronic_after_paper.value.code == "message-id-reused"
+    assert "sent on paper" in electronic_after_paper.value.message
+
+    sent = metadata("nghe-an", message_id="m-electronic")
+    submit(service, document_bytes("e"), sent, at=at)
+    with pytest.raises(ConflictError) as paper_after_electronic:
+        service.register_paper(sender=SENDER, metadata=sent, at=at)
+    assert paper_after_electronic.value.code == "message-id-reused"
+    assert rows(service, Document) == 2
+
+
+def test_a_repeat_must_match_the_first_send(service, at, cred):
+    content, meta = document_bytes("first"), metadata("nghe-an", message_id="m-1")
+    first = submit(service, content, meta, at=at)  # unsigned
+    with pytest.raises(ConflictError, match="without a signature"):
+        submit(service, content, meta, at=at, signer=cred(SENDER))
+    with pytest.raises(ConflictError, match="recipients differ"):
+        submit(service, content, metadata("nghe-an", "da-nang", message_id="m-1"), at=at)
+    paper = metadata("nghe-an", message_id="m-2")
+    service.register_paper(sender=SENDER, metadata=paper, at=at)
+    with pytest.raises(ConflictError, match="subject differs"):
+        service.register_paper(sender=SENDER, metadata=metadata("nghe-an", message_id="m-2", subject="Khác"), at=at)
+    # signed again later (another signing time, so other signature bytes) over the same
+    # content: the same document, answered as a duplicate
+    signed = metadata("nghe-an", message_id="m-3")
+    once = submit(service, content, signed, at=at, signer=cred(SENDER))
+    twice = submit(service, content, signed, at=at + timedelta(minutes=1), signer=cred(SENDER))
+    assert (twice["id"], twice["duplicate"]) == (once["id"], True)
+    assert first["id"] != once["id"]
+    assert rows(service, Document) == 3
+
+
 def test_message_ids_are_scoped_to_their_sender(service, at):
     first = submit(service, document_bytes(), metadata("nghe-an", message_id="m-1"), at=at)
     other = submit(service, document_bytes(), metadata("nghe-an", message_id="m-1"), at=at, sender="da-nang")

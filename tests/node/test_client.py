@@ -127,12 +127,40 @@ def test_a_transport_fault_is_retried(credential, fault, now):
 
 def test_retries_back_off_and_then_give_up_with_one_transport_error(credential, no_sleep, now):
     hub = FakeHub(now=now, script=[httpx.ConnectError("refused")] * 4)
-    retry = RetryPolicy(attempts=4, backoff=0.2, max_backoff=0.5)
+    retry = RetryPolicy(attempts=4, backoff=0.2, max_backoff=0.5, jitter=0.0)
     with pytest.raises(TransportError) as failed:
         client_for(hub, credential, retry=retry).inbox()
     assert "cannot reach the hub" in failed.value.message
     assert len(hub.requests) == 4
     assert no_sleep == [0.2, 0.4, 0.5]
+
+
+def test_by_default_retries_cover_a_hub_restart_with_jitter(credential, no_sleep, now):
+    # ~30 s of retries: a hub restart (1-5 s) is ridden out, not reported as a failure
+    default = RetryPolicy()
+    assert default.window >= 30 and default.attempts is None and default.jitter > 0
+    hub = FakeHub(now=now, script=[httpx.ConnectError("refused")] * 6 + [httpx.Response(200, json=[])])
+    assert client_for(hub, credential, retry=default).inbox() == []
+    assert len(no_sleep) == 6
+    for n, pause in enumerate(no_sleep):  # doubling, capped, each within ±50 %
+        base = min(0.2 * 2**n, 5.0)
+        assert 0.5 * base <= pause <= 1.5 * base, (n, pause)
+    assert len(set(no_sleep)) == 6
+
+
+def test_retries_stop_when_the_window_has_passed(credential, now, monkeypatch):
+    clock = [0.0]  # a simulated monotonic clock that the (patched) sleeps advance
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr("exchange.node.client.time.sleep", sleep)
+    monkeypatch.setattr("exchange.node.client.time.monotonic", lambda: clock[0])
+    hub = FakeHub(now=now, script=[httpx.ConnectError("refused")] * 100)
+    with pytest.raises(TransportError, match=r"cannot reach the hub .*over 30 s"):
+        client_for(hub, credential, retry=RetryPolicy()).inbox()
+    assert clock[0] == pytest.approx(30.0)  # the last wait is cut to the window, then one last try
+    assert 8 <= len(hub.requests) <= 20
 
 
 def test_a_5xx_on_every_attempt_is_a_transport_error(credential, now):

@@ -17,12 +17,19 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from exchange.hub.deps import NowDep
+from exchange.hub.openapi import errors
 from exchange.hub.routes.log import EvidenceDep
 from exchange.metrics.periods import Period
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], responses=errors(400))
 
-_ZIP: dict[int | str, dict[str, Any]] = {200: {"content": {"application/zip": {}}, "description": "an exchange-evidence/1 zip file"}}
+
+class ZipResponse(FileResponse):
+    media_type = "application/zip"
+
+
+_ZIP: dict[int | str, dict[str, Any]] = {200: {"description": "an exchange-evidence/1 zip file",
+                                               "content": {"application/zip": {}}}}
 
 
 def _temporary(request: Request) -> Path:
@@ -33,13 +40,12 @@ def _temporary(request: Request) -> Path:
     return Path(name)
 
 
-def _send(path: Path, filename: str) -> FileResponse:
-    return FileResponse(path, media_type="application/zip", filename=filename,
-                        background=BackgroundTask(path.unlink, missing_ok=True))
+def _send(path: Path, filename: str) -> ZipResponse:
+    return ZipResponse(path, filename=filename, background=BackgroundTask(path.unlink, missing_ok=True))
 
 
-@router.get("/documents/{document_id}/bundle", response_class=FileResponse, responses=_ZIP)
-async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: NowDep) -> FileResponse:
+@router.get("/documents/{document_id}/bundle", response_class=ZipResponse, responses={**_ZIP, **errors(404)})
+async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: NowDep) -> ZipResponse:
     """One document's evidence: bytes (a secret document's ciphertext), signature, CRL and chain,
     receipts, log entries with inclusion proofs, and the signed checkpoint; checked offline by
     ``exchange audit verify``."""
@@ -53,8 +59,8 @@ async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: 
     return _send(path, f"evidence-{document_id}.zip")
 
 
-@router.get("/archive", response_class=FileResponse, responses=_ZIP)
-async def archive(period: str, request: Request, evidence: EvidenceDep, at: NowDep) -> FileResponse:
+@router.get("/archive", response_class=ZipResponse, responses=_ZIP)
+async def archive(period: str, request: Request, evidence: EvidenceDep, at: NowDep) -> ZipResponse:
     """Every document registered in *period* (``2015``, ``2015H1``, ``2015-03``…) with its evidence."""
     chosen = Period.parse(period)
     path = _temporary(request)

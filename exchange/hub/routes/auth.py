@@ -12,8 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from exchange.errors import InputError, NotAuthenticatedError, NotAuthorizedError
 from exchange.hub.deps import NowDep, ServiceDep, TokensDep, TrustDep
+from exchange.hub.openapi import errors
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=errors(400, 413))
 
 
 class ChallengeRequest(BaseModel):
@@ -42,7 +43,7 @@ def challenge(request: ChallengeRequest, service: ServiceDep, tokens: TokensDep,
     return Challenge(body=request.body, challenge=tokens.challenge(request.body, at=at))
 
 
-@router.post("/token", response_model=Token)
+@router.post("/token", response_model=Token, responses=errors(401, 403))
 async def token(request: TokenRequest, tokens: TokensDep, trust: TrustDep, at: NowDep) -> Token:
     body_id = tokens.check_challenge(request.challenge, at=at)
     try:

@@ -10,19 +10,21 @@ from starlette.concurrency import run_in_threadpool
 
 from exchange.domain.documents import DocumentMetadata
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep
+from exchange.hub.openapi import CmsResponse, OctetStreamResponse, errors
 from exchange.hub.service import Upload
 from exchange.hub.store.models import DocumentPublic, ReceiptPublic
 from exchange.hub.upload import file_part, json_part, optional_file_part, read_form
 
-router = APIRouter(prefix="/api", tags=["documents"])
+router = APIRouter(prefix="/api", tags=["documents"], responses=errors(400, 401, 403))
 
 _MULTIPART_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file", "metadata"],
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "the document"},
         "signature": {"type": "string", "format": "binary", "description": "detached CMS (DER); omit if unsigned"},
-        "metadata": {"type": "string", "description": "JSON: recipients, subject, message_id, number, "
-                     "doc_type, doc_date, classification"},
+        "metadata": {"type": "string", "contentMediaType": "application/json",
+                     "description": "a JSON object, DocumentMetadataIn: recipients, subject, message_id, "
+                     "number, doc_type, doc_date, classification"},
     }}}}}}
 _MULTIPART_RECEIPT: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {
     "schema": {"type": "object", "required": ["statement", "signature"], "properties": {
@@ -31,7 +33,8 @@ _MULTIPART_RECEIPT: dict[str, Any] = {"requestBody": {"required": True, "content
     }}}}}}
 
 
-@router.post("/documents", response_model=DocumentPublic, status_code=201, openapi_extra=_MULTIPART_DOC)
+@router.post("/documents", response_model=DocumentPublic, status_code=201, openapi_extra=_MULTIPART_DOC,
+             responses=errors(409, 413, 422))
 async def send_document(request: Request, who: PrincipalDep, service: ServiceDep, at: NowDep) -> DocumentPublic:
     """Send a document (signed or not) to one or more bodies; refused with 422 if its signature fails."""
     form = await read_form(request)
@@ -44,7 +47,9 @@ async def send_document(request: Request, who: PrincipalDep, service: ServiceDep
                                    signature=signature, at=at)
 
 
-@router.post("/documents/paper", response_model=DocumentPublic, status_code=201)
+@router.post("/documents/paper", response_model=DocumentPublic, status_code=201, responses=errors(409, 413),
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"$ref": "#/components/schemas/DocumentMetadataIn"}}}}})
 def register_paper(metadata: dict[str, Any], who: PrincipalDep, service: ServiceDep, at: NowDep) -> DocumentPublic:
     """Register a document the sender sent on paper (no file): it counts in the register."""
     return service.register_paper(sender=who.body_id, metadata=DocumentMetadata.from_dict(metadata), at=at)
@@ -56,26 +61,27 @@ def inbox(who: PrincipalDep, service: ServiceDep, all: bool = False) -> list[Doc
     return service.inbox(body=who.body_id, include_all=all)
 
 
-@router.get("/documents/{document_id}", response_model=DocumentPublic)
+@router.get("/documents/{document_id}", response_model=DocumentPublic, responses=errors(404))
 def get_document(document_id: str, who: PrincipalDep, service: ServiceDep) -> DocumentPublic:
     return service.document(body=who.body_id, document_id=document_id)
 
 
-@router.get("/documents/{document_id}/file", response_class=FileResponse)
+@router.get("/documents/{document_id}/file", response_class=OctetStreamResponse, responses=errors(404))
 def download(document_id: str, who: PrincipalDep, service: ServiceDep, at: NowDep) -> FileResponse:
+    """The document's bytes as sent (``X-Content-SHA256`` names them)."""
     path, doc = service.content_path(body=who.body_id, document_id=document_id, at=at)
-    return FileResponse(path, media_type="application/octet-stream", filename=doc.filename or f"{doc.id}.bin",
-                        headers={"X-Content-SHA256": doc.sha256 or ""})
+    return OctetStreamResponse(path, filename=doc.filename or f"{doc.id}.bin",
+                               headers={"X-Content-SHA256": doc.sha256 or ""})
 
 
-@router.get("/documents/{document_id}/signature")
+@router.get("/documents/{document_id}/signature", response_class=CmsResponse, responses=errors(404))
 def download_signature(document_id: str, who: PrincipalDep, service: ServiceDep) -> Response:
-    data = service.signature(body=who.body_id, document_id=document_id)
-    return Response(data, media_type="application/pkcs7-signature")
+    """The document's detached CMS signature (DER)."""
+    return CmsResponse(service.signature(body=who.body_id, document_id=document_id))
 
 
 @router.post("/documents/{document_id}/receipts", response_model=ReceiptPublic, status_code=201,
-             openapi_extra=_MULTIPART_RECEIPT)
+             openapi_extra=_MULTIPART_RECEIPT, responses=errors(404, 413, 422))
 async def acknowledge(document_id: str, request: Request, who: PrincipalDep, service: ServiceDep,
                       at: NowDep) -> ReceiptPublic:
     """A recipient's signed status (edXML 01–06) over exactly the bytes it received."""
@@ -85,7 +91,7 @@ async def acknowledge(document_id: str, request: Request, who: PrincipalDep, ser
                                    statement=await statement.read(), signature=await signature.read(), at=at)
 
 
-@router.get("/documents/{document_id}/status", response_model=list[ReceiptPublic])
+@router.get("/documents/{document_id}/status", response_model=list[ReceiptPublic], responses=errors(404))
 def status_trail(document_id: str, who: PrincipalDep, service: ServiceDep) -> list[ReceiptPublic]:
     """The signed status trail: every recipient's receipts for the sender, one's own otherwise."""
     return service.status_trail(body=who.body_id, document_id=document_id)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from exchange.hub.deps import NowDep, ServiceDep
 from exchange.hub.evidence import Evidence
 from exchange.hub.evidence_log import MAX_PAGE
+from exchange.hub.openapi import errors
 from exchange.hub.store.models import (
     CheckpointPublic,
     ConsistencyProofPublic,
@@ -21,7 +22,7 @@ from exchange.hub.store.models import (
 )
 from exchange.tlog import SignedCheckpoint
 
-router = APIRouter(prefix="/api/log", tags=["log"])
+router = APIRouter(prefix="/api/log", tags=["log"], responses=errors(400))
 
 _INDEX = Query(ge=0, le=2**53)
 
@@ -57,7 +58,7 @@ def entries(service: ServiceDep, start: Annotated[int, _INDEX] = 0,
     return LogEntriesPublic(entries=[LogEntryPublic(index=e.index, leaf=_b64(e.leaf)) for e in found])
 
 
-@router.get("/proof/inclusion", response_model=InclusionProofPublic)
+@router.get("/proof/inclusion", response_model=InclusionProofPublic, responses=errors(404))
 def inclusion(service: ServiceDep, index: Annotated[int, _INDEX],
               size: Annotated[int, _INDEX]) -> InclusionProofPublic:
     """The audit path of entry *index* in the tree of *size* entries (RFC 9162 §2.1.3)."""
@@ -65,7 +66,7 @@ def inclusion(service: ServiceDep, index: Annotated[int, _INDEX],
     return InclusionProofPublic(index=index, size=size, proof=[_b64(p) for p in proof])
 
 
-@router.get("/proof/consistency", response_model=ConsistencyProofPublic)
+@router.get("/proof/consistency", response_model=ConsistencyProofPublic, responses=errors(404))
 def consistency(service: ServiceDep, first: Annotated[int, _INDEX],
                 second: Annotated[int, _INDEX]) -> ConsistencyProofPublic:
     """The proof that the tree of *first* entries is a prefix of the tree of *second* (§2.1.4)."""

@@ -6,12 +6,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from exchange.domain.moments import parse_moment
 from exchange.errors import InputError, NotFoundError
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
+from exchange.hub.openapi import PemResponse, errors
 from exchange.hub.secret import BodyCertificates, body_certificates
 from exchange.hub.service import Upload
 from exchange.hub.store.models import IncomingPublic
@@ -22,7 +24,12 @@ from exchange.pki.revocation import crl_pem
 router = APIRouter(prefix="/api", tags=["register"])
 
 
-@router.post("/incoming", response_model=IncomingPublic, status_code=201)
+@router.post("/incoming", response_model=IncomingPublic, status_code=201, responses=errors(400, 401, 403, 413),
+             openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["metadata"], "properties": {
+                     "metadata": {"type": "string", "contentMediaType": "application/json",
+                                  "description": "a JSON object: from_agency (required), number, subject, entered"},
+                     "scan": {"type": "string", "format": "binary", "description": "the scan (K3)"}}}}}}})
 async def register_incoming(request: Request, who: PrincipalDep, service: ServiceDep, at: NowDep) -> IncomingPublic:
     """Record a document from an outside agency (multipart: metadata JSON, optional scan file)."""
     form = await read_form(request)
@@ -37,12 +44,25 @@ async def register_incoming(request: Request, who: PrincipalDep, service: Servic
         entered=bool(meta.get("entered", True)), at=at)
 
 
-@router.get("/register")
-def register(service: ServiceDep, start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
+# An ISO-8601 date or time, years 1900-8999 (naive means UTC); empty: no bound.
+MOMENT_PATTERN = (r"^(19\d\d|[2-8]\d\d\d)-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01])|(0[469]|11)-(0[1-9]|[12]\d|30)"
+                  r"|02-(0[1-9]|1\d|2\d))"
+                  r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$|^$")
+_MOMENT = "an ISO-8601 date or time, e.g. 2015-01-01 or 2015-06-30T17:00:00+07:00 (naive: UTC)"
+
+
+@router.get("/register", responses=errors(400))
+def register(service: ServiceDep,
+             start: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
+                                       description=f"from (inclusive): {_MOMENT}"),
+             end: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
+                                     description=f"to (exclusive): {_MOMENT}"),
+             ) -> dict[str, Any]:
     """The register (one row per document and recipient) and the incoming log, for auditors."""
-    start, end = _aware(start), _aware(end)
-    entries = [_row(asdict(e)) for e in service.register_entries(start=start, end=end)]
-    incoming = [_row(asdict(e)) for e in service.incoming_entries(start=start, end=end)]
+    since = parse_moment(start, what="start") if start else None
+    until = parse_moment(end, what="end") if end else None
+    entries = [_row(asdict(e)) for e in service.register_entries(start=since, end=until)]
+    incoming = [_row(asdict(e)) for e in service.incoming_entries(start=since, end=until)]
     return {"entries": entries, "incoming": incoming}
 
 
@@ -52,7 +72,7 @@ def bodies(service: ServiceDep) -> list[dict[str, Any]]:
 
 
 @router.get("/bodies/{body_id}/certificates", response_model=BodyCertificates,
-            responses={404: {"description": "no such body"}})
+            responses=errors(404))
 def body_certificates_route(body_id: str, service: ServiceDep, trust: TrustDep, at: NowDep) -> BodyCertificates:
     """A body's current signing and encryption certificates (PEM) and their status now.
 
@@ -64,27 +84,21 @@ def body_certificates_route(body_id: str, service: ServiceDep, trust: TrustDep, 
     return body_certificates(trust.store, body_id, crl=trust.crl(), at=at)
 
 
-@router.get("/pki/root")
+@router.get("/pki/root", response_class=PemResponse)
 def root(trust: TrustDep) -> Response:
     """The trust anchor, for auditors: PEM."""
-    return Response(certificate_pem(trust.store.root()), media_type="application/x-pem-file")
+    return PemResponse(certificate_pem(trust.store.root()))
 
 
-@router.get("/pki/crl")
+@router.get("/pki/crl", response_class=PemResponse)
 def crl(trust: TrustDep) -> Response:
     """The current CRL as the hub enforces it (signed by the issuing CA): PEM."""
-    return Response(crl_pem(trust.crl()), media_type="application/x-pem-file")
+    return PemResponse(crl_pem(trust.crl()))
 
 
 @router.get("/health")
 def health() -> dict[str, str]:
     return {"status": "ok", "time": datetime.now(UTC).isoformat()}
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def _row(data: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_
 from sqlalchemy import insert as _insert
 from sqlalchemy import select as _select
 from sqlalchemy import update as _update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
@@ -276,6 +276,26 @@ def events_of(session: Session, *, document_id: str) -> list[Event]:
     """The audit trail of one document, oldest first."""
     return list(session.exec(select(Event).where(Event.document_id == document_id)
                              .order_by(col(Event.at), col(Event.id))))
+
+
+# -- housekeeping ---------------------------------------------------------------------------
+
+
+def blob_columns() -> list[Any]:
+    """Every column that names a stored blob: by the schema's rule, any text column whose name
+    ends in ``sha256`` (documents' files and signatures, scans, and whatever a later table
+    stores the same way). Garbage collection keeps whatever these name."""
+    return [column for table in SQLModel.metadata.sorted_tables for column in table.columns
+            if column.name.endswith("sha256")]
+
+
+def referenced_blobs(session: Session) -> set[str]:
+    """The SHA-256 of every blob a row names (see :func:`blob_columns`)."""
+    names: set[str] = set()
+    connection = session.connection()
+    for column in blob_columns():
+        names.update(value for (value,) in connection.execute(_select(column).where(column.is_not(None)).distinct()))
+    return names
 
 
 def document_ids(session: Session, *, start: datetime | None = None, end: datetime | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
@@ -19,7 +19,7 @@ from exchange.errors import ExchangeError, InputError, NotAuthorizedError, NotFo
 from exchange.hub.deps import NowDep, ServiceDep
 from exchange.hub.errors import status_for
 from exchange.hub.routes.log import checkpoint_public
-from exchange.hub.service import ExchangeService
+from exchange.hub.service import MAX_OFFSET, ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
 from exchange.hub.web.documents import (
     DocumentPage,
@@ -30,7 +30,7 @@ from exchange.hub.web.documents import (
 )
 from exchange.hub.web.layers import SecretLayers
 from exchange.hub.web.overview import Live, OverviewPage
-from exchange.hub.web.register import Filters, RegisterPage
+from exchange.hub.web.register import PAGE_SIZE, Filters, RegisterPage
 from exchange.hub.web.training import MODES, Trainer, list_samples, samples_dir
 from exchange.hub.web.workflow import WorkflowPage
 from exchange.metrics import BUILTIN_PROFILES
@@ -120,7 +120,7 @@ def body(request: Request, body_id: str, service: ServiceDep, templates: Templat
 @router.get("/documents", response_class=HTMLResponse)
 def documents(request: Request, service: ServiceDep, templates: TemplatesDep, period: str = "",
               channel: str = "", sender: str = "", recipient: str = "", validity: str = "", status: str = "",
-              page: int = 1) -> HTMLResponse:
+              page: Annotated[int, Query(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1) -> HTMLResponse:
     filters = Filters(period.strip(), channel, sender, recipient, validity, status)
     view = RegisterPage.build(service, filters, page=page)
     return render(request, templates, "documents.html", _status(view.error), page=view, title="Documents")
