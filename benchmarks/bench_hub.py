@@ -507,6 +507,7 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
                                                 and fast["server_cpu_ms_per_doc"] is not None else None),
                 }
                 runs.append({"workers": workers, "targets": summary, "ratios": ratios, "durability": durability})
+        durability = durability_cost(tmp / "durability", count=40 if rounds <= 2 else 200)
     env["loadavg_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "benchmark": "bench_hub",
@@ -520,7 +521,47 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
         "warmup_seconds": warmup,
         "aim": {"throughput hub / bare": AIM},
         "runs": runs,
+        "durability": durability,
     }
+
+
+# -- the cost of durability alone ------------------------------------------------------------
+
+
+def durability_cost(directory: Path, *, count: int) -> dict[str, Any]:
+    """What a durable store-and-commit costs beside a relaxed one, without HTTP or verification:
+    for each of *count* distinct 100 KiB documents, alternately on a durable and a relaxed
+    store, put the blob (fsynced with its folder, or not) and commit one row (SQLite FULL or
+    NORMAL, WAL): the wall time of each, whose median difference is what durability adds to
+    every acknowledged document on this machine's disk."""
+    from sqlalchemy import text
+
+    from exchange.hub.blobs import BlobStore
+
+    stores = {}
+    for durable in (True, False):
+        folder = directory / ("durable" if durable else "relaxed")
+        engine = make_engine(f"sqlite:///{folder / 'hub.db'}", durable=durable)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE IF NOT EXISTS bench (sha TEXT PRIMARY KEY)"))
+        stores[durable] = (BlobStore(folder / "blobs", durable=durable), engine)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for n in range(count):
+        for durable in ((True, False) if n % 2 else (False, True)):  # alternate which goes first
+            blobs, engine = stores[durable]
+            data = os.urandom(DOCUMENT_SIZE)
+            started = time.perf_counter()
+            sha = blobs.put_bytes(data)
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO bench (sha) VALUES (:sha)"), {"sha": sha})
+            times[durable].append(time.perf_counter() - started)
+    for _, engine in stores.values():
+        engine.dispose()
+    durable_ms, relaxed_ms = (statistics.median(times[d]) * 1000 for d in (True, False))
+    return {"documents": count, "durable_ms_median": durable_ms, "relaxed_ms_median": relaxed_ms,
+            "added_ms_median": durable_ms - relaxed_ms,
+            "durable_ms_p90": percentile([t * 1000 for t in times[True]], 0.9),
+            "relaxed_ms_p90": percentile([t * 1000 for t in times[False]], 0.9)}
 
 
 # -- printing ------------------------------------------------------------------------------
@@ -570,6 +611,16 @@ def print_text(result: dict[str, Any]) -> None:
                 print(f"{name}: ran out of pre-signed uploads in a round (its rate is a lower bound)")
 
 
+def print_durability(d: dict[str, Any]) -> None:
+    print()
+    print(f"## durability alone: store a 100 KiB blob and commit its row, {d['documents']} times each, alternating")
+    print(f"durable (fsync file + folder, SQLite synchronous=FULL): median {d['durable_ms_median']:.2f} ms, "
+          f"p90 {d['durable_ms_p90']:.2f} ms")
+    print(f"relaxed (no fsync, SQLite synchronous=NORMAL):        median {d['relaxed_ms_median']:.2f} ms, "
+          f"p90 {d['relaxed_ms_p90']:.2f} ms")
+    print(f"durability adds {d['added_ms_median']:.2f} ms to each acknowledged document (median)")
+
+
 def _num(value: float | None, width: int, digits: int) -> str:
     return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
 
@@ -611,6 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print_text(result)
+        print_durability(result["durability"])
         print(f"\nwritten to {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
     failed = sum(t["failed"] for r in result["runs"] for t in r["targets"].values())
     return 1 if failed else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from exchange.cli import audit, demo, hub, keys, node, report, secret, signing, simulate
+from exchange.cli import audit, demo, hub, keys, node, report, secret, signing, simulate, users
 from exchange.cli.common import run_guarded
 
 
@@ -20,6 +20,7 @@ def build_app() -> typer.Typer:
     app.add_typer(hub.app, name="hub")
     app.add_typer(node.app, name="node")
     app.add_typer(audit.app, name="audit")
+    app.add_typer(users.app, name="users")
     app.command("sign")(signing.sign_command)
     app.command("verify")(signing.verify_command)
     app.command("encrypt")(secret.encrypt_command)

@@ -44,11 +44,17 @@ CrlOpt = Annotated[Path | None, typer.Option("--crl", help="CRL to enforce on th
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="file to write")]
 
 
-def _hub(url: str | None, ca: Path | None = None, keys: Path | None = None) -> HubLog:
-    """The hub's public log; over https, its TLS certificate must chain to the demo root."""
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="EXCHANGE_TOKEN", show_envvar=False,
+                                              help="a person's token (exchange users token NAME) for "
+                                                   "bundles, archives and the register [env EXCHANGE_TOKEN]")]
+
+
+def _hub(url: str | None, ca: Path | None = None, keys: Path | None = None, token: str | None = None) -> HubLog:
+    """The hub's log (public) and evidence (a person's token); over https, its TLS certificate
+    must chain to the demo root."""
     cfg = settings(keys_dir=keys)
     target = url or cfg.hub_url
-    return HubLog(target, verify=hub_trust(target, ca or KeyStore.at(cfg.keys_dir).root_path))
+    return HubLog(target, token=token, verify=hub_trust(target, ca or KeyStore.at(cfg.keys_dir).root_path))
 
 
 def _verifier(ca: Path | None, keys: Path | None, crl: Path | None = None) -> Verifier:
@@ -95,19 +101,20 @@ def checkpoint_command(hub: HubOpt = None, output: Annotated[Path | None, typer.
 
 @app.command("bundle")
 def bundle_command(document_id: Annotated[str, typer.Argument(help="document id")], output: OutOpt,
-                   hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None) -> None:
+                   hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, token: TokenOpt = None) -> None:
     """Download one document's evidence bundle (a zip) to check offline with `audit verify`."""
-    with _hub(hub, ca, keys) as source:
+    with _hub(hub, ca, keys, token) as source:
         source.download(f"/api/audit/documents/{document_id}/bundle", output)
     typer.echo(f"saved {output}: check it offline with `exchange audit verify {output} --ca ROOT.pem`")
 
 
 @app.command("archive")
 def archive_command(period: Annotated[str, typer.Option("--period", help="2015, 2015H1, 2015-03 …")],
-                    output: OutOpt, hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None) -> None:
+                    output: OutOpt, hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None,
+                    token: TokenOpt = None) -> None:
     """Download every document of PERIOD with its evidence (one zip) to check offline."""
     chosen = Period.parse(period)
-    with _hub(hub, ca, keys) as source:
+    with _hub(hub, ca, keys, token) as source:
         source.download("/api/audit/archive", output, period=chosen.label)
     typer.echo(f"saved {output}: check it offline with `exchange audit verify {output} --ca ROOT.pem`")
 
@@ -163,7 +170,8 @@ def log_verify_command(hub: Annotated[str | None, typer.Option("--hub", help="a 
                        db: Annotated[str | None, typer.Option("--db", help="the hub's database URL")] = None,
                        data: Annotated[Path | None, typer.Option(
                            "--data", help="the hub's data folder, to check its blobs (with --db)")] = None,
-                       ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+                       ca: CaOpt = None, keys: KeysOpt = None, token: TokenOpt = None,
+                       json_out: JsonOpt = False) -> None:
     """Replay the whole log against the register (and, with --db, the blob store): every row,
     blob or entry edited, added or deleted is reported (exit 1)."""
     if (hub is None) == (db is None):
@@ -173,7 +181,7 @@ def log_verify_command(hub: Annotated[str | None, typer.Option("--hub", help="a 
     with Progress(TextColumn("[bold]replaying the log"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=json_out or not console.is_terminal) as bar:
         task = bar.add_task("entries", total=None)
-        signed, result = (_replay_hub(_hub(hub, ca, keys), bar, task) if hub is not None
+        signed, result = (_replay_hub(_hub(hub, ca, keys, token), bar, task) if hub is not None
                           else _replay_db(str(db), data, bar, task))
     checks = [check_signed_checkpoint(s, verifier) for s in signed]
     bad_signatures = [f"checkpoint of size {s.checkpoint.size}: {v.summary()}" for s, v in zip(signed, checks, strict=True)

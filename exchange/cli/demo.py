@@ -73,6 +73,8 @@ def demo_command(
         assert demo.hub is not None
         event(f"hub on {demo.url}/ (pid {demo.hub.process.pid}, SQLite in {demo.hub_dir}/, trainer buttons on); "
               f"{len(demo.nodes)} node processes logged in (pids in {demo.folder}/pids.json)")
+        event("the pages need a login: " + ", ".join(f"{name} / {password}" for name, password in demo.logins.items())
+              + f" (in {demo.folder}/logins.txt)")
         try:
             with Live(_view(demo.progress), console=console, refresh_per_second=4) as live:
                 demo.run_traffic(refresh=lambda p: live.update(_view(p)))
@@ -84,6 +86,9 @@ def demo_command(
         report = demo.final_report()
         console.print(renderable(report, limit=len(plan.bodies)))
         console.print(f"dashboard: [bold]{demo.url}/[/]  (this run: {demo.dashboard_url()})")
+        console.print("log in as " + " or ".join(f"[bold]{name}[/] / [bold]{password}[/]"
+                                                  for name, password in demo.logins.items())
+                      + f"  (also in {demo.folder}/logins.txt)")
         event("traffic done")
         if exit_:
             return

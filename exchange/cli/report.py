@@ -1,7 +1,7 @@
 """``exchange report``: K1–K3 over a period (table, CSV, JSON, PNG chart), and the six-monthly report.
 
-The register is read from a running hub (``--hub URL``: its public ``/api/bodies`` and
-``/api/register``) or straight from the hub's database (``--db URL``; by default the local
+The register is read from a running hub (``--hub URL --token T``: its ``/api/bodies`` and
+``/api/register``, with a person's token from ``exchange users token``) or straight from the hub's database (``--db URL``; by default the local
 hub's, ``EXCHANGE_DB`` or ``EXCHANGE_DATA/hub.db``), and the measures are computed here with
 :func:`exchange.metrics.compute`: the same function over the same rows as ``GET /api/measures``,
 so the figures agree. Definitions: ``docs/measures.md``.
@@ -83,6 +83,9 @@ def report_command(
     profile: Annotated[str, typer.Option(help="targets: 2015 (60 %), 2020 (95 %) or a TOML file")] = "2015",
     top: Annotated[int | None, typer.Option(help="show at most N bodies")] = None,
     hub: Annotated[str | None, typer.Option("--hub", help="read the register of a running hub at URL")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="EXCHANGE_TOKEN", show_envvar=False,
+                                              help="a person's token for --hub (exchange users token NAME) "
+                                                   "[env EXCHANGE_TOKEN]")] = None,
     db: Annotated[str | None, typer.Option("--db", help="read the hub's database at URL [env EXCHANGE_DB; "
                                                         "default SQLite in --data]")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="the local hub's data directory [env "
@@ -110,7 +113,7 @@ def report_command(
     moment = parse_time(at)
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
 
-    source = _source(cfg, hub, ca)
+    source = _source(cfg, hub, ca, token)
     try:
         registry = source.bodies()
         the_period = chosen or source.default_period(at=moment)
@@ -175,9 +178,9 @@ def _day(option: str, text: str) -> date:
         raise InputError(f"{option} {text!r} is not a day (YYYY-MM-DD)") from None
 
 
-def _source(cfg: Settings, hub: str | None, ca: Path | None) -> RegisterSource:
+def _source(cfg: Settings, hub: str | None, ca: Path | None, token: str | None) -> RegisterSource:
     if hub:
-        return HubSource(hub, verify=hub_trust(hub, ca or cfg.keys_dir / "root-ca.pem"))
+        return HubSource(hub, token=token, verify=hub_trust(hub, ca or cfg.keys_dir / "root-ca.pem"))
     url = cfg.db_url or f"sqlite:///{cfg.data_dir / 'hub.db'}"
     return DatabaseSource(url, bodies_file=cfg.resolved_bodies_file())
 

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from exchange.domain.bodies import Body, BodyKind, BodyRegistry
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
-from exchange.errors import ExchangeError, InputError, NotFoundError, TransportError
+from exchange.errors import (
+    ExchangeError,
+    InputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    TransportError,
+)
 from exchange.metrics import Period
 
 if TYPE_CHECKING:
@@ -55,16 +61,19 @@ class RegisterSource(Protocol):
 
 
 class HubSource:
-    """The public read endpoints of a running hub (``/api/bodies``, ``/api/register``,
-    ``/api/measures``); no credential is needed. *transport* as for any httpx client."""
+    """The read endpoints of a running hub (``/api/bodies``, ``/api/register``,
+    ``/api/measures``) with a person's *token* (``exchange users token NAME``): an auditor or
+    operator sees the whole register, a clerk its body's. *transport* as for any httpx client."""
 
-    def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None,
+    def __init__(self, url: str, *, token: str | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
         import httpx
 
         self.url = url.rstrip("/")
         self.description = f"the hub at {self.url}"
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify,
+                                  headers=headers)
 
     def close(self) -> None:
         self._http.close()
@@ -81,6 +90,9 @@ class HubSource:
                 message = response.json().get("message") or response.text[:200]
             except ValueError:
                 message = response.text[:200] or response.reason_phrase
+            if response.status_code in (401, 403):
+                raise NotAuthenticatedError(f"the hub at {self.url} refused {path} ({response.status_code}): "
+                                            f"{message} (give --token or EXCHANGE_TOKEN: exchange users token NAME)")
             kind = InputError if response.status_code in (400, 422) else TransportError
             raise kind(f"the hub at {self.url} answered {response.status_code} to {path}: {message}")
         try:

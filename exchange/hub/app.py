@@ -16,6 +16,7 @@ from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence import Evidence
 from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.jsonbody import JsonBodyLimit
+from exchange.hub.people import AccessLog, Accounts
 from exchange.hub.routes import audit, auth, documents, log, measures, registry
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
@@ -59,6 +60,8 @@ def create_app(settings: HubSettings) -> FastAPI:
         app.state.evidence = Evidence(service)
         app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret", token_ttl=settings.token_ttl)
         app.state.settings = settings
+        app.state.accounts = Accounts(service.engine, bodies=service.bodies)
+        app.state.access_log = AccessLog(service.engine)
         try:
             yield
         finally:

@@ -23,13 +23,13 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Table, create_engine, func, inspect, select
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from exchange.errors import BackupError, InputError, InputFileError
@@ -175,7 +175,7 @@ def _require_empty_postgres(url: str) -> None:
     probe = _plain_engine(url)
     try:
         tables = inspect(probe).get_table_names()
-    except Exception as exc:  # noqa: BLE001 - any connection failure is the user's URL
+    except SQLAlchemyError as exc:  # the server or database the user named cannot be opened
         raise InputError(f"cannot open {_redacted(url)}: {str(exc).splitlines()[0]}") from None
     finally:
         probe.dispose()
@@ -241,7 +241,7 @@ def _copy_blob(source: BlobStore, target: BlobStore, sha: str) -> int:
     digest = hashlib.sha256()
     try:
         with path.open("rb") as stream:
-            stored = target.put_stream(_hashing(stream, digest))
+            stored = target.put_stream(_HashingReader(stream, digest))  # type: ignore[arg-type]
     except FileNotFoundError:
         raise BackupError(f"blob {sha} named by the database is missing from {source.root}") from None
     if digest.hexdigest() != sha or stored[0] != sha:
@@ -249,7 +249,9 @@ def _copy_blob(source: BlobStore, target: BlobStore, sha: str) -> int:
     return stored[1]
 
 
-class _hashing:  # noqa: N801 - a tiny stream adapter
+class _HashingReader:
+    """Reads a stream, hashing what it reads (a blob is checked as it is copied, in one pass)."""
+
     def __init__(self, stream: object, digest: hashlib._Hash) -> None:
         self._stream = stream
         self._digest = digest
@@ -295,13 +297,9 @@ def _empty_folder(path: Path, *, what: str) -> None:
     """Create *path* owner-only, or accept it if it is an empty folder; InputError otherwise."""
     if path.exists() and not path.is_dir():
         raise InputFileError(f"{what} {path} is a file, not a folder")
-    if path.is_dir() and any(_entries(path)):
+    if path.is_dir() and any(path.iterdir()):
         raise InputError(f"{what} {path} is not empty: give a new or empty folder")
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-
-def _entries(path: Path) -> Iterator[Path]:
-    yield from path.iterdir()
 
 
 def _redacted(url: str) -> str:

@@ -46,6 +46,11 @@ TrustDep = Annotated[Trust, Depends(get_trust)]
 NowDep = Annotated[datetime, Depends(now)]
 
 
+async def clock(request: Request) -> datetime:
+    """The hub's clock outside a route (an exception handler): ``now``, or its test override."""
+    return await request.app.dependency_overrides.get(now, now)()  # type: ignore[no-any-return]
+
+
 async def current_principal(
     request: Request,
     tokens: TokensDep,
@@ -57,6 +62,7 @@ async def current_principal(
     if credentials is None:
         raise NotAuthenticatedError("authenticate first: POST /api/auth/challenge, then /api/auth/token")
     principal = tokens.check(credentials.credentials, at=at)
+    request.state.body = principal.body_id  # who, for the access log if this request is refused
     if trust.is_revoked(principal.serial, at=at):
         raise NotAuthorizedError(f"the certificate of {principal.body_id} (serial {principal.serial:x}) "
                                  "has been revoked", code="certificate-revoked",

@@ -25,6 +25,8 @@ from exchange.errors import (
     TooLargeError,
     TransportError,
 )
+from exchange.hub.gate import actor_of, record_refusal
+from exchange.hub.people import ActorKind
 
 _STATUS: tuple[tuple[type[ExchangeError], int], ...] = (
     (NotAuthenticatedError, 401),
@@ -61,6 +63,7 @@ def install(app: FastAPI) -> None:
     async def _project(request: Request, exc: ExchangeError) -> JSONResponse:
         status = status_for(exc)
         if isinstance(exc, AuthError):
+            await record_refusal(request, exc)
             await _log_refusal(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=status, headers=headers)
@@ -85,14 +88,8 @@ async def _log_refusal(request: Request, exc: AuthError) -> None:
     if service is None:
         return
     at = datetime.now(UTC)
-    actor = None
-    header = request.headers.get("authorization", "")
-    tokens = getattr(request.app.state, "tokens", None)
-    if header.lower().startswith("bearer ") and tokens is not None:
-        try:
-            actor = tokens.check(header[7:].strip(), at=at).body_id
-        except ExchangeError:
-            actor = None
+    name, kind, _ = actor_of(request)
+    actor = None if kind is ActorKind.ANONYMOUS else name
     revoked = exc.detail.get("serial") if isinstance(exc.detail, dict) and exc.code == "certificate-revoked" else None
     try:
         await run_in_threadpool(service.record_refusal, actor=actor, method=request.method, path=request.url.path,

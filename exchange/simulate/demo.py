@@ -7,8 +7,10 @@ presents it:
    not make is never deleted), writes the bodies file of the run, creates a fresh demo PKI in
    ``FOLDER/keys`` (the user's ``keys/`` is never touched: the demo revokes a certificate) and
    one plan per node (:mod:`exchange.simulate.demo_plan`).
-2. :meth:`Demo.start` starts ``python -m exchange hub serve --training --tls`` on loopback with a
-   fresh SQLite database in ``FOLDER/hub``, waits until it answers, then starts the node
+2. :meth:`Demo.start` creates two people in a fresh SQLite database in ``FOLDER/hub`` (a
+   trainer and an auditor, random passwords in ``FOLDER/logins.txt``, printed by the CLI),
+   starts ``python -m exchange hub serve --training --tls`` on loopback, waits until it
+   answers, then starts the node
    processes (``python -m exchange.node.runner``) and waits until each has logged in. Every
    child's pid is written to ``FOLDER/pids.json``.
 3. :meth:`Demo.run_traffic` says ``go``; nodes send, receive, verify and acknowledge over
@@ -152,6 +154,8 @@ class Demo:
         self._started_at: datetime | None = None
         self._ended_at: datetime | None = None
         self._trust: ssl.SSLContext | bool | None = None
+        self.logins: dict[str, str] = {}  # person → password, for the pages
+        self._token = ""  # the auditor's, to read the measures
 
     def __enter__(self) -> Self:
         return self
@@ -230,6 +234,7 @@ class Demo:
         plan = self._plan()
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
         hub_log = self.logs / "hub.log"
+        self._create_people()
         self.hub = self._spawn("hub", [
             sys.executable, "-m", "exchange", "hub", "serve", "--host", "127.0.0.1", "--port", str(self.port),
             "--keys", str(self.keys_dir), "--data", str(self.hub_dir), "--bodies", str(self.folder / "bodies.toml"),
@@ -250,6 +255,26 @@ class Demo:
             child.reader.start()
         self._watch(until=lambda: all(b.state != "starting" for b in self._progress().bodies.values()),
                     timeout=START_TIMEOUT, what="the nodes to log in")
+
+    def _create_people(self) -> None:
+        """A trainer and an auditor in the hub's database, with random passwords (the pages need
+        a login); the auditor's token reads the measures for the live table."""
+        from exchange.hub.people import Accounts, Role, generate_password
+        from exchange.hub.store.db import make_engine
+
+        accounts = Accounts(make_engine(f"sqlite:///{self.hub_dir / 'hub.db'}"))
+        try:
+            now = datetime.now(UTC)
+            for role in (Role.TRAINER, Role.AUDITOR):
+                self.logins[role.value] = generate_password()
+                accounts.add(name=role.value, role=role, password=self.logins[role.value], at=now)
+            self._token = accounts.issue_token(Role.AUDITOR.value, at=now).secret
+        finally:
+            accounts.engine.dispose()
+        path = self.folder / "logins.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("".join(f"{name} {password}\n" for name, password in self.logins.items()))
 
     def _spawn(self, name: str, argv: list[str], *, log: Path, env: dict[str, str], pipes: bool) -> _Child:
         with log.open("ab") as out:
@@ -421,7 +446,7 @@ class Demo:
     def _fetch_measures(self) -> dict[str, Any] | None:
         try:
             response = httpx.get(f"{self.url}/api/measures", params={"period": self.period().label}, timeout=5.0,
-                                 verify=self._verify())
+                                 verify=self._verify(), headers={"Authorization": f"Bearer {self._token}"})
             return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
         except (httpx.HTTPError, ValueError):
             return None

@@ -17,11 +17,12 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def run(tmp_path: Path) -> Run:
     """``run("keys", "list", ...)`` → CompletedProcess (text), in tmp_path, with a clean env."""
 
-    def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
-             ) -> subprocess.CompletedProcess[str]:
+    def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+             input: str | None = None) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
         full_env.update(env or {})
         return subprocess.run([sys.executable, "-m", "exchange", *map(str, args)], cwd=cwd or tmp_path,
-                              env=full_env, capture_output=True, text=True, timeout=120)
+                              env=full_env, capture_output=True, text=True, timeout=120,
+                              input=input if input is not None else "")
 
     return _run

@@ -90,6 +90,22 @@ def hub(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
 
 
 @pytest.fixture(scope="module")
+def auditor_token(hub: RunningHub) -> str:
+    hub.add_person("report-auditor", "auditor")
+    return hub.person_token("report-auditor")
+
+
+@pytest.fixture
+def run(run: Run, auditor_token: str) -> Run:
+    """The CLI with an auditor's token in EXCHANGE_TOKEN (what --hub needs; --db does not)."""
+
+    def with_token(*args: str | Path, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return run(*args, env={"EXCHANGE_TOKEN": auditor_token, **(env or {})}, **kwargs)
+
+    return with_token
+
+
+@pytest.fixture(scope="module")
 def year(hub: RunningHub) -> str:
     sent = {e["sent_at"][:4] for e in hub.register()}
     assert len(sent) == 1, f"the traffic straddles a new year: {sent}"
@@ -113,7 +129,7 @@ def test_json_from_the_hub_is_the_hand_count_and_the_hubs_own(run: Run, hub: Run
     assert counts(data) == EXPECTED
     assert data["k1"]["target"] == 0.6 and data["k1"]["value"] == 0.5
     assert data["channels"] == {"signed_valid": 4, "signed_invalid": 1, "unsigned": 1, "paper": 2}
-    with hub.http() as http:
+    with hub.auditor() as http:
         assert data == http.get("/api/measures", params={"period": year}).json()
         by_body = json.loads(report(run, "--hub", hub.url, "--period", year, "--by", "body",
                                     "--format", "json").stdout)
@@ -174,8 +190,9 @@ def test_the_six_monthly_report(run: Run, hub: RunningHub, pki: TestPKI, tmp_pat
 
 
 def test_without_the_keys_the_report_says_certificates_were_not_checked(
-        hub: RunningHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        hub: RunningHub, auditor_token: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
+    monkeypatch.setenv("EXCHANGE_TOKEN", auditor_token)
     monkeypatch.setattr("sys.argv", ["exchange", "report", "--hub", hub.url, "--half", "2015H1",
                                      "--keys", str(tmp_path / "none"), "--output", "-"])
     with pytest.raises(SystemExit) as exited:
@@ -184,9 +201,24 @@ def test_without_the_keys_the_report_says_certificates_were_not_checked(
     assert "Certificate status was not available" in capsys.readouterr().out
 
 
+def test_the_hub_refuses_a_report_without_a_token_in_one_line(run: Run, hub: RunningHub, year: str) -> None:
+    done = run("report", "--hub", hub.url, "--period", year, "--json", env={"EXCHANGE_TOKEN": ""})
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "refused /api/" in done.stderr and "(401)" in done.stderr and "exchange users token" in done.stderr
+
+
+def test_a_clerks_token_reports_only_its_bodys_rows(run: Run, hub: RunningHub, year: str) -> None:
+    hub.add_person("clerk-da-nang", "clerk", body="da-nang")
+    token = hub.person_token("clerk-da-nang")
+    data = json.loads(report(run, "--hub", hub.url, "--period", year, "--json", "--token", token).stdout)
+    # da-nang's rows only: its unsigned document, its paper one to two bodies, the one it received.
+    assert data["channels"] == {"signed_valid": 1, "signed_invalid": 0, "unsigned": 1, "paper": 2}
+
+
 def test_the_database_gives_the_same_numbers_after_the_hub_stops(run: Run, hub: RunningHub, pki: TestPKI,
                                                                  year: str) -> None:
-    with hub.http() as http:
+    with hub.auditor() as http:
         served = http.get("/api/measures", params={"period": year}).json()
     hub.stop()
     with pytest.raises(httpx.TransportError):
@@ -247,3 +279,4 @@ class TagCounter(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         self.closed[tag] = self.closed.get(tag, 0) + 1
+

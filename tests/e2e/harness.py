@@ -4,12 +4,19 @@
 ``/api/health``; :meth:`RunningHub.stop` terminates it (then kills it) and checks it is gone.
 :func:`fresh_database` gives each hub an empty database: a SQLite file, or a uniquely named
 PostgreSQL database created on the server named by ``EXCHANGE_TEST_PG`` and dropped after.
+
+People (every page and non-node API needs one): :meth:`RunningHub.add_person` creates an
+account in the hub's database, :meth:`RunningHub.person_token` a bearer token for it,
+:meth:`RunningHub.login` an ``httpx.Client`` logged in through the login form (a session
+cookie, and its CSRF token as ``client.csrf``), and :meth:`RunningHub.auditor` a client with an
+auditor's token (what ``register()`` uses). Bodies keep :meth:`RunningHub.client`/``token``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -31,12 +38,16 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
 from exchange.hub.auth import TokenService
+from exchange.hub.people import Accounts, Role
+from exchange.hub.store.db import make_engine
 from exchange.hub.store.models import Document
 from exchange.node import HubClient, RetryPolicy, hub_trust
 from exchange.node.client import body_trust
 from exchange.pki import Credential, KeyStore
 
 PG_ENV = "EXCHANGE_TEST_PG"
+#: the password every test person gets unless a test gives another
+TEST_PASSWORD = "correct horse battery staple"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -97,6 +108,8 @@ class RunningHub:
     process: subprocess.Popen[bytes]
     log: Path
     credentials: dict[str, Credential] = field(default_factory=dict)
+    people: set[str] = field(default_factory=set)
+    people_tokens: dict[str, str] = field(default_factory=dict)
     mtls: bool = False
 
     @property
@@ -144,8 +157,53 @@ class RunningHub:
         """The hub's own token service (from its secret), to mint tokens a client never could."""
         return TokenService.from_file(self.data / "hub-secret")
 
+    # -- people --------------------------------------------------------------------------
+    @contextmanager
+    def accounts(self) -> Iterator[Accounts]:
+        """The hub's accounts, straight in its database (as ``exchange users`` does)."""
+        accounts = Accounts(make_engine(self.db_url))
+        try:
+            yield accounts
+        finally:
+            accounts.engine.dispose()
+
+    def add_person(self, name: str, role: str, *, body: str | None = None, password: str = TEST_PASSWORD) -> str:
+        """A new account *name* with *role* (a clerk: of *body*); returns the name."""
+        with self.accounts() as accounts:
+            accounts.add(name=name, role=Role(role), body=body, password=password, at=datetime.now(UTC))
+        self.people.add(name)
+        return name
+
+    def ensure_person(self, role: str, *, body: str | None = None) -> str:
+        """The name of this hub's test person of *role* (and *body*), created on first use."""
+        name = f"test-{role}" + (f"-{body}" if body else "")
+        return name if name in self.people else self.add_person(name, role, body=body)
+
+    def person_token(self, name: str) -> str:
+        """A bearer token for *name* (as ``exchange users token NAME`` prints it)."""
+        with self.accounts() as accounts:
+            return accounts.issue_token(name, at=datetime.now(UTC)).secret
+
+    def person(self, role: str, *, body: str | None = None) -> httpx.Client:
+        """A client with a bearer token of a person of *role* (one account per role and body)."""
+        name = self.ensure_person(role, body=body)
+        if name not in self.people_tokens:
+            self.people_tokens[name] = self.person_token(name)
+        return self.http(self.people_tokens[name])
+
+    def auditor(self) -> httpx.Client:
+        return self.person("auditor")
+
+    def login(self, name: str, password: str = TEST_PASSWORD) -> httpx.Client:
+        """A client logged in through the login form: it holds the session cookie, and the
+        session's CSRF token as ``client.csrf`` (for the forms it posts). Already open: close
+        it (``client.close()``) rather than entering it with ``with``."""
+        http = self.http()
+        http.csrf = login_form(http, name, password)  # type: ignore[attr-defined]
+        return http
+
     def register(self) -> list[dict[str, Any]]:
-        with self.http() as http:
+        with self.auditor() as http:
             return http.get("/api/register").json()["entries"]  # type: ignore[no-any-return]
 
     def document_rows(self) -> int:
@@ -210,6 +268,20 @@ def _wait_until_healthy(hub: RunningHub) -> bool:
                 pass
             time.sleep(0.05)
     return False
+
+
+def login_form(http: httpx.Client, name: str, password: str = TEST_PASSWORD) -> str:
+    """Log *http* in as a browser would (GET the form, POST it with its CSRF value); returns the
+    session's CSRF token, read from the overview page's logout form."""
+    form = http.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf, form.text
+    done = http.post("/login", data={"name": name, "password": password, "csrf": csrf.group(1), "next": "/"})
+    assert done.status_code == 303, f"{done.status_code}: {done.text[:500]}"
+    page = http.get("/")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    return token.group(1)
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

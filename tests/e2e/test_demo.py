@@ -15,13 +15,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from exchange.domain.documents import Channel
 from exchange.hub import build_service
+from exchange.hub.people import Accounts
 from exchange.hub.settings import HubSettings
+from exchange.hub.store.db import make_engine
 from exchange.hub.store.models import Document
 
 from e2e.harness import free_port, start_hub
@@ -69,6 +72,18 @@ def test_a_small_demo_runs_real_traffic_and_stops_everything(tmp_path: Path) -> 
     assert len(pids) == 4  # the hub and three nodes
     _assert_all_gone(pids)
     assert not (tmp_path / "user-keys").exists()
+
+    # The pages need a login: the demo made a trainer and an auditor and printed their passwords.
+    logins = dict(line.split(" ", 1) for line in (folder / "logins.txt").read_text().splitlines())
+    assert set(logins) == {"trainer", "auditor"}
+    assert (folder / "logins.txt").stat().st_mode & 0o077 == 0
+    assert all(f"{name} / {password}" in done.stdout for name, password in logins.items())
+    accounts = Accounts(make_engine(f"sqlite:///{folder / 'hub' / 'hub.db'}"))
+    try:
+        for name, password in logins.items():
+            assert accounts.login(name, password, at=datetime.now(UTC)).viewer.role.value == name
+    finally:
+        accounts.engine.dispose()
 
     # The register in the hub's database holds exactly what the plans say was sent.
     plans = [json.loads(p.read_text()) for p in sorted((folder / "plans").glob("*.json"))]

@@ -29,11 +29,17 @@ def schemathesis(hub: RunningHub, cwd: Path, *headers: str) -> subprocess.Comple
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("authenticated", [False, True], ids=["no-token", "token"])
+@pytest.mark.parametrize("authenticated", [False, True, "person"], ids=["no-token", "token", "person-token"])
 def test_the_hub_passes_every_schemathesis_check(hub, database_kind, tmp_path, authenticated):  # type: ignore[no-untyped-def]
+    """No token; a body's token (the node API); an auditor's token (the register, measures,
+    access log: what people read)."""
     if database_kind == "postgresql" and not authenticated:
         pytest.skip("without a token no request reaches the database: the SQLite run covers it")
-    headers = (f"Authorization: Bearer {hub.token('ha-noi')}",) if authenticated else ()
+    if authenticated == "person":
+        hub.ensure_person("auditor")
+        headers: tuple[str, ...] = (f"Authorization: Bearer {hub.person_token('test-auditor')}",)
+    else:
+        headers = (f"Authorization: Bearer {hub.token('ha-noi')}",) if authenticated else ()
     done = schemathesis(hub, tmp_path, *headers)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert "Operations:" in done.stdout and "generated" in done.stdout

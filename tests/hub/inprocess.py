@@ -4,6 +4,11 @@
 ``httpx.ASGITransport`` is asynchronous; :class:`InProcessHub` runs the application in an
 anyio blocking portal (an event loop in its own thread, as uvicorn would run it) and offers a
 synchronous transport that forwards each request there. No socket is opened.
+
+People: :meth:`InProcessHub.person` gives an ``httpx.Client`` with the bearer token of a person
+of a role (the pages and the read API need one); :meth:`InProcessHub.add_person` and
+:meth:`InProcessHub.login` (the login form, a session cookie, ``client.csrf``) for tests of
+the login itself. Bodies keep :meth:`InProcessHub.client`.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio.from_thread
@@ -21,10 +26,12 @@ from fastapi import FastAPI
 from exchange.domain.documents import DocumentMetadata
 from exchange.hub import ExchangeService, HubSettings, create_app
 from exchange.hub.auth import TokenService
+from exchange.hub.people import AccessLog, Accounts, Role
 from exchange.node import HubClient, RetryPolicy
 from exchange.pki import Credential, KeyStore
 
 BASE_URL = "http://hub.test"
+TEST_PASSWORD = "correct horse battery staple"
 NO_RETRY = RetryPolicy(attempts=1, backoff=0.0)
 
 
@@ -90,6 +97,33 @@ class InProcessHub:
         if body_id not in self.credentials:
             self.credentials[body_id] = self.store.credential(body_id)
         return self.credentials[body_id]
+
+    @property
+    def accounts(self) -> Accounts:
+        return self.app.state.accounts  # type: ignore[no-any-return]
+
+    @property
+    def access_log(self) -> AccessLog:
+        return self.app.state.access_log  # type: ignore[no-any-return]
+
+    def add_person(self, name: str, role: str, *, body: str | None = None, password: str = TEST_PASSWORD) -> str:
+        self.accounts.add(name=name, role=Role(role), body=body, password=password, at=datetime.now(UTC))
+        return name
+
+    def person(self, role: str, *, body: str | None = None, name: str | None = None) -> httpx.Client:
+        """A client with the bearer token of a person of *role* (created on first use)."""
+        name = name or f"test-{role}" + (f"-{body}" if body else "")
+        if name not in {a.name for a in self.accounts.list()}:
+            self.add_person(name, role, body=body)
+        return self.http(self.accounts.issue_token(name, at=datetime.now(UTC)).secret)
+
+    def login(self, name: str, password: str = TEST_PASSWORD) -> httpx.Client:
+        """A client logged in through the login form (session cookie; ``client.csrf``)."""
+        from e2e.harness import login_form
+
+        client = self.http()
+        client.csrf = login_form(client, name, password)  # type: ignore[attr-defined]
+        return client
 
     def http(self, token: str | None = None) -> httpx.Client:
         """A plain httpx client (for requests HubClient would never make), with a bearer token."""

@@ -69,7 +69,7 @@ def test_a_tampered_upload_is_refused_with_the_report(hub, pki):
     document_id = refused.value.detail["document_id"]
     with pytest.raises(NotAuthorizedError):
         hub.client("nghe-an").document(document_id)
-    register = hub.http().get("/api/register").json()["entries"]
+    register = hub.person("auditor").get("/api/register").json()["entries"]
     assert [(e["channel"], e["delivered"]) for e in register if e["document_id"] == document_id] == [
         ("signed_invalid", False)]
 
@@ -106,7 +106,7 @@ def test_paper_and_incoming_documents_are_registered(hub):
     paper = client.send_paper(metadata=metadata("central-office"))
     incoming = client.register_incoming(from_agency="Bộ Tài chính", subject="Công văn 12")
     assert paper["channel"] == "paper"
-    register = hub.http().get("/api/register").json()
+    register = hub.person("auditor").get("/api/register").json()
     assert {(e["document_id"], e["channel"]) for e in register["entries"]} == {(paper["id"], "paper")}
     assert [(i["entry_id"], i["scanned"]) for i in register["incoming"]] == [(incoming["id"], False)]
 
@@ -116,7 +116,7 @@ def test_auditors_get_the_trust_anchor_the_crl_and_the_bodies(hub, pki):
     assert load_certificates(http.get("/api/pki/root").content)[0] == pki.root
     crl = load_crl(http.get("/api/pki/crl").content, source="hub")
     assert crl.get_revoked_certificate_by_serial_number(pki.revoked.certificate.serial_number) is not None
-    assert {b["id"] for b in http.get("/api/bodies").json()} == set(pki.bodies.ids())
+    assert {b["id"] for b in hub.person("auditor").get("/api/bodies").json()} == set(pki.bodies.ids())
     assert http.get("/api/health").json()["status"] == "ok"
     assert "/api/documents" in http.get("/openapi.json").json()["paths"]
     assert http.get("/docs").status_code == 200
@@ -134,19 +134,19 @@ def test_the_measures_recount_a_small_register(hub, pki, tmp_path):
     client.register_incoming(from_agency="Bộ Nội vụ")
     year = str(datetime.now(UTC).year)
 
-    got = hub.http().get("/api/measures", params={"period": year}).json()
+    got = hub.person("auditor").get("/api/measures", params={"period": year}).json()
     assert (got["k1"]["numerator"], got["k1"]["denominator"], got["k1"]["value"]) == (1, 2, 0.5)
     assert (got["k3"]["numerator"], got["k3"]["denominator"]) == (1, 2)
     assert got["k2"]["denominator"] == len(pki.bodies.ids()) and got["k1"]["target"] == 0.6 and got["k1"]["met"] is False
     assert got["channels"] == {"signed_valid": 1, "signed_invalid": 0, "unsigned": 0, "paper": 1}
 
-    by_direction = hub.http().get("/api/measures", params={"period": year, "by": "direction"}).json()
+    by_direction = hub.person("auditor").get("/api/measures", params={"period": year, "by": "direction"}).json()
     assert by_direction["by"] == "direction" and by_direction["breakdown"]
 
 
 def test_a_period_without_documents_is_no_data_and_bad_queries_are_400(hub):
-    empty = hub.http().get("/api/measures", params={"period": "2001"}).json()
+    empty = hub.person("auditor").get("/api/measures", params={"period": "2001"}).json()
     assert empty["k1"]["value"] is None and empty["k1"]["denominator"] == 0
-    assert_error(hub.http().get("/api/measures", params={"period": "2015-13"}), 400, "invalid-input")
-    assert_error(hub.http().get("/api/measures", params={"by": "planet"}), 400, "invalid-input")
-    assert_error(hub.http().get("/api/measures", params={"profile": "1999"}), 400, "invalid-input")
+    assert_error(hub.person("auditor").get("/api/measures", params={"period": "2015-13"}), 400, "invalid-input")
+    assert_error(hub.person("auditor").get("/api/measures", params={"by": "planet"}), 400, "invalid-input")
+    assert_error(hub.person("auditor").get("/api/measures", params={"profile": "1999"}), 400, "invalid-input")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 import pytest
 
 from e2e.harness import RunningHub
@@ -19,7 +18,8 @@ MEASURES = ("k1", "k2", "k3")
 
 def api_measures(hub: RunningHub, period: str) -> dict[str, Any]:
     """``GET /api/measures?period=…`` from the running hub."""
-    response = httpx.get(f"{hub.url}/api/measures", params={"period": period}, timeout=30)
+    with hub.auditor() as http:
+        response = http.get("/api/measures", params={"period": period})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 

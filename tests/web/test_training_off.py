@@ -12,15 +12,14 @@ import pytest
 from exchange.hub import HubSettings
 from exchange.pki import KeyStore
 
-from hub.inprocess import BASE_URL, InProcessHub
+from hub.inprocess import InProcessHub
 
 
 @pytest.fixture
 def normal_hub(pki, tmp_path: Path) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
     settings = HubSettings(keys_dir=pki.dir, data_dir=tmp_path / "hub", bodies_file=pki.bodies_file)
-    with InProcessHub(settings, KeyStore(pki.dir)) as hub, \
-            httpx.Client(transport=hub.transport, base_url=BASE_URL) as http:
-        yield http
+    with InProcessHub(settings, KeyStore(pki.dir)) as hub:
+        yield hub.person("trainer")
 
 
 def test_a_normal_hub_shows_no_training_buttons(normal_hub: httpx.Client) -> None:
@@ -38,6 +37,19 @@ def test_the_training_endpoints_answer_404_json_when_training_is_off(normal_hub:
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["code"] == "not-found" and "--training" in response.json()["message"]
     assert normal_hub.get("/api/register").json()["entries"] == []  # nothing was sent
+
+
+def test_a_trainer_is_needed_for_the_training_actions(pki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = HubSettings(keys_dir=pki.dir, data_dir=tmp_path / "hub", bodies_file=pki.bodies_file, training=True)
+    form = {"sender": "central-office", "recipient": "ha-noi", "sample": "01-cong-van-bao-cao-cntt.pdf",
+            "mode": "signed"}
+    with InProcessHub(settings, KeyStore(pki.dir)) as hub:
+        assert hub.http().post("/training/send", data=form).json()["code"] == "not-logged-in"
+        refused = hub.person("auditor").post("/training/send", data=form)
+        assert (refused.status_code, refused.json()["code"]) == (403, "role-not-allowed")
+        assert 'id="training"' not in hub.person("auditor").get("/").text  # no buttons for an auditor
+        assert 'id="training"' in hub.person("trainer").get("/").text
+        assert hub.person("auditor").get("/api/register").json()["entries"] == []
 
 
 def test_a_page_error_is_a_page_and_an_api_error_stays_json(normal_hub: httpx.Client) -> None:

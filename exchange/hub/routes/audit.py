@@ -17,11 +17,13 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from exchange.hub.deps import NowDep
+from exchange.hub.gate import ViewerDep
 from exchange.hub.openapi import errors
+from exchange.hub.people import Permission
 from exchange.hub.routes.log import EvidenceDep
 from exchange.metrics.periods import Period
 
-router = APIRouter(prefix="/api/audit", tags=["audit"], responses=errors(400))
+router = APIRouter(prefix="/api/audit", tags=["audit"], responses=errors(400, 401, 403))
 
 
 class ZipResponse(FileResponse):
@@ -45,11 +47,16 @@ def _send(path: Path, filename: str) -> ZipResponse:
 
 
 @router.get("/documents/{document_id}/bundle", response_class=ZipResponse, responses={**_ZIP, **errors(404)})
-async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: NowDep) -> ZipResponse:
+async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: NowDep,
+                 viewer: ViewerDep) -> ZipResponse:
     """One document's evidence: bytes (a secret document's ciphertext), signature, CRL and chain,
     receipts, log entries with inclusion proofs, and the signed checkpoint; checked offline by
     ``exchange audit verify``."""
-    evidence.service.audit_document(document_id=document_id)  # 404 before writing anything
+    # A person who may read the document's content (a clerk: only its own body's): 404, 403
+    # before anything is written. A secret document's file is its ciphertext.
+    viewer.require(Permission.CONTENT)
+    doc = await run_in_threadpool(evidence.service.audit_document, document_id=document_id)
+    viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
     path = _temporary(request)
     try:
         await run_in_threadpool(evidence.write, [document_id], path, at=at)
@@ -60,8 +67,12 @@ async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: 
 
 
 @router.get("/archive", response_class=ZipResponse, responses=_ZIP)
-async def archive(period: str, request: Request, evidence: EvidenceDep, at: NowDep) -> ZipResponse:
-    """Every document registered in *period* (``2015``, ``2015H1``, ``2015-03``…) with its evidence."""
+async def archive(period: str, request: Request, evidence: EvidenceDep, at: NowDep,
+                  viewer: ViewerDep) -> ZipResponse:
+    """Every document registered in *period* (``2015``, ``2015H1``, ``2015-03``…) with its evidence,
+    for a person who may read every body's documents (an auditor)."""
+    viewer.require(Permission.CONTENT)
+    viewer.require(Permission.ALL_BODIES)
     chosen = Period.parse(period)
     path = _temporary(request)
     try:

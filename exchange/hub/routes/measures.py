@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from exchange.hub.deps import NowDep, ServiceDep
+from exchange.hub.gate import current_viewer
 from exchange.hub.measures import measures_for
 from exchange.hub.openapi import errors
 from exchange.metrics import BUILTIN_PROFILES
 
-router = APIRouter(prefix="/api", tags=["measures"])
+router = APIRouter(prefix="/api", tags=["measures"], dependencies=[Depends(current_viewer)])
 
 
 # The forms Period.parse reads, years 1900-8999 (a range must also run forward: checked there).
@@ -22,7 +23,7 @@ _DAY = _YEAR + r"-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01])|(0[469]|11)-(0[1-9]|[1
 PERIOD_PATTERN = (rf"^\s*({_YEAR}(-?[Hh][12]|-?[Qq][1-4]|-(0[1-9]|1[0-2]))?|{_DAY}(\s*(\.\.|/)\s*{_DAY})?)?\s*$")
 
 
-@router.get("/measures", responses=errors(400))
+@router.get("/measures", responses=errors(400, 401))
 async def measures(
     service: ServiceDep,
     at: NowDep,
@@ -36,5 +37,5 @@ async def measures(
                          description="target profile: 2015 (60 %) or 2020 (almost all)"),
 ) -> dict[str, Any]:
     """K1, K2, K3 (numerator, denominator, value, target, met) for *period*, with an optional
-    breakdown. A period with no documents gives ``value: null`` ("no data"), never 0 %."""
+    breakdown (any person logged in or with a token). A period with no documents gives ``value: null`` ("no data"), never 0 %."""
     return await run_in_threadpool(measures_for, service, period, by, profile, at=at)

@@ -6,13 +6,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from exchange.domain.moments import parse_moment
 from exchange.errors import InputError, NotFoundError
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
+from exchange.hub.gate import ViewerDep, current_viewer
 from exchange.hub.openapi import PemResponse, errors
 from exchange.hub.secret import BodyCertificates, body_certificates
 from exchange.hub.service import Upload
@@ -51,22 +52,26 @@ MOMENT_PATTERN = (r"^(19\d\d|[2-8]\d\d\d)-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01]
 _MOMENT = "an ISO-8601 date or time, e.g. 2015-01-01 or 2015-06-30T17:00:00+07:00 (naive: UTC)"
 
 
-@router.get("/register", responses=errors(400))
-def register(service: ServiceDep,
+@router.get("/register", responses=errors(400, 401))
+def register(service: ServiceDep, viewer: ViewerDep,
              start: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
                                        description=f"from (inclusive): {_MOMENT}"),
              end: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
                                      description=f"to (exclusive): {_MOMENT}"),
              ) -> dict[str, Any]:
-    """The register (one row per document and recipient) and the incoming log, for auditors."""
+    """The register (one row per document and recipient) and the incoming log, for auditors
+    (a clerk: only rows its body sent or received)."""
     since = parse_moment(start, what="start") if start else None
     until = parse_moment(end, what="end") if end else None
-    entries = [_row(asdict(e)) for e in service.register_entries(start=since, end=until)]
-    incoming = [_row(asdict(e)) for e in service.incoming_entries(start=since, end=until)]
+    scope = viewer.scope
+    entries = [_row(asdict(e)) for e in service.register_entries(start=since, end=until)
+               if scope is None or scope in (e.sender, e.recipient)]
+    incoming = [_row(asdict(e)) for e in service.incoming_entries(start=since, end=until)
+                if scope is None or e.body == scope]
     return {"entries": entries, "incoming": incoming}
 
 
-@router.get("/bodies")
+@router.get("/bodies", dependencies=[Depends(current_viewer)], responses=errors(401))
 def bodies(service: ServiceDep) -> list[dict[str, Any]]:
     return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in service.bodies]
 

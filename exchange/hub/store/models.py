@@ -130,6 +130,54 @@ class Event(SQLModel, table=True):
     detail: str = ""
 
 
+# -- people: accounts, their sessions and tokens, the access log (exchange.hub.people) --------
+
+
+class Account(SQLModel, table=True):
+    """A person who uses the hub's pages or its read API (never a body: bodies use certificates)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)  # exchange.hub.people.roles.Role
+    body: str | None = Field(default=None, max_length=64)  # a clerk's body
+    password_hash: str = Field(max_length=255)  # argon2id, PHC string
+    active: bool = True
+    failures: int = 0  # failed logins since the last success or lock-out
+    last_failure_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    locked_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class AccountSession(SQLModel, table=True):
+    """A login session (cookie) or a bearer token for scripts; only its SHA-256 is stored."""
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the secret
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kind: str = Field(max_length=8)  # session | token
+    csrf: str = Field(default="", max_length=64)
+    created_at: datetime = Field(sa_column=_utc())
+    expires_at: datetime = Field(sa_column=_utc())
+    revoked: bool = False
+
+
+class AccessEvent(SQLModel, table=True):
+    """One entry of the access log: who did what, when, and whether it was allowed."""
+
+    __table_args__ = (Index("ix_accessevent_actor_at", "actor", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc())
+    actor: str = Field(max_length=64)  # a person's name, a body id, or "anonymous"
+    actor_kind: str = Field(max_length=16)  # person | body | anonymous
+    role: str = Field(default="", max_length=16)
+    action: str = Field(index=True, max_length=16)  # login | login-failed | logout | view | refused | …
+    target: str = Field(default="", max_length=300)  # METHOD path, or a document id
+    outcome: str = Field(index=True, max_length=8)  # allowed | refused
+    code: str = Field(default="", max_length=48)  # why it was refused
+    client: str = Field(default="", max_length=64)  # the client's address
+
+
+
 # -- the tamper-evident log (exchange.hub.evidence_log) ---------------------------------------
 
 
@@ -177,7 +225,8 @@ class LogCheckpoint(SQLModel, table=True):
     at: datetime = Field(sa_column=_utc())
 
 
-ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, LogEntry, LogNode, LogHead, LogCheckpoint)
+ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, Account, AccountSession, AccessEvent, LogEntry,
+              LogNode, LogHead, LogCheckpoint)
 
 
 # -- what the API shows ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from exchange.hub.web import errors
+from exchange.hub.web import access, errors, login, users
 from exchange.hub.web.routes import live_router, router
 from exchange.hub.web.templating import STATIC_DIR, make_templates
 
@@ -21,6 +21,10 @@ def install(app: FastAPI) -> None:
     """Add the pages, their static files and their templates to *app*."""
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(login.router)  # the only pages without a login
+    app.include_router(access.api_router)
     app.include_router(live_router)
     app.include_router(router)
+    app.include_router(access.router)
+    app.include_router(users.router)
     errors.install(app)  # after the hub's JSON handlers, which it wraps

@@ -1,7 +1,8 @@
 """The document page: metadata, the hub's validation in words, each recipient's fate, receipts.
 
 A secret document's content is never put on a page: :meth:`ExchangeService.text_preview`
-returns nothing for it, and the template offers neither preview nor download.
+returns nothing for it, and the template offers neither preview nor download. A clerk sees
+only its body's documents; an operator sees metadata but no content.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from exchange.cms import ValidationReport
 from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
+from exchange.hub.people import Permission, Viewer
 from exchange.hub.service import ExchangeService
 from exchange.hub.store.models import DeliveryPublic, DocumentPublic, ReceiptPublic
 from exchange.tlog import decode_leaf
@@ -149,8 +151,11 @@ class DocumentPage:
     log: list[LogLine] = field(default_factory=list)  # its entries in the evidence log
 
     @classmethod
-    def build(cls, service: ExchangeService, document_id: str) -> DocumentPage:
+    def build(cls, service: ExchangeService, document_id: str, *, viewer: Viewer) -> DocumentPage:
+        """The page of *document_id* as *viewer* may see it: NotAuthorizedError (``other-body``)
+        outside a clerk's body; the text preview only for a role that may read content."""
         doc = service.audit_document(document_id=document_id)
+        viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
         report = ValidationReport.from_dict(doc.report) if doc.report else None
         state = validity_key(doc)
         if report is not None:
@@ -169,7 +174,8 @@ class DocumentPage:
             doc=doc, report=report, state=state, headline=headline, reason=reason, checks=checks,
             receipts=[receipt_view(r) for r in service.audit_receipts(document_id=doc.id)],
             events=service.audit_events(document_id=doc.id),
-            preview=None if secret else _nfc(service.text_preview(document_id=doc.id)),
+            preview=None if secret or not viewer.can(Permission.CONTENT)
+            else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
             acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
             log=[LogLine.of(e.index, decode_leaf(e.leaf)) for e in service.log.document_entries(doc.id)],

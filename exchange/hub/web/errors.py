@@ -8,13 +8,16 @@ and the training actions (``/training/…`` answers 404 JSON when training mode 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from exchange.errors import ExchangeError
+from exchange.errors import AuthError, ExchangeError, NotAuthenticatedError
 from exchange.hub.errors import status_for
+from exchange.hub.gate import record_refusal
 from exchange.hub.web.routes import get_templates, render
 
 #: paths that keep the JSON errors of the API
@@ -23,8 +26,20 @@ TITLES = {400: "Not understood", 403: "Not allowed", 404: "Not found", 405: "Not
 
 
 def is_page(request: Request) -> bool:
-    """A browser asking for a page: GET or HEAD on a path that is not part of the API."""
-    return request.method in ("GET", "HEAD") and not request.url.path.startswith(NOT_PAGES)
+    """A browser asking for a page (GET or HEAD) or posting one of the pages' forms, on a path
+    that is not part of the API."""
+    if request.url.path.startswith(NOT_PAGES):
+        return False
+    return request.method in ("GET", "HEAD") or (
+        request.method == "POST"
+        and request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"))
+
+
+def login_redirect(request: Request) -> Response:
+    """To the login page, coming back here afterwards (a GET page; a form goes to the overview)."""
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/login" if request.method != "GET" or back == "/" else f"/login?{urlencode({'next': back})}"
+    return RedirectResponse(target, status_code=303)
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
@@ -42,6 +57,10 @@ def install(app: FastAPI) -> None:
     async def project(request: Request, exc: Exception) -> Response:
         if not is_page(request) or not isinstance(exc, ExchangeError):
             return await json_project(request, exc)  # type: ignore[no-any-return,misc]
+        if isinstance(exc, AuthError):
+            await record_refusal(request, exc)
+        if isinstance(exc, NotAuthenticatedError):
+            return login_redirect(request)
         return error_page(request, status_for(exc), exc.message)
 
     async def http(request: Request, exc: Exception) -> Response:

@@ -66,7 +66,9 @@ class RegisterPage:
         return min(self.page * PAGE_SIZE, self.total)
 
     @classmethod
-    def build(cls, service: ExchangeService, filters: Filters, *, page: int = 1) -> RegisterPage:
+    def build(cls, service: ExchangeService, filters: Filters, *, page: int = 1,
+              body: str | None = None) -> RegisterPage:
+        """One page of the register; only documents sent by or to *body* if one is given (a clerk's)."""
         error = None
         period: Period | None = None
         if filters.period:
@@ -88,7 +90,7 @@ class RegisterPage:
         documents, total = service.find_documents(
             start=period.start if period else None, end=period.end if period else None,
             channel=safe.channel or None, sender=safe.sender or None, recipient=safe.recipient or None,
-            validity=safe.validity or None, status=safe.status or None,
+            validity=safe.validity or None, status=safe.status or None, body=body,
             offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         return cls(filters, documents, total, min(page, pages), pages, error,

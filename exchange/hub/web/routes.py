@@ -1,8 +1,9 @@
 """The web pages (``/``, ``/bodies``, ``/documents``…), the live counts and the training actions.
 
-Routes stay a few lines: read the query, build the page's view, render it. The pages have no
-login: they show the register's metadata as the hub's operators see it, never a secret
-document's content. The training endpoints answer 404 unless the hub runs with ``--training``.
+Routes stay a few lines: read the query, build the page's view, render it. Every page needs a
+logged-in person (:mod:`exchange.hub.gate`); a clerk sees only its body's documents, and no
+one a secret document's content. Each document shown is written to the access log. The
+training endpoints answer 404 unless the hub runs with ``--training``, and need a trainer.
 """
 
 from __future__ import annotations
@@ -12,12 +13,22 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from exchange.domain.documents import ReceiptStatus
 from exchange.errors import ExchangeError, InputError, NotAuthorizedError, NotFoundError
 from exchange.hub.deps import NowDep, ServiceDep
 from exchange.hub.errors import status_for
+from exchange.hub.gate import (
+    AccessLogDep,
+    ViewerDep,
+    check_csrf,
+    current_viewer,
+    record_view,
+)
+from exchange.hub.openapi import errors
+from exchange.hub.people import Permission, Viewer
 from exchange.hub.routes.log import checkpoint_public
 from exchange.hub.service import MAX_OFFSET, ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
@@ -35,8 +46,9 @@ from exchange.hub.web.training import MODES, Trainer, list_samples, samples_dir
 from exchange.hub.web.workflow import WorkflowPage
 from exchange.metrics import BUILTIN_PROFILES
 
-router = APIRouter(include_in_schema=False)
-live_router = APIRouter(prefix="/api", tags=["dashboard"])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(current_viewer)])
+live_router = APIRouter(prefix="/api", tags=["dashboard"], dependencies=[Depends(current_viewer)],
+                          responses=errors(401))
 
 
 def get_templates(request: Request) -> Jinja2Templates:
@@ -52,10 +64,12 @@ TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 TrainingDep = Annotated[bool, Depends(training_on)]
 
 
-def require_training(request: Request) -> None:
-    """404 unless training mode is on; refuse a form posted from another site (CSRF)."""
+def require_training(request: Request, viewer: ViewerDep) -> None:
+    """404 unless training mode is on; a trainer only; refuse a form posted from another site
+    (Origin, Fetch metadata; the session's CSRF token is checked by ``check_csrf``)."""
     if not training_on(request):
         raise NotFoundError("training mode is off on this hub (start it with --training)")
+    viewer.require(Permission.TRAIN)
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
         raise NotAuthorizedError("training actions are accepted only from the hub's own pages")
@@ -67,9 +81,12 @@ def render(request: Request, templates: Jinja2Templates, name: str, status_code:
            **context: Any) -> HTMLResponse:
     service: ExchangeService = request.app.state.service
     bodies = service.bodies
-    base = {"training": training_on(request), "bodies": bodies, "name": lambda i: body_name(bodies, i),
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    trainer = viewer is not None and viewer.can(Permission.TRAIN)
+    base = {"training": training_on(request) and trainer, "training_mode": training_on(request), "bodies": bodies, "name": lambda i: body_name(bodies, i),
             "channel_words": channel_words, "validity_key": validity_key, "delivery_status": delivery_status,
-            "path": request.url.path}
+            "path": request.url.path, "viewer": viewer, "csrf": viewer.csrf if viewer else "",
+            "can": (lambda p: viewer is not None and viewer.can(Permission(p)))}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
@@ -87,11 +104,11 @@ def _profile(name: str | None) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
+def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep, viewer: ViewerDep,
              period: str | None = None, profile: str | None = None) -> HTMLResponse:
     page = OverviewPage.build(service, period_text=period, at=at, profile_name=_profile(profile))
     extra: dict[str, Any] = {}
-    if training_on(request):
+    if training_on(request) and viewer.can(Permission.TRAIN):
         awaiting, _ = service.find_documents(status="awaiting", limit=30)
         extra = {"samples": list_samples(samples_dir()), "modes": MODES, "awaiting": awaiting,
                  "statuses": list(ReceiptStatus)}
@@ -110,33 +127,39 @@ def bodies(request: Request, service: ServiceDep, templates: TemplatesDep, at: N
 
 @router.get("/bodies/{body_id}", response_class=HTMLResponse)
 def body(request: Request, body_id: str, service: ServiceDep, templates: TemplatesDep, at: NowDep,
-         period: str | None = None) -> HTMLResponse:
+         viewer: ViewerDep, period: str | None = None) -> HTMLResponse:
     if body_id not in service.bodies:
         raise NotFoundError(f"no body {body_id!r} at this hub")
+    if viewer.scope not in (None, body_id):  # the page lists the body's documents
+        raise NotAuthorizedError(f"{viewer.name} is a clerk of {viewer.scope}, not of {body_id}", code="other-body")
     page = BodyPage.build(service, body_id, period_text=period, at=at)
     return render(request, templates, "body.html", _status(page.picker.error), page=page, title=page.body.name_vi)
 
 
 @router.get("/documents", response_class=HTMLResponse)
-def documents(request: Request, service: ServiceDep, templates: TemplatesDep, period: str = "",
-              channel: str = "", sender: str = "", recipient: str = "", validity: str = "", status: str = "",
-              page: Annotated[int, Query(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1) -> HTMLResponse:
+def documents(request: Request, service: ServiceDep, templates: TemplatesDep, viewer: ViewerDep,
+              period: str = "", channel: str = "", sender: str = "", recipient: str = "", validity: str = "",
+              status: str = "", page: Annotated[int, Query(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1) -> HTMLResponse:
     filters = Filters(period.strip(), channel, sender, recipient, validity, status)
-    view = RegisterPage.build(service, filters, page=page)
+    view = RegisterPage.build(service, filters, page=page, body=viewer.scope)
     return render(request, templates, "documents.html", _status(view.error), page=view, title="Documents")
 
 
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
-def document(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep) -> HTMLResponse:
-    page = DocumentPage.build(service, document_id)  # NotFoundError: the error page, 404
+async def document(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
+                   viewer: ViewerDep, log: AccessLogDep, at: NowDep) -> HTMLResponse:
+    page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer)  # 404, 403
+    await record_view(request, log, viewer, page.doc.id, at=at)
     return render(request, templates, "document.html", page=page, title=page.doc.number or "Document",
                   statuses=list(ReceiptStatus))
 
 
 @router.get("/documents/{document_id}/workflow", response_class=HTMLResponse)
-def workflow(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
-             sent: str | None = None, acknowledged: str | None = None) -> HTMLResponse:
-    page = DocumentPage.build(service, document_id)  # NotFoundError: the error page, 404
+async def workflow(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
+                   viewer: ViewerDep, log: AccessLogDep, at: NowDep,
+                   sent: str | None = None, acknowledged: str | None = None) -> HTMLResponse:
+    page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer)  # 404, 403
+    await record_view(request, log, viewer, page.doc.id, at=at)
     flow = WorkflowPage.build(page, service.bodies)
     layers = SecretLayers.build(service, page.doc, service.bodies)
     return render(request, templates, "workflow.html", flow=flow, page=page, title="Workflow", layers=layers,
@@ -155,7 +178,7 @@ def activity(service: ServiceDep, at: NowDep) -> dict[str, Any]:
 # -- training mode ----------------------------------------------------------------------------
 
 
-@router.post("/training/send", dependencies=[Depends(require_training)])
+@router.post("/training/send", dependencies=[Depends(require_training), Depends(check_csrf)])
 def training_send(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
                   sender: Annotated[str, Form()],
                   recipient: Annotated[str, Form()], sample: Annotated[str, Form()],
@@ -170,7 +193,7 @@ def training_send(request: Request, service: ServiceDep, templates: TemplatesDep
                             status_code=303)
 
 
-@router.post("/training/acknowledge", dependencies=[Depends(require_training)])
+@router.post("/training/acknowledge", dependencies=[Depends(require_training), Depends(check_csrf)])
 def training_acknowledge(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
                          document_id: Annotated[str, Form()] = "",
                          recipient: Annotated[str, Form()] = "", target: Annotated[str, Form()] = "",
