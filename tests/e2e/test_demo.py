@@ -118,7 +118,8 @@ def test_a_small_demo_runs_real_traffic_and_stops_everything(tmp_path: Path) -> 
                     args=("--bodies", str(folder / "bodies.toml")))
     try:
         year = str(entries[0].sent_at.year)
-        hub.cli("audit", "archive", "--period", year, "-o", "archive.zip", cwd=tmp_path)
+        token = hub.person_token(hub.ensure_person("auditor"))
+        hub.cli("audit", "archive", "--period", year, "-o", "archive.zip", "--token", token, cwd=tmp_path)
     finally:
         hub.stop()
     checked = _audit(tmp_path, "verify", "archive.zip", "--ca", root, "--workers", "2")

@@ -58,6 +58,11 @@ def _exchange(hub: RunningHub, pki, tmp_path: Path) -> str:  # type: ignore[no-u
     return str(sent["id"])
 
 
+def _auditor(hub: RunningHub) -> str:
+    """A bearer token of an auditor (exchange users token NAME): evidence files need a person."""
+    return hub.person_token(hub.ensure_person("auditor"))
+
+
 def _sql(hub: RunningHub, statement: str, **params: object) -> None:
     engine = create_engine(hub.db_url)
     try:
@@ -80,7 +85,7 @@ def _rewrite(path: Path, target: Path, change: str) -> None:
 def test_a_bundle_verifies_offline_and_one_changed_byte_fails_the_right_check(own_hub, pki, tmp_path):
     hub = own_hub["hub"]
     doc = _exchange(hub, pki, tmp_path)
-    hub.cli("audit", "bundle", doc, "-o", "bundle.zip", cwd=tmp_path)
+    hub.cli("audit", "bundle", doc, "-o", "bundle.zip", "--token", _auditor(hub), cwd=tmp_path)
     hub.stop()  # from here on, offline
 
     good = hub.cli("audit", "verify", "bundle.zip", "--ca", str(pki.store.root_path), "-v", cwd=tmp_path,
@@ -131,12 +136,12 @@ def test_a_register_row_or_blob_changed_in_storage_is_found(own_hub, pki, tmp_pa
     assert f"of document {other}: its bytes now hash to" in found.stdout
 
     hub = _restart(own_hub)
-    hub.cli("audit", "bundle", doc, "-o", "bundle.zip", cwd=tmp_path)
+    hub.cli("audit", "bundle", doc, "-o", "bundle.zip", "--token", _auditor(hub), cwd=tmp_path)
     bad = hub.cli("audit", "verify", "bundle.zip", "--ca", str(pki.store.root_path), cwd=tmp_path, check=False)
     assert bad.returncode == 1
     assert "register record: FAILED" in bad.stdout and "nghe-an: state 'refused' in the register" in bad.stdout
-    via_api = hub.cli("audit", "log", "verify", "--hub", hub.url, "--ca", str(pki.store.root_path), cwd=tmp_path,
-                      check=False)
+    via_api = hub.cli("audit", "log", "verify", "--hub", hub.url, "--ca", str(pki.store.root_path),
+                      "--token", _auditor(hub), cwd=tmp_path, check=False)
     assert via_api.returncode == 1 and f"recipient row {doc}→nghe-an" in via_api.stdout
 
 
@@ -207,7 +212,7 @@ def test_a_secret_documents_bundle_holds_its_ciphertext_over_https(pki, database
                                 "--subject", "Kế hoạch", cwd=tmp_path)
             hub.cli("node", "fetch", sent["id"], "--as", "central-office", "--out", "in", cwd=tmp_path)
             hub.cli("node", "ack", sent["id"], "--as", "central-office", "--status", "received", cwd=tmp_path)
-            hub.cli("audit", "bundle", sent["id"], "-o", "secret.zip", cwd=tmp_path)  # https, the demo root
+            hub.cli("audit", "bundle", sent["id"], "-o", "secret.zip", "--token", _auditor(hub), cwd=tmp_path)  # https, the demo root
         finally:
             hub.stop()
     with zipfile.ZipFile(tmp_path / "secret.zip") as bundle:

@@ -85,13 +85,22 @@ def test_bad_log_requests_are_4xx(hub):
     assert http.get("/api/log/proof/inclusion", params={"index": -1, "size": 2}).status_code == 400
     assert http.get("/api/log/proof/consistency", params={"first": 0, "second": 10**9}).status_code == 400
     assert http.get("/api/log/entries", params={"start": "x"}).status_code == 400
-    assert http.get("/api/audit/documents/nope/bundle").status_code == 404
-    assert http.get("/api/audit/archive", params={"period": "20x5"}).status_code == 400
+    assert http.get("/api/audit/documents/nope/bundle").status_code == 401  # evidence needs a person
+    auditor = hub.person("auditor")
+    assert auditor.get("/api/audit/documents/nope/bundle").status_code == 404
+    assert auditor.get("/api/audit/archive", params={"period": "20x5"}).status_code == 400
+    assert hub.person("operator").get("/api/audit/archive", params={"period": "2015"}).status_code == 403
+
+
+def test_a_clerk_gets_only_its_own_bodys_bundles(hub, pki, tmp_path):
+    doc = _exchange(hub, pki, tmp_path)
+    assert hub.person("clerk", body="nghe-an").get(f"/api/audit/documents/{doc}/bundle").status_code == 200
+    assert hub.person("clerk", body="da-nang").get(f"/api/audit/documents/{doc}/bundle").status_code == 403
 
 
 def test_a_bundle_verifies_offline_and_a_changed_byte_fails_the_right_check(hub, pki, tmp_path):
     doc = _exchange(hub, pki, tmp_path)
-    response = hub.http().get(f"/api/audit/documents/{doc}/bundle")
+    response = hub.person("auditor").get(f"/api/audit/documents/{doc}/bundle")
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
     good = tmp_path / "bundle.zip"
     good.write_bytes(response.content)
