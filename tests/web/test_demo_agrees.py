@@ -99,7 +99,7 @@ def test_terminal_dashboard_and_reports_agree_after_the_demo(browser, tmp_path: 
             # the pages need a login: the demo printed the auditor's and keeps it in logins.txt
             logins = dict(line.split(" ", 1) for line in
                           (tmp_path / "demo-data" / "logins.txt").read_text(encoding="utf-8").splitlines())
-            assert f"auditor[/]" not in out and logins["auditor"].strip() in out
+            assert "auditor[/]" not in out and logins["auditor"].strip() in out
             tab.goto(url[1])
             assert "/login" in tab.url
             tab.fill('input[name="name"]', "auditor")

@@ -257,8 +257,57 @@ class AccessEvent(SQLModel, table=True):
     client: str = Field(default="", max_length=64)  # the client's address
 
 
+
+# -- the tamper-evident log (exchange.hub.evidence_log) ---------------------------------------
+
+
+class LogEntry(SQLModel, table=True):
+    """One entry of the log: its index (the Merkle leaf's position) and its exact leaf bytes."""
+
+    __tablename__ = "log_entry"
+
+    index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=32)
+    at: datetime = Field(sa_column=_utc())
+    document_id: str | None = Field(default=None, index=True, max_length=36)
+    leaf: bytes
+
+
+class LogNode(SQLModel, table=True):
+    """The hash of one complete subtree: the 2**level leaves from index * 2**level."""
+
+    __tablename__ = "log_node"
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes
+
+
+class LogHead(SQLModel, table=True):
+    """The log's one head row: its size and right border; appends lock it, so they are serial."""
+
+    __tablename__ = "log_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int = 0
+    frontier: bytes = b""
+
+
+class LogCheckpoint(SQLModel, table=True):
+    """A checkpoint the hub signed: the C2SP signed note and its detached CMS."""
+
+    __tablename__ = "log_checkpoint"
+
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root: bytes
+    note: bytes
+    cms: bytes
+    at: datetime = Field(sa_column=_utc())
+
+
 ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, ServedBody, BusinessEvent, EdxmlImport,
-              EdxmlAttachment, Account, AccountSession, AccessEvent)
+              EdxmlAttachment, Account, AccountSession, AccessEvent, LogEntry, LogNode, LogHead,
+              LogCheckpoint)
 
 
 # -- what the API shows ----------------------------------------------------------------------
@@ -359,3 +408,32 @@ class EdxmlImportPublic(SQLModel):
     incoming: IncomingPublic | None = None
     document_id: str | None = None
     received_at: datetime
+
+
+class CheckpointPublic(SQLModel):
+    origin: str
+    size: int
+    root_hash: str  # base64
+    note: str  # the C2SP signed note: checkpoint text, blank line, signature line
+    cms: str  # detached CMS over the checkpoint text (base64 DER)
+
+
+class LogEntryPublic(SQLModel):
+    index: int
+    leaf: str  # the entry's exact bytes, base64 (the Merkle leaf)
+
+
+class LogEntriesPublic(SQLModel):
+    entries: list[LogEntryPublic]
+
+
+class InclusionProofPublic(SQLModel):
+    index: int
+    size: int
+    proof: list[str]  # base64 hashes, leaf side first
+
+
+class ConsistencyProofPublic(SQLModel):
+    first: int
+    second: int
+    proof: list[str]

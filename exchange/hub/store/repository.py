@@ -414,3 +414,15 @@ def update_incoming(session: Session, *, incoming_id: str, **values: Any) -> Non
 def documents_sent_by(session: Session, *, sender: str, number: str) -> list[Document]:
     """Documents *sender* registered under the số ký hiệu *number* (to match an edXML DocumentId)."""
     return list(session.exec(select(Document).where(Document.sender == sender, Document.number == number)))
+
+
+def document_ids(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                 batch: int = 2000) -> Iterator[str]:
+    """The ids of the documents registered in [start, end), oldest first, streamed."""
+    query = select(Document.id)
+    if start is not None:
+        query = query.where(col(Document.created_at) >= start)
+    if end is not None:
+        query = query.where(col(Document.created_at) < end)
+    yield from session.exec(query.order_by(col(Document.created_at), col(Document.id))
+                            .execution_options(yield_per=batch))

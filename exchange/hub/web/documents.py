@@ -25,6 +25,7 @@ from exchange.hub.store.models import (
     EdxmlImportPublic,
     ReceiptPublic,
 )
+from exchange.tlog import decode_leaf
 
 CHANNEL_WORDS = {
     "signed_valid": "electronic, signed, valid",
@@ -126,6 +127,21 @@ def receipt_view(receipt: ReceiptPublic) -> ReceiptView:
 
 
 @dataclass(frozen=True)
+class LogLine:
+    """One entry of the evidence log about a document, for its page."""
+
+    index: int
+    kind: str
+    who: str
+    at: str
+
+    @classmethod
+    def of(cls, index: int, entry: dict[str, Any]) -> LogLine:
+        who = entry.get("recipient") or entry.get("sender") or ""
+        return cls(index, str(entry.get("kind")), str(who), str(entry.get("at")))
+
+
+@dataclass(frozen=True)
 class DocumentPage:
     doc: DocumentPublic
     report: ValidationReport | None
@@ -141,6 +157,7 @@ class DocumentPage:
     business: list[BusinessEventPublic] = field(default_factory=list)  # edXML recall, update, replace
     edxml_statuses: list[EdxmlImportPublic] = field(default_factory=list)  # outside agencies' statuses
     exportable: bool = False  # "download as edXML": electronic, not secret, and the viewer may read content
+    log: list[LogLine] = field(default_factory=list)  # its entries in the evidence log
 
     @classmethod
     def build(cls, service: ExchangeService, document_id: str, *, viewer: Viewer) -> DocumentPage:
@@ -173,6 +190,7 @@ class DocumentPage:
             business=service.business_events(body=None, document_id=doc.id),
             edxml_statuses=service.edxml_imports(document_id=doc.id),
             exportable=not secret and doc.sha256 is not None and viewer.can(Permission.CONTENT),
+            log=[LogLine.of(e.index, decode_leaf(e.leaf)) for e in service.log.document_entries(doc.id)],
         )
 
 

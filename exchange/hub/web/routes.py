@@ -29,6 +29,7 @@ from exchange.hub.gate import (
 )
 from exchange.hub.openapi import errors
 from exchange.hub.people import Permission, Viewer
+from exchange.hub.routes.log import checkpoint_public
 from exchange.hub.service import MAX_OFFSET, ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
 from exchange.hub.web.documents import (
@@ -119,8 +120,10 @@ def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at:
         awaiting, _ = service.find_documents(status="awaiting", limit=30)
         extra = {"samples": list_samples(samples_dir()), "modes": MODES, "awaiting": awaiting,
                  "statuses": list(ReceiptStatus), "edxml_samples": edxml_samples()}
+    evidence = getattr(request.app.state, "evidence", None)
+    checkpoint = checkpoint_public(evidence.checkpoint(at=at)) if evidence is not None else None
     return render(request, templates, "overview.html", _status(page.picker.error), page=page, title="Overview",
-                  **extra)
+                  checkpoint=checkpoint, **extra)
 
 
 @router.get("/bodies", response_class=HTMLResponse)
