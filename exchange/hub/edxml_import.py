@@ -29,6 +29,8 @@ from exchange.edxml import (
 from exchange.edxml.compose import edxml_document_id
 from exchange.edxml.xmlsig import XmlSignatureStatus
 from exchange.errors import NotFoundError, RejectedError
+from exchange.hub import log_events
+from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import EdxmlImport, EdxmlImportPublic, IncomingPublic, as_stored
 
@@ -67,7 +69,8 @@ def register(service: ExchangeService, *, body: str, data: bytes, at: datetime) 
         else:
             row.update(edxml_document_id=package.document_id[:255], status_code="",
                        business_type=package.business.doc_type.value)
-            incoming = _document(session, body, package, stored[0][1] if stored else None, row["id"], at)
+            incoming = _document(session, body, package, stored[0][1] if stored else None, row["id"], at,
+                                 log=service.log)
             row["incoming_id"] = incoming.id if incoming else _target_incoming(session, body, package)
         repo.add_edxml_import(session, row=row, attachments=[
             {"import_id": row["id"], "name": a.name[:255], "sha256": sha, "size": a.size} for a, sha in stored])
@@ -76,7 +79,7 @@ def register(service: ExchangeService, *, body: str, data: bytes, at: datetime) 
 
 
 def _document(session: Session, body: str, package: DocumentPackage, first_sha: str | None, import_id: str,
-              at: datetime) -> IncomingPublic | None:
+              at: datetime, *, log: EvidenceLog) -> IncomingPublic | None:
     kind = package.business.doc_type
     agency = (package.sender.name or package.sender.organ_id or "?").strip()[:200]
     if kind in (BusinessDocType.REVOKE, BusinessDocType.UPDATE):
@@ -95,6 +98,8 @@ def _document(session: Session, body: str, package: DocumentPackage, first_sha: 
            "sha256": first_sha, "filename": package.attachments[0].name[:255] if package.attachments else None,
            "electronic": True, "superseded": False}
     repo.add_incoming(session, row=row)
+    # in the same transaction as the row, like every incoming registration (audit log verify)
+    log.append(session, [log_events.incoming_entry(row, at=at)])
     repo.add_event(session, at=at, actor=body, action="incoming-edxml", detail=f"{agency} ({package.sender.organ_id})")
     if kind is BusinessDocType.REPLACE:
         for replaced in package.business.replaces:

@@ -120,3 +120,12 @@ def test_a_bundle_verifies_offline_and_a_changed_byte_fails_the_right_check(hub,
     assert set(failed) == {"document bytes", "signature"}
     assert "HASH_FAILURE" in failed["signature"] and "altered" in failed["document bytes"]
 
+
+
+def test_an_edxml_package_registered_as_incoming_is_logged_like_any_incoming(hub):
+    """Without its entry, `audit log verify` would report the edXML arrival as an added row."""
+    sample = Path(__file__).resolve().parents[2] / "samples" / "edxml" / "sdk" / "edoc_new.edxml"
+    registered = hub.client("ha-noi").register_edxml(sample.read_bytes())
+    incoming = [e for e in _entries(hub.http()) if e["kind"] == "incoming"]
+    assert [e["entry"] for e in incoming] == [registered["incoming"]["id"]]
+    assert incoming[0]["body"] == "ha-noi" and incoming[0]["sha256"] is not None
