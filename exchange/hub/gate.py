@@ -138,6 +138,12 @@ async def record_view(request: Request, log: AccessLog, viewer: Viewer, document
         target=document_id, allowed=True, client=client_of(request)))
 
 
+def body_view(request: Request, body_id: str, document_id: str, *, at: datetime) -> AccessRecord:
+    """The access log's entry for a body (a node) fetching a document's content."""
+    return AccessRecord(at=at, actor=body_id, actor_kind=ActorKind.BODY, action=Action.VIEW, target=document_id,
+                        allowed=True, client=client_of(request))
+
+
 def set_session_cookie(request: Request, response: Response, secret: str, *, max_age: int) -> None:
     """The login cookie: HttpOnly (no script reads it), SameSite=Lax (no cross-site form carries
     it), Secure whenever the hub is reached over HTTPS."""

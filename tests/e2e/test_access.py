@@ -5,6 +5,7 @@ metadata but not its content, and every refusal is in the access log."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from exchange.domain.documents import Classification, DocumentMetadata
 from exchange.node import node_verifier, send_secret
@@ -25,7 +26,7 @@ def send(hub: RunningHub, sender: str, recipient: str, text: str, **fields: obje
         return str(client.send(text.encode() * 10, metadata=meta, filename="cv.txt")["id"])
 
 
-def test_without_a_login_nothing_and_a_clerk_only_its_own(hub: RunningHub) -> None:
+def test_without_a_login_nothing_and_a_clerk_only_its_own(hub: RunningHub, workdir: Path) -> None:
     mine = send(hub, "nghe-an", "ha-noi", "Nghe An gui Ha Noi")
     theirs = send(hub, "da-nang", "central-office", "Da Nang gui Trung uong")
     secret = send(hub, "da-nang", "central-office", SECRET, classification=Classification.SECRET.value)
@@ -55,6 +56,13 @@ def test_without_a_login_nothing_and_a_clerk_only_its_own(hub: RunningHub) -> No
         assert ("anonymous", "not-logged-in", "GET /api/register") in refusals
         views = auditor.get("/api/access", params={"action": "view", "actor": "test-auditor"}).json()["entries"]
         assert [e["target"] for e in views] == [secret]
+
+    # A node fetching a document's content is a view too, by the body.
+    with hub.client("ha-noi") as client:
+        client.download(mine, workdir / "fetched.txt")
+    with hub.auditor() as auditor:
+        views = auditor.get("/api/access", params={"action": "view", "actor": "ha-noi"}).json()["entries"]
+    assert [(e["target"], e["actor_kind"], e["outcome"]) for e in views] == [(mine, "body", "allowed")]
 
 
 def test_crafted_names_and_paths_are_refused_and_logged_not_a_5xx(hub: RunningHub) -> None:

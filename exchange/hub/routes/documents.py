@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from exchange.domain.documents import DocumentMetadata
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep
+from exchange.hub.gate import AccessLogDep, body_view
 from exchange.hub.openapi import CmsResponse, OctetStreamResponse, errors
 from exchange.hub.service import Upload
 from exchange.hub.store.models import DocumentPublic, ReceiptPublic
@@ -67,9 +68,11 @@ def get_document(document_id: str, who: PrincipalDep, service: ServiceDep) -> Do
 
 
 @router.get("/documents/{document_id}/file", response_class=OctetStreamResponse, responses=errors(404))
-def download(document_id: str, who: PrincipalDep, service: ServiceDep, at: NowDep) -> FileResponse:
-    """The document's bytes as sent (``X-Content-SHA256`` names them)."""
+def download(request: Request, document_id: str, who: PrincipalDep, service: ServiceDep, log: AccessLogDep,
+             at: NowDep) -> FileResponse:
+    """The document's bytes as sent (``X-Content-SHA256`` names them); the access log records it."""
     path, doc = service.content_path(body=who.body_id, document_id=document_id, at=at)
+    log.record(body_view(request, who.body_id, doc.id, at=at))
     return OctetStreamResponse(path, filename=doc.filename or f"{doc.id}.bin",
                                headers={"X-Content-SHA256": doc.sha256 or ""})
 
