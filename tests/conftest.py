@@ -16,7 +16,8 @@ Actors, each a :class:`~exchange.pki.Credential` whose *only* defect is its name
 
 Fixtures: ``pki`` (session, the above), ``pki_copy`` (a private copy of its key directory,
 for tests that revoke or renew: never change ``pki.store``), ``ecdsa_store`` (session, the
-same bodies under ``--algorithm ecdsa-p256``) and ``samples_dir``.
+same bodies under ``--algorithm ecdsa-p256``), ``tsa`` (session, the PKI's time-stamping
+authority) and ``samples_dir``.
 """
 
 from __future__ import annotations
@@ -32,9 +33,17 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from exchange.cms import Verifier
+from exchange.cms import TimeStampAuthority, Verifier
 from exchange.domain.bodies import BodyRegistry
-from exchange.pki import Credential, KeyAlgorithm, KeyStore, PathValidator, init_pki, revoke
+from exchange.pki import (
+    Credential,
+    KeyAlgorithm,
+    KeyStore,
+    PathValidator,
+    build_crl,
+    init_pki,
+    revoke,
+)
 from exchange.pki.ca import BACKDATE
 from exchange.pki.certificates import (
     generate_key,
@@ -42,6 +51,7 @@ from exchange.pki.certificates import (
     issue_root,
     issue_signing_certificate,
 )
+from exchange.pki.revocation import crl_number, revoked_entries
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_BODIES = REPO / "samples" / "bodies.toml"
@@ -93,6 +103,16 @@ class TestPKI:
         """When ``revoked`` was revoked (the CRL's revocation date)."""
         return self.created + REVOKED_AFTER
 
+    def crls_at(self, at: datetime, *, days: int = 7) -> list[x509.CertificateRevocationList]:
+        """The PKI's two CRLs as its CA would publish them at *at* (same entries, current for
+        *days*): for validations far from ``created``, where the session's CRLs are stale."""
+        made = []
+        for signer, current in ((self.store.issuing_ca(), self.store.crl()),
+                                (self.store.root_credential(), self.store.root_crl())):
+            made.append(build_crl(signer, revoked_entries(current), at=at, next_update=timedelta(days=days),
+                                  number=crl_number(current) + 1))
+        return made
+
     def verifier(
         self,
         *,
@@ -100,11 +120,12 @@ class TestPKI:
         require_revocation: bool = True,
         trust_anchors: Sequence[x509.Certificate] | None = None,
     ) -> Verifier:
-        """A verifier trusting this PKI's root and enforcing its CRL (unless told otherwise)."""
+        """A verifier trusting this PKI's root and enforcing its CRLs (the issuing CA's and the
+        root's) unless told otherwise."""
         return Verifier(
             paths=PathValidator(
                 trust_anchors=trust_anchors if trust_anchors is not None else [self.root],
-                crls=[self.store.crl()] if crls is None else crls,
+                crls=self.store.crls() if crls is None else crls,
                 require_revocation=require_revocation,
             )
         )
@@ -235,3 +256,9 @@ def ecdsa_store(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> KeySt
 def pki_copy(pki: TestPKI, tmp_path: Path) -> KeyStore:
     """A private copy of the session's key directory, for tests that revoke or renew."""
     return KeyStore(Path(shutil.copytree(pki.dir, tmp_path / "keys")))
+
+
+@pytest.fixture(scope="session")
+def tsa(pki: TestPKI) -> TimeStampAuthority:
+    """The session PKI's time-stamping authority (the one a hub over ``pki`` would run)."""
+    return TimeStampAuthority(pki.store.tsa_credential())

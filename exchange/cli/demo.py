@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from exchange.domain.bodies import BodyKind
 from exchange.metrics import Measure, MeasuresReport
 from exchange.reporting import breakdown_table, renderable
 from exchange.reporting.verdict import count_text, verdict
-from exchange.simulate.demo import Demo, DemoConfig, Progress
+from exchange.simulate.demo import Demo, DemoConfig, Progress, RevocationProof
 from exchange.simulate.demo_plan import DEFAULT_BODIES, DEFAULT_DOCUMENTS
 
 _STATE_STYLE = {"starting": "dim", "ready": "dim", "sending": "cyan", "locked": "bold red",
@@ -93,6 +94,8 @@ def demo_command(
         console.print(renderable(report, limit=len(plan.bodies)))
         console.print(breakdown_table(demo.final_report(by="month"), "month"))
         console.print(_halves_table([demo.final_report(half, by=None) for half in demo.halves()]))
+        for proof in demo.revocation_proofs():
+            _print_proof(console, proof, demo.url)
         console.print(f"dashboard: [bold]{demo.url}/[/]  (this run: {demo.dashboard_url()})")
         console.print("log in as " + " or ".join(f"[bold]{name}[/] / [bold]{password}[/]"
                                                   for name, password in demo.logins.items())
@@ -114,6 +117,25 @@ def demo_command(
         except KeyboardInterrupt:
             console.print("stopping the hub…")
     console.print("stopped every process the demo started")
+
+
+def _print_proof(console: Console, proof: RevocationProof, url: str) -> None:
+    """What revoking a body did to the documents it had already sent: nothing, thanks to the
+    hub's time-stamps."""
+    when = proof.revoked_at.strftime("%H:%M:%S")
+    if not proof.documents:
+        console.print(f"{proof.body}: revoked at {when} UTC before the hub accepted any of its signed documents")
+        return
+    def counts(verdicts: Counter[str]) -> str:
+        return ", ".join(f"{n} {verdict}" for verdict, n in verdicts.most_common())
+    documents = "signed document" if proof.documents == 1 else "signed documents"
+    console.print(
+        f"[bold]{proof.body}[/]: certificate revoked at {when} UTC. Its {proof.documents} {documents} "
+        f"accepted before then, validated again now with the CRL that revokes it: "
+        f"[green]{counts(proof.stamped)}[/] — each carries the hub's RFC 3161 time-stamp, proof the signature "
+        f"existed before the revocation. The same signatures without it: [yellow]{counts(proof.bare)}[/].")
+    if proof.example:
+        console.print(f"  see {url}/documents/{proof.example}  (\"Validated again now\")")
 
 
 @contextmanager

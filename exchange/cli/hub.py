@@ -12,6 +12,7 @@ import typer
 from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
 from exchange.clock import ClockFile, clock_from_option
 from exchange.errors import InputError, InputFileError
+from exchange.hub.trust import require_layout
 from exchange.pki import KeyStore
 from exchange.pki.tls import server_certificate
 
@@ -66,7 +67,7 @@ def serve(
                                     clock=clock_from_option(clock or (str(cfg.clock_file) if cfg.clock_file else None)))
     hub.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = KeyStore.at(hub.keys_dir)
-    store.require()
+    require_layout(store)  # one line now, not a traceback from every worker's start
     ssl_options: dict[str, Any] = {}
     if tls:
         # TLS stacks check validity at the real time, whatever clock the PKI was made on.

@@ -23,6 +23,10 @@ def print_report(report: ValidationReport, *, json_out: bool = False) -> None:
         s = report.signer
         typer.echo(f"signer:     {s.body_id or '?'} — {s.name} (serial {s.certificate.serial[:16]}…)")
     typer.echo(f"signed at:  {report.signing_time or 'not stated'}")
+    if report.timestamp is not None:
+        stamp = report.timestamp
+        proof = "proof of existence" if stamp.passed else "NOT a proof of existence"
+        typer.echo(f"time-stamp: {stamp.time} by {stamp.tsa or '?'} ({proof})")
     typer.echo(f"checked at: {report.validation_time}")
     if report.document_sha256:
         typer.echo(f"sha-256:    {report.document_sha256}")

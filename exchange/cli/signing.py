@@ -9,10 +9,20 @@ import typer
 
 from exchange.cli.common import JsonOpt, KeysOpt, known_body, parse_time, settings
 from exchange.cli.render import print_report
-from exchange.cms import Indication, Verifier, sign_detached
+from exchange.cms import (
+    Indication,
+    TimestampToken,
+    Verifier,
+    add_timestamp,
+    request_token,
+    sign_detached,
+)
+from exchange.cms.report import iso
+from exchange.cms.timestamp import signature_value
 from exchange.errors import InputFileError
-from exchange.pki import KeyStore, PathValidator, load_certificate_file, load_crl
+from exchange.pki import KeyStore, PathValidator, load_certificate_file
 from exchange.pki.certificates import read_file
+from exchange.pki.revocation import load_crls
 
 #: verify's exit statuses, by indication (2 is a usage error, as for every command)
 EXIT_BY_INDICATION = {Indication.TOTAL_PASSED: 0, Indication.TOTAL_FAILED: 1, Indication.INDETERMINATE: 3}
@@ -23,6 +33,9 @@ def sign_command(
     as_body: Annotated[str, typer.Option("--as", help="body id of the signer")],
     keys: KeysOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="signature file [FILE.p7s]")] = None,
+    timestamp: Annotated[str | None, typer.Option(
+        "--timestamp", metavar="URL",
+        help="add a signature time-stamp from this RFC 3161 TSA (e.g. HUB/api/tsa): CAdES-B-T")] = None,
 ) -> None:
     """Sign FILE as body ID: a detached CMS SignedData signature (DER)."""
     cfg = settings(keys_dir=keys)
@@ -30,23 +43,37 @@ def sign_command(
     known_body(cfg, as_body)
     credential = KeyStore.at(cfg.keys_dir).credential(as_body)
     signature = sign_detached(file, credential, at=parse_time(None))
+    stamped = ""
+    if timestamp is not None:
+        token = request_token(timestamp, signature_value(signature))
+        signature = add_timestamp(signature, token)
+        stamped = f", time-stamped at {iso(TimestampToken.from_der(token).gen_time)} by {timestamp}"
     target = output or file.with_name(file.name + ".p7s")
     target.write_bytes(signature)
-    typer.echo(f"signed {file} as {as_body}: {target}")
+    typer.echo(f"signed {file} as {as_body}{stamped}: {target}")
 
 
 def verify_command(
     file: Annotated[Path, typer.Argument(help="signed document")],
     signature: Annotated[Path | None, typer.Argument(help="detached signature [FILE.p7s]")] = None,
-    ca: Annotated[Path | None, typer.Option("--ca", help="trusted root certificate [KEYS/root-ca.pem]")] = None,
-    crl: Annotated[list[Path] | None, typer.Option("--crl", help="CRL to enforce (repeatable) [KEYS/crl.pem]")] = None,
+    ca: Annotated[list[Path] | None, typer.Option(
+        "--ca", help="trusted root certificate(s), repeatable; e.g. another PKI's root for its TSA "
+                     "[KEYS/root-ca.pem]")] = None,
+    crl: Annotated[list[Path] | None, typer.Option(
+        "--crl", help="CRL(s) to enforce, PEM or DER, repeatable [KEYS/crl.pem and KEYS/root-crl.pem]")] = None,
     at: Annotated[str | None, typer.Option("--at", help="validation time, ISO-8601 [now]")] = None,
     require_revocation: Annotated[bool, typer.Option(
-        "--require-revocation", help="INDETERMINATE when no CRL covers the signer")] = False,
+        "--require-revocation",
+        help="INDETERMINATE when no CRL covers a certificate below the root")] = False,
     keys: KeysOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Validate a detached CMS signature over FILE; exit 0 passed, 1 failed, 3 indeterminate."""
+    """Validate a detached CMS signature over FILE; exit 0 passed, 1 failed, 3 indeterminate.
+
+    A signature time-stamp (RFC 3161) on it, from the hub or any TSA under a trusted root, is
+    proof that the signature existed at its time: a certificate revoked or expired after it
+    still passes, saying why.
+    """
     cfg = settings(keys_dir=keys)
     _require_file(file)
     sig_path = signature or file.with_name(file.name + ".p7s")
@@ -57,17 +84,22 @@ def verify_command(
     raise typer.Exit(EXIT_BY_INDICATION[report.indication])
 
 
-def local_verifier(store: KeyStore, *, ca: Path | None, crl: list[Path] | None,
+def local_verifier(store: KeyStore, *, ca: Path | list[Path] | None, crl: list[Path] | None,
                    require_revocation: bool = False) -> Verifier:
-    """A verifier trusting *ca* (default the key folder's root) and enforcing *crl* (default,
-    without --ca, the PKI's own CRL, enforced like an explicit one)."""
-    anchors = load_certificate_file(ca or store.root_path) if ca or store.exists() else None
-    if anchors is None:
+    """A verifier trusting the roots in *ca* (default the key folder's root) and enforcing the
+    CRLs in *crl* (default, without --ca, the PKI's own: the issuing CA's and the root's,
+    enforced like explicit ones)."""
+    ca = [ca] if isinstance(ca, Path) else ca
+    if ca:
+        anchors = [cert for path in ca for cert in load_certificate_file(path)]
+    elif store.exists():
+        anchors = load_certificate_file(store.root_path)
+    else:
         raise InputFileError(f"no trusted root: give --ca ROOT.pem (no PKI in {store.directory}/)")
     crl_paths = list(crl or [])
-    if not crl_paths and ca is None and store.crl_path.is_file():
-        crl_paths = [store.crl_path]
-    crls = [load_crl(read_file(p), source=str(p)) for p in crl_paths]
+    if not crl_paths and not ca and store.exists():
+        crl_paths = store.crl_paths
+    crls = [c for p in crl_paths for c in load_crls(read_file(p), source=str(p))]
     return Verifier(paths=PathValidator(trust_anchors=anchors, crls=crls, require_revocation=require_revocation))
 
 

@@ -13,10 +13,20 @@ from exchange.cms.report import (
     Outcome,
     SignerInfo,
     SubIndication,
+    TimestampInfo,
     ValidationReport,
 )
 from exchange.cms.sealed import Opened, Sealed, attach, detach, open_sealed, seal
 from exchange.cms.sign import sign_detached, sign_digest
+from exchange.cms.timestamp import (
+    TimeStampAuthority,
+    TimestampError,
+    TimestampToken,
+    add_timestamp,
+    check_token,
+    request_token,
+    strip_timestamps,
+)
 from exchange.cms.verify import DetachedSignature, MalformedSignatureError, Verifier
 
 __all__ = [
@@ -34,15 +44,23 @@ __all__ = [
     "Sealed",
     "SignerInfo",
     "SubIndication",
+    "TimeStampAuthority",
+    "TimestampError",
+    "TimestampInfo",
+    "TimestampToken",
     "ValidationReport",
     "Verifier",
+    "add_timestamp",
     "attach",
+    "check_token",
     "detach",
     "digest",
     "digests",
     "encrypt",
     "open_sealed",
+    "request_token",
     "seal",
     "sign_detached",
     "sign_digest",
+    "strip_timestamps",
 ]

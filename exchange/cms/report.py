@@ -48,18 +48,23 @@ _EXPLANATIONS = {
     SubIndication.FORMAT_FAILURE: "the signature is not a well-formed CMS SignedData",
     SubIndication.HASH_FAILURE: "the document was altered after it was signed",
     SubIndication.SIG_CRYPTO_FAILURE: "the signature value does not verify with the signer's key",
-    SubIndication.REVOKED: "the signer's certificate was revoked before the signing time",
+    SubIndication.REVOKED: "the signer's certificate was revoked before the signature is proven to exist "
+    "(its signing time, or its time-stamp)",
     SubIndication.NOT_YET_VALID: "the signer's certificate was not yet valid",
-    SubIndication.EXPIRED: "the signer's certificate had expired when the document was signed",
+    SubIndication.EXPIRED: "the signer's certificate had expired when the document was signed "
+    "(or before its time-stamp)",
     SubIndication.NO_SIGNING_CERTIFICATE_FOUND: "the signer's certificate is not in the signature",
     SubIndication.NO_CERTIFICATE_CHAIN_FOUND: "the signer's certificate does not chain to a trusted root",
     SubIndication.REVOKED_NO_POE: "the signer's certificate was revoked after the signing time, "
     "and nothing proves the signature existed before",
-    SubIndication.OUT_OF_BOUNDS_NO_POE: "the signer's certificate has expired at validation time",
-    SubIndication.CHAIN_CONSTRAINTS_FAILURE: "a certificate in the chain is not allowed to do what it did",
+    SubIndication.OUT_OF_BOUNDS_NO_POE: "the signer's certificate has expired at validation time, "
+    "and no time-stamp proves the signature existed before",
+    SubIndication.CHAIN_CONSTRAINTS_FAILURE: "a certificate in the chain is not allowed to do what it did "
+    "(for example a CA's key signing a document)",
     SubIndication.SIG_CONSTRAINTS_FAILURE: "the signature lacks what the validation policy requires",
     SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE: "the signature uses an algorithm the policy no longer accepts",
-    SubIndication.TRY_LATER: "revocation status could not be established",
+    SubIndication.TRY_LATER: "revocation status could not be established: no CRL, or none still current "
+    "(its next update is past)",
 }
 
 
@@ -89,6 +94,18 @@ class CertificateInfo:
 
 
 @dataclass(frozen=True)
+class TimestampInfo:
+    """A signature time-stamp token (RFC 3161) found on the signature, and what it proves."""
+
+    time: str  # the token's genTime, UTC ISO-8601
+    tsa: str | None  # the TSA's common name (None: its certificate was not found)
+    serial: str  # the token's serial number, hex
+    policy: str  # the TSA's policy OID
+    passed: bool  # a valid proof of existence of the signature at ``time``
+    detail: str
+
+
+@dataclass(frozen=True)
 class SignerInfo:
     """Who signed: the body id from the certificate (if any), its name and certificate."""
 
@@ -113,6 +130,8 @@ class ValidationReport:
     chain: tuple[CertificateInfo, ...] = ()
     revocation_checked: bool = False
     warnings: tuple[str, ...] = field(default=())
+    #: the signature time-stamp used as proof of existence (or the first one found, if none is valid)
+    timestamp: TimestampInfo | None = None
 
     @property
     def passed(self) -> bool:
@@ -130,7 +149,8 @@ class ValidationReport:
         """One line: the indication, why, and who signed."""
         who = f" — signed by {self.signer.body_id or self.signer.name}" if self.signer else ""
         if self.passed:
-            return f"TOTAL_PASSED{who} at {self.signing_time or 'unknown time'}"
+            stamped = f", time-stamped {self.timestamp.time}" if self.timestamp and self.timestamp.passed else ""
+            return f"TOTAL_PASSED{who} at {self.signing_time or 'unknown time'}{stamped}"
         sub = self.sub_indication.value if self.sub_indication else "?"
         return f"{self.indication.value} / {sub}: {self.reason}{who}"
 
@@ -161,6 +181,7 @@ class ValidationReport:
             chain=tuple(CertificateInfo(**c) for c in data.get("chain", ())),
             revocation_checked=bool(data.get("revocation_checked", False)),
             warnings=tuple(data.get("warnings", ())),
+            timestamp=TimestampInfo(**data["timestamp"]) if data.get("timestamp") else None,
         )
 
 
@@ -186,4 +207,5 @@ def _plain(value: Any) -> Any:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {
-    cls: tuple(f.name for f in fields(cls)) for cls in (Check, CertificateInfo, SignerInfo, ValidationReport)}
+    cls: tuple(f.name for f in fields(cls))
+    for cls in (Check, CertificateInfo, SignerInfo, TimestampInfo, ValidationReport)}

@@ -9,7 +9,16 @@ The steps, numbered as in the report's checks:
 5. signature value — the signature verifies over the signed attributes with the signer's key
 6. signing time — within the certificate's validity
 7-10. certificate path — chain to a trust anchor, validity at the validation time,
-   CA and key-usage constraints, revocation from the CRLs supplied (see exchange.pki.path)
+   CA and key-usage constraints (only an end-entity signing certificate signs), revocation of
+   every certificate below the root from the CRLs supplied, each current at that time
+   (see exchange.pki.path)
+11. signature time-stamp — an RFC 3161 token over the signature value (CAdES-B-T), checked by
+   :func:`exchange.cms.timestamp.check_token`: its time is proof of existence (POE)
+12. proof of existence — when the path fails only for what happened after the signature
+   existed (the certificate expired or was revoked since, or the CRL is no longer current),
+   the path is validated again at the token's time (ETSI EN 319 102-1 §5.5, validation with
+   time): valid then gives TOTAL_PASSED, saying why; revoked or expired by then gives
+   TOTAL_FAILED / REVOKED or EXPIRED. Without a valid token the answer stays INDETERMINATE.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from exchange.cms.content import DIGESTS, Content, digests
-from exchange.cms.der import tlv
+from exchange.cms.der import children, tlv, unwrap
 from exchange.cms.report import (
     CertificateInfo,
     Check,
@@ -37,9 +46,11 @@ from exchange.cms.report import (
     Outcome,
     SignerInfo,
     SubIndication,
+    TimestampInfo,
     ValidationReport,
     iso,
 )
+from exchange.cms.timestamp import CLOCK_LEEWAY, TokenCheck, check_token
 from exchange.errors import MalformedError
 from exchange.pki.certificates import body_id_of, common_name_of, load_der_certificate
 from exchange.pki.path import PathResult, PathStatus, PathValidator
@@ -67,6 +78,8 @@ class DetachedSignature:
     message_digest: bytes | None
     signing_time: datetime | None
     signing_certificate_hash: bytes | None
+    #: DER of each signature time-stamp token (unsigned id-aa-signatureTimeStampToken)
+    timestamp_tokens: tuple[bytes, ...] = ()
 
     @classmethod
     def from_der(cls, data: bytes, *, certificate_cache: dict[bytes, x509.Certificate] | None = None
@@ -113,6 +126,8 @@ class DetachedSignature:
                 if message_digest is None:
                     raise MalformedSignatureError("signed attributes lack message-digest")
             sig_alg = si["signature_algorithm"]
+            unsigned = si["unsigned_attrs"]
+            tokens = () if isinstance(unsigned, core.Void) else _timestamp_tokens(unsigned)
             return cls(
                 signer_certificate=signer_cert,
                 certificates=certs,
@@ -123,11 +138,34 @@ class DetachedSignature:
                 message_digest=message_digest,
                 signing_time=signing_time.astimezone(UTC) if signing_time else None,
                 signing_certificate_hash=cert_hash,
+                timestamp_tokens=tuple(tokens),
             )
         except MalformedSignatureError:
             raise
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             raise MalformedSignatureError(f"not a valid CMS signature: {exc}") from None
+
+
+#: the attribute type id-aa-signatureTimeStampToken (RFC 3161 Appendix A), as DER
+_SIGNATURE_TIME_STAMP = cms.CMSAttributeType("signature_time_stamp_token").dump()
+
+
+def _timestamp_tokens(unsigned: cms.CMSAttributes) -> tuple[bytes, ...]:
+    """The DER of each signature time-stamp token among the unsigned attributes.
+
+    The attributes are walked as DER (each token is read later, and only if it is checked);
+    asn1crypto's full parse of a token costs more than verifying the signature.
+    """
+    try:
+        tokens: list[bytes] = []
+        for _, attr in children(unsigned.contents):
+            attr_type, values = children(unwrap(attr, 0x30))
+            if attr_type[1] == _SIGNATURE_TIME_STAMP:
+                tokens.extend(token for _, token in children(unwrap(values[1], 0x31)))
+        return tuple(tokens)
+    except (ValueError, IndexError):
+        return tuple(v.dump() for a in unsigned if a["type"].native == "signature_time_stamp_token"
+                     for v in a["values"])
 
 
 def _as_set(encoded: list[bytes]) -> bytes:
@@ -331,11 +369,61 @@ class Verifier:
         for pc in path.checks:
             check(pc.name, pc.passed, pc.detail)
         verdict = _path_verdict(path, st)
+
+        # 11-12. signature time-stamp as proof of existence
+        stamp = self._timestamp(sig, at) if sig.timestamp_tokens else None
+        if stamp is not None:
+            check("signature time-stamp", stamp.ok, stamp.detail)
+            if not stamp.ok:
+                warnings.append(f"the signature time-stamp is no proof of existence: {stamp.detail}")
+            elif st is not None and stamp.time is not None and st > stamp.time + CLOCK_LEEWAY:
+                warnings.append(f"the signing time {iso(st)} is after the time-stamp ({iso(stamp.time)})")
+            if stamp.ok and stamp.time is not None and verdict is not None \
+                    and verdict[0] is Indication.INDETERMINATE and path.status in _NEEDS_POE:
+                ok, detail, verdict = self._past(cert, sig, stamp.time, path)
+                check("proof of existence", ok, detail)
         if verdict is not None:
             verdicts.append(verdict)
         if not path.revocation_checked and path.status is PathStatus.VALID:
             warnings.append("revocation not checked: no CRL of the issuing CA was supplied")
-        return _report(checks, verdicts, path=path, warnings=warnings, **base)
+        return _report(checks, verdicts, path=path, warnings=warnings,
+                       timestamp=stamp.info if stamp is not None else None, **base)
+
+    def _timestamp(self, sig: DetachedSignature, at: datetime) -> TokenCheck:
+        """The earliest valid signature time-stamp, else the first one's failure."""
+        best: TokenCheck | None = None
+        first: TokenCheck | None = None
+        for token in sig.timestamp_tokens:
+            result = check_token(token, signature_value=sig.signature, paths=self.paths, at=at,
+                                 certificates=sig.certificates, certificate_cache=self._certs)
+            first = first or result
+            if result.ok and result.time is not None and (best is None or result.time < best.time):  # type: ignore[operator]
+                best = result
+        assert first is not None
+        return best or first
+
+    def _past(self, cert: x509.Certificate, sig: DetachedSignature, poe: datetime, now: PathResult
+              ) -> tuple[bool, str, tuple[Indication, SubIndication] | None]:
+        """Validate the path again at the proof of existence *poe* (the signature existed then):
+        (passed, what the check says, the verdict)."""
+        since = "; ".join(c.detail for c in now.checks if c.passed is False)
+        past = self.paths.validate(cert, at=poe, intermediates=sig.certificates)
+        if past.ok:
+            return True, (f"the signature existed at {iso(poe)} (its time-stamp), when the signer's "
+                          f"certificate path was valid and not revoked; since then: {since}"), None
+        verdict = _PAST_VERDICTS.get(past.status) or _path_verdict(past, None)
+        return False, f"at {iso(poe)}, the time of its time-stamp: {past.detail}", verdict
+
+
+#: what a proof of existence can resolve: only what happens after a signature is made
+_NEEDS_POE = (PathStatus.EXPIRED, PathStatus.REVOKED, PathStatus.REVOCATION_UNKNOWN)
+#: the path at the proof of existence: revoked or expired by then is definitive
+_PAST_VERDICTS = {
+    PathStatus.REVOKED: (Indication.TOTAL_FAILED, SubIndication.REVOKED),
+    PathStatus.EXPIRED: (Indication.TOTAL_FAILED, SubIndication.EXPIRED),
+    PathStatus.NOT_YET_VALID: (Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID),
+    PathStatus.REVOCATION_UNKNOWN: (Indication.INDETERMINATE, SubIndication.TRY_LATER),
+}
 
 
 def _verify_signature(
@@ -443,6 +531,7 @@ def _report(
     path: PathResult | None = None,
     warnings: list[str] | None = None,
     described: _Descriptions | None = None,
+    timestamp: TimestampInfo | None = None,
 ) -> ValidationReport:
     # A definitive failure (TOTAL_FAILED) outranks a doubt (INDETERMINATE); the first of each wins.
     failed = [v for v in verdicts if v[0] is Indication.TOTAL_FAILED]
@@ -462,6 +551,7 @@ def _report(
         chain=tuple(described.info(c) for c in path.path[1:]) if path else (),
         revocation_checked=path.revocation_checked if path else False,
         warnings=tuple(warnings or ()),
+        timestamp=timestamp,
     )
 
 

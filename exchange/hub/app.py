@@ -19,7 +19,7 @@ from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.jsonbody import JsonBodyLimit
 from exchange.hub.people import AccessLog, Accounts
 from exchange.hub.people.accounts import LoginPolicy
-from exchange.hub.routes import audit, auth, documents, edxml, log, measures, registry
+from exchange.hub.routes import audit, auth, documents, edxml, log, measures, registry, tsa
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
 from exchange.hub.store.db import make_engine
@@ -90,7 +90,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
     app.add_middleware(JsonBodyLimit)
     for router in (auth.router, documents.router, registry.router, measures.router, edxml.router, log.router,
-                   audit.router):
+                   audit.router, tsa.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API
     openapi.install(app)

@@ -61,6 +61,14 @@ class CmsResponse(Response):
     media_type = "application/pkcs7-signature"
 
 
+class CrlResponse(Response):
+    media_type = "application/pkix-crl"  # RFC 5280 §4.2.1.13: a DER CRL over HTTP
+
+
+class TimestampReplyResponse(Response):
+    media_type = "application/timestamp-reply"  # RFC 3161 §3.4
+
+
 class OctetStreamResponse(FileResponse):
     media_type = "application/octet-stream"
 

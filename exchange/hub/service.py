@@ -11,7 +11,7 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from exchange.cms import Indication, ValidationReport
+from exchange.cms import Check, Indication, Outcome, ValidationReport
 from exchange.domain.bodies import BodyRegistry
 from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
@@ -117,6 +117,8 @@ class ExchangeService:
         if signature is None:
             channel = Channel.UNSIGNED
         else:
+            # Without current revocation data a revoked signer would pass: refuse to judge.
+            self.trust.require_current(at=at)
             # The upload was hashed as it was stored: the verifier need not read it again.
             report = self.trust.verifier().verify(self.blobs.path(sha), signature, at=at,
                                                   sha256=bytes.fromhex(sha))
@@ -127,6 +129,7 @@ class ExchangeService:
                 channel, reason = Channel.SIGNED_INVALID, "signer-mismatch"
             else:
                 channel = Channel.SIGNED_VALID
+                signature, report = self._stamp(signature, report, at=at)
         row = _document_row(
             document_id, metadata, sender=sender, channel=channel, at=at,
             filename=_display_name(upload.filename), media_type=(upload.media_type or "")[:128] or None,
@@ -182,6 +185,15 @@ class ExchangeService:
             # A valid signature that was refused was refused for its signer: say so again.
             self._refuse(public, "signer-mismatch" if report and report.passed else "invalid-signature", report)
         return public
+
+    def _stamp(self, signature: bytes, report: ValidationReport, *, at: datetime
+               ) -> tuple[bytes, ValidationReport]:
+        """The accepted *signature* with the hub's signature time-stamp (CAdES-B-T), and the
+        report saying so: the token proves the signature existed when the hub accepted it, so
+        it stays valid after its signer's certificate expires or is revoked."""
+        stamped = self.trust.tsa().stamp(signature, at=at)
+        check = Check("signature time-stamp", Outcome.PASSED, stamped.info.detail)
+        return stamped.signature, replace(report, checks=(*report.checks, check), timestamp=stamped.info)
 
     @staticmethod
     def _refuse(public: DocumentPublic, code: str, report: ValidationReport | None) -> None:
@@ -314,12 +326,14 @@ class ExchangeService:
             if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
+            self.trust.require_current(at=at)
             report = self.trust.verifier().verify(statement, signature, at=at)
             signer = report.signer.body_id if report.signer else None
             if not report.passed or signer != body:
                 why = report.summary() if not report.passed else f"signed by {signer}, not {body}"
                 raise RejectedError(f"receipt signature refused: {why}", code="invalid-signature",
                                     detail={"report": report.to_dict()})
+            signature, report = self._stamp(signature, report, at=at)
             row = {"document_id": document_id, "recipient": body, "status": parsed.status.value,
                    "reason": parsed.reason[:500], "statement": statement, "signature": signature,
                    "indication": report.indication.value, "report_json": report.to_json(),
@@ -469,6 +483,21 @@ class ExchangeService:
             if doc is None:
                 raise NotFoundError(f"no document {document_id}")
             return self._public(session, doc, with_report=True)
+
+    def reverify(self, *, document_id: str, at: datetime) -> ValidationReport | None:
+        """The stored signature of a document validated again at *at*, with the hub's current
+        CRLs: today's verdict (None for an unsigned or paper document). The hub's time-stamp on
+        an accepted signature is its proof of existence, so a signer revoked or expired since
+        does not change a TOTAL_PASSED. NotFoundError if the document is unknown."""
+        with self._session() as session:
+            doc = repo.find_document(session, document_id=document_id)
+            if doc is None:
+                raise NotFoundError(f"no document {document_id}")
+            sha256, signature_sha256 = doc.sha256, doc.signature_sha256
+        if sha256 is None or signature_sha256 is None:
+            return None
+        return self.trust.verifier().verify(self.blobs.path(sha256), self.blobs.read(signature_sha256), at=at,
+                                            sha256=bytes.fromhex(sha256))
 
     def audit_receipts(self, *, document_id: str) -> list[ReceiptPublic]:
         """Every recipient's signed statuses for a document, oldest first."""

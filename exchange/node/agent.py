@@ -22,7 +22,7 @@ from exchange.errors import DecryptionError, ExchangeError, MalformedError
 from exchange.node.client import HubClient
 from exchange.node.secret import ENVELOPE_SUFFIX
 from exchange.pki import Credential, KeyStore, PathValidator
-from exchange.pki.revocation import load_crl
+from exchange.pki.revocation import load_crls
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,18 @@ class Decrypted:
 
 
 def node_verifier(store: KeyStore, client: HubClient | None = None) -> Verifier:
-    """A verifier trusting the local root, enforcing the local CRL and (if given) the hub's."""
-    crls = [store.crl()] if store.crl_path.is_file() else []
+    """A verifier trusting the local root, enforcing the local CRLs and (if given) the hub's.
+
+    Revocation data is required for every certificate below the root, each CRL current at the
+    validation time; a time-stamp token on the signature (the hub adds one) is checked against
+    the same root and CRLs and used as proof of existence.
+    """
+    crls = store.crls()
     if client is not None:
         try:
-            crls.append(load_crl(client.crl_pem(), source="the hub's CRL"))
+            crls.extend(load_crls(client.crl_pem(), source="the hub's CRLs"))
         except ExchangeError:
-            pass  # the local CRL still applies; a hub that hides its CRL gains nothing
+            pass  # the local CRLs still apply; a hub that hides its CRL gains nothing
     return Verifier(paths=PathValidator(trust_anchors=[store.root()], crls=crls, require_revocation=True))
 
 

@@ -3,7 +3,16 @@
 Knows nothing of HTTP or storage engines.
 """
 
-from exchange.pki.ca import CertificateStatus, Validity, certificate_status, init_pki, renew, revoke
+from exchange.pki.ca import (
+    CertificateStatus,
+    Validity,
+    certificate_status,
+    init_pki,
+    reissue_crls,
+    renew,
+    revoke,
+    revoke_certificate,
+)
 from exchange.pki.certificates import (
     Credential,
     KeyAlgorithm,
@@ -49,6 +58,8 @@ __all__ = [
     "load_certificates",
     "load_crl",
     "load_private_key",
+    "reissue_crls",
     "renew",
     "revoke",
+    "revoke_certificate",
 ]

@@ -2,7 +2,10 @@
 
 The profile follows the government CA's: a self-signed root, an issuing CA under it, and
 end-entity signing certificates with digitalSignature + contentCommitment, a UTF-8 subject
-naming the body in Vietnamese, the body id as ``UID``, and a CRL distribution point.
+naming the body in Vietnamese, the body id as ``UID``, and a CRL distribution point. The hub's
+time-stamping authority has its own certificate (RFC 3161 §2.3: extended key usage
+id-kp-timeStamping only, critical), longer-lived than the bodies' so that its tokens outlast
+the certificates whose signatures they date.
 """
 
 from __future__ import annotations
@@ -23,9 +26,19 @@ from exchange.errors import InputFileError, MalformedError
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
-#: Where the demo CA says its CRL lives. ``.invalid`` is reserved: nothing is ever fetched;
-#: validators here are always *given* the CRL, and enforce it whether or not this is present.
-CRL_URL = "http://ca.exchange.invalid/issuing-ca.crl"
+#: The hub that publishes the demo CA's CRLs (``GET /api/crl``, ``GET /api/crl/root``) unless
+#: ``keys init --crl-url`` names another. Validators here never fetch: they are always *given*
+#: the CRLs, and enforce them whether or not a certificate names a distribution point;
+#: openssl (``-crl_download``) and pyHanko (with fetching on) can follow the URL.
+DEFAULT_HUB_URL = "http://127.0.0.1:8000"
+CRL_URL = f"{DEFAULT_HUB_URL}/api/crl"
+
+
+def crl_urls(hub_url: str = DEFAULT_HUB_URL) -> tuple[str, str]:
+    """(the issuing CA's CRL, the root's CRL) as the hub at *hub_url* serves them."""
+    base = hub_url.rstrip("/")
+    return f"{base}/api/crl", f"{base}/api/crl/root"
+
 ORGANIZATION = "Đảng Cộng sản Việt Nam"
 CA_ORGANIZATION = "Ban Cơ yếu Chính phủ (DEMO — không phải CA thật)"
 
@@ -110,17 +123,21 @@ def issue_root(key: PrivateKey, *, not_before: datetime, days: int = 3650) -> x5
 
 
 def issue_ca(
-    key: PrivateKey, *, issuer: Credential, not_before: datetime, days: int = 1825
+    key: PrivateKey, *, issuer: Credential, not_before: datetime, days: int = 1825,
+    crl_url: str | None = None,
 ) -> x509.Certificate:
-    """The issuing CA under the root: it signs body and hub certificates and the CRL."""
+    """The issuing CA under the root: it signs body, hub and TSA certificates and its CRL.
+
+    *crl_url*: where the root's CRL (which covers this certificate) is published.
+    """
     name = _name("DEMO Party Bodies Issuing CA", org=CA_ORGANIZATION)
-    return (
+    builder = (
         _builder(name, issuer.certificate.subject, key, not_before=not_before, days=days)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
         .add_extension(_aki(issuer.certificate), critical=False)
-        .sign(issuer.private_key, hashes.SHA256())
     )
+    return _with_crl_url(builder, crl_url).sign(issuer.private_key, hashes.SHA256())
 
 
 def issue_signing_certificate(
@@ -147,28 +164,64 @@ def issue_signing_certificate(
         .add_extension(key_usage or signing_key_usage(), critical=True)
         .add_extension(_aki(issuer.certificate), critical=False)
     )
-    if crl_url is not None:
-        builder = builder.add_extension(
-            x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)]
-            ),
-            critical=False,
-        )
-    return builder.sign(issuer.private_key, hashes.SHA256())
+    return _with_crl_url(builder, crl_url).sign(issuer.private_key, hashes.SHA256())
 
 
 def issue_hub_certificate(
-    key: PrivateKey, *, issuer: Credential, not_before: datetime, days: int = 730
+    key: PrivateKey, *, issuer: Credential, not_before: datetime, days: int = 730,
+    crl_url: str | None = CRL_URL,
 ) -> x509.Certificate:
     """The hub's certificate: it signs the hub's own statements (e.g. its transparency log)."""
-    return (
+    builder = (
         _builder(_name("Trục liên thông văn bản (hub)", org=ORGANIZATION, uid="hub"),
                  issuer.certificate.subject, key, not_before=not_before, days=days)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(signing_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(_aki(issuer.certificate), critical=False)
-        .sign(issuer.private_key, hashes.SHA256())
+    )
+    return _with_crl_url(builder, crl_url).sign(issuer.private_key, hashes.SHA256())
+
+
+#: the common name of the hub's time-stamping authority
+TSA_NAME = "DEMO Trục liên thông văn bản — Time-Stamping Authority"
+
+
+def issue_tsa_certificate(
+    key: PrivateKey, *, issuer: Credential, not_before: datetime, days: int = 1460,
+    crl_url: str | None = CRL_URL, name: str = TSA_NAME,
+) -> x509.Certificate:
+    """The time-stamping authority's certificate (RFC 3161 §2.3): its own key, key usage
+    digitalSignature + contentCommitment, and extended key usage id-kp-timeStamping alone,
+    critical, so the key can sign nothing but time-stamp tokens. No ``UID``: it is no body."""
+    builder = (
+        _builder(_name(name, org=ORGANIZATION), issuer.certificate.subject, key,
+                 not_before=not_before, days=days)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(signing_key_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(_aki(issuer.certificate), critical=False)
+    )
+    return _with_crl_url(builder, crl_url).sign(issuer.private_key, hashes.SHA256())
+
+
+def is_tsa_certificate(certificate: x509.Certificate) -> bool:
+    """Whether *certificate* is a time-stamping authority's: id-kp-timeStamping, critical."""
+    try:
+        eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        return False
+    return eku.critical and ExtendedKeyUsageOID.TIME_STAMPING in eku.value
+
+
+def _with_crl_url(builder: x509.CertificateBuilder, crl_url: str | None) -> x509.CertificateBuilder:
+    if crl_url is None:
+        return builder
+    return builder.add_extension(
+        x509.CRLDistributionPoints(
+            [x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)]
+        ),
+        critical=False,
     )
 
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from exchange.errors import UnusableCertificateError
 from exchange.pki.certificates import (
+    CRL_URL,
     Credential,
     KeyAlgorithm,
     PrivateKey,
@@ -52,21 +53,23 @@ def encryption_key_usage(key: PrivateKey) -> x509.KeyUsage:
 
 def issue_encryption_certificate(
     key: PrivateKey, *, issuer: Credential, body_id: str, name_vi: str, unit: str | None = None,
-    not_before: datetime, days: int = 730,
+    not_before: datetime, days: int = 730, crl_url: str | None = CRL_URL,
 ) -> x509.Certificate:
     """An encryption certificate for one body: its subject names the body as its signing one does."""
     return issue_signing_certificate(key, issuer=issuer, body_id=body_id, name_vi=name_vi, unit=unit,
-                                     not_before=not_before, days=days, key_usage=encryption_key_usage(key))
+                                     not_before=not_before, days=days, key_usage=encryption_key_usage(key),
+                                     crl_url=crl_url)
 
 
 def issue_encryption(
     store: KeyStore, *, body_id: str, name_vi: str, unit: str | None = None, issuing: Credential,
     at: datetime, algorithm: KeyAlgorithm, days: int = 730, backdate: timedelta = timedelta(minutes=10),
+    crl_url: str | None = CRL_URL,
 ) -> x509.Certificate:
     """Issue *body_id* a fresh encryption key and certificate and write both to *store*."""
     key = generate_key(algorithm)
     cert = issue_encryption_certificate(key, issuer=issuing, body_id=body_id, name_vi=name_vi, unit=unit,
-                                        not_before=at - backdate, days=days)
+                                        not_before=at - backdate, days=days, crl_url=crl_url)
     store.write(store.encryption_key_path(body_id).relative_to(store.directory), private_key_pem(key),
                 private=True)
     store.write(store.encryption_cert_path(body_id).relative_to(store.directory), certificate_pem(cert))

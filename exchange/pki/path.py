@@ -4,6 +4,12 @@ The validator is given its trust anchors and revocation data (nothing is global)
 the path leaf → issuing CA → root from the certificates it is offered, and checks each link
 at a validation time that is always a parameter. Paths it has built once are remembered, so
 a hub validating thousands of documents from the same 80 signers does not rebuild them.
+
+What the leaf may do depends on its :class:`KeyPurpose`: a document or receipt signer must be an
+end-entity certificate allowing digitalSignature or nonRepudiation (never a CA, never a
+time-stamping key); a time-stamp token's signer must be a TSA certificate (id-kp-timeStamping,
+critical). A CRL is evidence only until its ``nextUpdate``: past it, the revocation status is
+unknown (REVOCATION_UNKNOWN, ETSI's TRY_LATER), even if the certificate is not listed.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import TypeVar
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from exchange.pki.certificates import common_name_of, load_certificate_file, read_file
 from exchange.pki.revocation import RevocationIndex, RevokedEntry, load_crl
@@ -29,10 +36,11 @@ _CACHE_LIMIT = 8192
 
 
 class KeyPurpose(StrEnum):
-    """What the leaf certificate is checked for: signing (the default) or encryption."""
+    """What the leaf certificate is validated for."""
 
-    SIGNATURE = "signature"
-    ENCRYPTION = "encryption"
+    SIGNATURE = "signature"  # documents, receipts, authentication challenges
+    ENCRYPTION = "encryption"  # envelopes: keyEncipherment (RSA) or keyAgreement (ECDH)
+    TIMESTAMPING = "timestamping"  # RFC 3161 time-stamp tokens
 
 
 class PathStatus(StrEnum):
@@ -89,25 +97,17 @@ class _KnownPath:
     path: tuple[x509.Certificate, ...]
     names: tuple[str, ...]
     chain: str
-    problems: tuple[str, ...]  # of the CA certificates and unknown critical extensions
-    leaf_usage: x509.KeyUsage | None
+    problems: dict[KeyPurpose, tuple[str, ...]]
 
     @classmethod
     def of(cls, path: tuple[x509.Certificate, ...]) -> _KnownPath:
         names = tuple(common_name_of(c) for c in path)
-        return cls(path, names, " → ".join(names), tuple(_constraint_problems(path)),
-                   _ext(path[0], x509.KeyUsage))
+        problems = {purpose: tuple(_constraint_problems(path, purpose)) for purpose in KeyPurpose}
+        return cls(path, names, " → ".join(names), problems)
 
     def problems_for(self, purpose: KeyPurpose) -> tuple[str, ...]:
-        """The constraint problems, with the leaf's key usage checked for *purpose*."""
-        ku, name = self.leaf_usage, self.names[0]
-        if ku is None:
-            return self.problems
-        if purpose is KeyPurpose.SIGNATURE and not (ku.digital_signature or ku.content_commitment):
-            return (f"{name!r} key usage allows neither digitalSignature nor contentCommitment", *self.problems)
-        if purpose is KeyPurpose.ENCRYPTION and not (ku.key_encipherment or ku.key_agreement):
-            return (f"{name!r} key usage allows neither keyEncipherment nor keyAgreement", *self.problems)
-        return self.problems
+        """The constraint problems of the CA certificates and of the leaf for *purpose*."""
+        return self.problems[purpose]
 
 
 class PathValidator:
@@ -192,11 +192,9 @@ class PathValidator:
         intermediates: Iterable[x509.Certificate] = (),
         purpose: KeyPurpose = KeyPurpose.SIGNATURE,
     ) -> PathResult:
-        """Check *leaf* at time *at*: chain, validity, CA and key-usage constraints, revocation.
-
-        *purpose* says which key usage the leaf needs: signing, or encryption (keyEncipherment
-        for RSA, keyAgreement for ECDH).
-        """
+        """Check *leaf* at time *at*: chain, validity, CA and key-usage constraints for
+        *purpose* (signing; encryption: keyEncipherment for RSA, keyAgreement for ECDH;
+        time-stamping), and the revocation of every certificate below the anchor."""
         out = _Outcome()
         # 1. chain: every signature up to a trust anchor
         known = self._known_path(leaf, intermediates)
@@ -218,39 +216,55 @@ class PathValidator:
         if out.status is PathStatus.VALID:
             out.add("validity", True, f"all {len(path)} certificates valid at {_iso(at)}")
 
-        # 3. constraints: CA flags and path length above, the purpose's key usage on the leaf
+        # 3. constraints: CA flags and path length above, what the leaf may do for *purpose*
         problems = known.problems_for(purpose)
-        allows = "digital signature" if purpose is KeyPurpose.SIGNATURE else "key encipherment or agreement"
-        out.add("constraints", not problems, "; ".join(problems) or
-                f"CA certificates may sign certificates; leaf allows {allows}",
+        out.add("constraints", not problems, "; ".join(problems) or _ALLOWED[purpose],
                 PathStatus.CONSTRAINTS)
 
-        # 4. revocation of every non-anchor certificate, from its issuer's CRL
+        # 4. revocation of every non-anchor certificate, from its issuer's newest CRL
         revoked: RevokedEntry | None = None
         checked = False
         for depth, (cert, issuer) in enumerate(pairwise(path)):
             covered, entry, crl = self.revocation.lookup(cert, issuer)
             name, issuer_name = names[depth], names[depth + 1]
             if not covered:
-                if depth == 0:
-                    if self.require_revocation:
-                        out.add("revocation", False, f"no CRL from {issuer_name!r} to check {name!r}",
-                                PathStatus.REVOCATION_UNKNOWN)
-                    else:
-                        out.add("revocation", None, f"not checked: no CRL from {issuer_name!r} was supplied")
+                if self.require_revocation:
+                    out.add("revocation", False, f"no CRL from {issuer_name!r} to check {name!r}",
+                            PathStatus.REVOCATION_UNKNOWN)
+                else:
+                    out.add("revocation", None,
+                            f"{name!r} not checked: no CRL from {issuer_name!r} was supplied")
                 continue
-            if depth == 0:
-                checked = True
             if entry is not None and entry.revoked_at <= at:
-                if depth == 0:
-                    revoked = entry
+                # A listed revocation is proof whatever the CRL's age.
+                checked = checked or depth == 0
+                revoked = revoked or entry
                 out.add("revocation", False,
                         f"{name!r} (serial {cert.serial_number:x}) revoked at {_iso(entry.revoked_at)}, "
                         f"reason {entry.reason.value}", PathStatus.REVOKED)
-            else:
-                issued = _iso(crl.last_update_utc) if crl is not None else "?"
-                out.add("revocation", True, f"{name!r} not on the CRL of {issued}")
+                continue
+            assert crl is not None
+            next_update = crl.next_update_utc
+            if next_update is not None and next_update < at:
+                out.add("revocation", False,
+                        f"the newest CRL from {issuer_name!r} (issued {_iso(crl.last_update_utc)}) was due "
+                        f"to be replaced at {_iso(next_update)}, before {_iso(at)}: no current "
+                        f"revocation data for {name!r}", PathStatus.REVOCATION_UNKNOWN)
+                continue
+            if depth == 0:
+                checked = True
+            out.add("revocation", True, f"{name!r} not on the CRL of {_iso(crl.last_update_utc)}"
+                    + (f" (current until {_iso(crl.next_update_utc)})" if crl.next_update_utc else ""))
         return PathResult(out.status, path, tuple(out.checks), out.detail, revoked, checked)
+
+
+_ALLOWED = {
+    KeyPurpose.SIGNATURE: "CA certificates may sign certificates; the signer is an end-entity certificate "
+                          "allowing digital signature",
+    KeyPurpose.ENCRYPTION: "CA certificates may sign certificates; leaf allows key encipherment or agreement",
+    KeyPurpose.TIMESTAMPING: "CA certificates may sign certificates; the signer is a time-stamping "
+                             "authority (id-kp-timeStamping, critical)",
+}
 
 
 def _fp(cert: x509.Certificate) -> bytes:
@@ -267,7 +281,7 @@ def _issued(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def _constraint_problems(path: tuple[x509.Certificate, ...]) -> list[str]:
+def _constraint_problems(path: tuple[x509.Certificate, ...], purpose: KeyPurpose) -> list[str]:
     problems: list[str] = []
     for depth, cert in enumerate(path):
         name = common_name_of(cert)
@@ -275,15 +289,50 @@ def _constraint_problems(path: tuple[x509.Certificate, ...]) -> list[str]:
             if ext.critical and isinstance(ext.value, x509.UnrecognizedExtension):
                 problems.append(f"{name!r} has an unknown critical extension {ext.oid.dotted_string}")
         ku = _ext(cert, x509.KeyUsage)
-        if depth == 0:
-            continue  # the leaf's key usage depends on the purpose: see _KnownPath.problems_for
         bc = _ext(cert, x509.BasicConstraints)
+        if depth == 0:
+            problems.extend(_leaf_problems(cert, name, purpose, ku, bc))
+            continue
         if bc is None or not bc.ca:
             problems.append(f"{name!r} is not a CA certificate but issued {common_name_of(path[depth - 1])!r}")
         elif bc.path_length is not None and depth - 1 > bc.path_length:
             problems.append(f"{name!r} path length constraint {bc.path_length} exceeded")
         if ku is not None and not ku.key_cert_sign:
             problems.append(f"{name!r} key usage lacks keyCertSign")
+    return problems
+
+
+def _leaf_problems(cert: x509.Certificate, name: str, purpose: KeyPurpose, ku: x509.KeyUsage | None,
+                   bc: x509.BasicConstraints | None) -> list[str]:
+    """What the end of the path may not do for *purpose* (RFC 5280 §4.2.1.3, §4.2.1.9,
+    §4.2.1.12; RFC 3161 §2.3)."""
+    problems = []
+    if bc is not None and bc.ca:
+        use = {KeyPurpose.SIGNATURE: "not documents", KeyPurpose.ENCRYPTION: "it receives no envelopes",
+               KeyPurpose.TIMESTAMPING: "not time-stamps"}[purpose]
+        problems.append(f"{name!r} is a CA certificate: a CA's key signs certificates and CRLs, {use}")
+    if purpose is KeyPurpose.ENCRYPTION:
+        if ku is not None and not (ku.key_encipherment or ku.key_agreement):
+            problems.append(f"{name!r} key usage allows neither keyEncipherment nor keyAgreement")
+        return problems
+    if ku is not None and not (ku.digital_signature or ku.content_commitment):
+        problems.append(f"{name!r} key usage allows neither digitalSignature nor contentCommitment")
+    try:
+        eku: x509.Extension[x509.ExtendedKeyUsage] | None = \
+            cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        eku = None
+    stamping = eku is not None and ExtendedKeyUsageOID.TIME_STAMPING in eku.value
+    if purpose is KeyPurpose.SIGNATURE and stamping:
+        problems.append(f"{name!r} is a time-stamping authority's certificate (id-kp-timeStamping): "
+                        "its key signs time-stamp tokens only")
+    elif purpose is KeyPurpose.TIMESTAMPING:
+        if not stamping:
+            problems.append(f"{name!r} is not a time-stamping certificate (no extended key usage "
+                            "id-kp-timeStamping)")
+        elif eku is not None and not eku.critical:
+            problems.append(f"{name!r} extended key usage id-kp-timeStamping is not critical "
+                            "(RFC 3161 §2.3)")
     return problems
 
 

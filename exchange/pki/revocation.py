@@ -74,6 +74,17 @@ def load_crl(data: bytes, *, source: str = "input") -> x509.CertificateRevocatio
         raise MalformedError(f"{source} is not a CRL: {exc}") from None
 
 
+def load_crls(data: bytes, *, source: str = "input") -> list[x509.CertificateRevocationList]:
+    """Every CRL in *data*: one DER CRL, or one or more PEM blocks (a CRL bundle)."""
+    if b"-----BEGIN" not in data:
+        return [load_crl(data, source=source)]
+    marker = b"-----BEGIN X509 CRL-----"
+    blocks = [marker + part for part in data.split(marker)[1:]]
+    if not blocks:
+        raise MalformedError(f"{source} holds no PEM CRL")
+    return [load_crl(block, source=source) for block in blocks]
+
+
 def revoked_entries(crl: x509.CertificateRevocationList) -> list[RevokedEntry]:
     """The entries of *crl*, to carry them into the next CRL."""
     return [_entry(item) for item in crl]
@@ -88,6 +99,17 @@ def crl_number(crl: x509.CertificateRevocationList) -> int:
 
 def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
     return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def crl_der(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.DER)
+
+
+def is_stale(crl: x509.CertificateRevocationList, at: datetime) -> bool:
+    """Whether *crl* is no evidence at *at*: its issuer promised a newer one (``nextUpdate``)
+    before then (RFC 5280 §5.1.2.5; ETSI EN 319 102-1 answers TRY_LATER)."""
+    next_update = crl.next_update_utc
+    return next_update is not None and next_update < at
 
 
 class RevocationIndex:

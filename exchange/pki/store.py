@@ -4,9 +4,11 @@ Layout of a key directory (``keys/`` by default)::
 
     pki.json                 algorithm, creation time, bodies file used
     root-ca.pem  root-ca.key         self-signed root (the trust anchor auditors are given)
-    issuing-ca.pem  issuing-ca.key   issues body and hub certificates, signs the CRL
-    crl.pem                  the issuing CA's current CRL
+    issuing-ca.pem  issuing-ca.key   issues body, hub and TSA certificates, signs crl.pem
+    crl.pem                  the issuing CA's current CRL (bodies, hub, TSA)
+    root-crl.pem             the root's current CRL (the issuing CA)
     hub.pem  hub.key         the hub's own certificate
+    tsa.pem  tsa.key         the hub's time-stamping authority (RFC 3161)
     bodies/ID.pem  bodies/ID.key     each body's current signing certificate and key
     bodies/archive/ID-SERIAL.pem     certificates replaced by ``keys renew``
     encryption/ID.pem  encryption/ID.key   each body's (and the hub's: ID ``hub``) encryption
@@ -59,6 +61,23 @@ class KeyStore:
     @property
     def crl_path(self) -> Path:
         return self.directory / "crl.pem"
+
+    @property
+    def root_crl_path(self) -> Path:
+        return self.directory / "root-crl.pem"
+
+    @property
+    def crl_paths(self) -> list[Path]:
+        """The CRL files this PKI has: the issuing CA's, then the root's (if present)."""
+        return [p for p in (self.crl_path, self.root_crl_path) if p.is_file()]
+
+    @property
+    def tsa_path(self) -> Path:
+        return self.directory / "tsa.pem"
+
+    @property
+    def issuing_path(self) -> Path:
+        return self.directory / "issuing-ca.pem"
 
     @property
     def manifest_path(self) -> Path:
@@ -146,8 +165,22 @@ class KeyStore:
         return Credential(self.root(), load_private_key(self.directory / "root-ca.key", generated_here=True))
 
     def crl(self) -> x509.CertificateRevocationList:
+        """The issuing CA's current CRL (``crl.pem``)."""
+        return self.read_crl("crl.pem")
+
+    def root_crl(self) -> x509.CertificateRevocationList:
+        """The root's current CRL over the issuing CA (``root-crl.pem``)."""
+        return self.read_crl("root-crl.pem")
+
+    def crls(self) -> list[x509.CertificateRevocationList]:
+        """Every CRL of this PKI: the issuing CA's and, if present, the root's."""
         self.require()
-        return load_crl(read_file(self.crl_path), source=str(self.crl_path))
+        return [load_crl(read_file(p), source=str(p)) for p in self.crl_paths]
+
+    def read_crl(self, relative: str) -> x509.CertificateRevocationList:
+        self.require()
+        path = self.directory / relative
+        return load_crl(read_file(path), source=str(path))
 
     def has_body(self, body_id: str) -> bool:
         return self.cert_path(body_id).is_file()
@@ -178,6 +211,23 @@ class KeyStore:
             (issuing,),
         )
 
+    def has_tsa(self) -> bool:
+        return self.tsa_path.is_file()
+
+    def tsa_credential(self) -> Credential:
+        """The time-stamping authority's certificate, key and the issuing CA above it.
+
+        Raises PKINotFoundError for a key directory made before the TSA existed.
+        """
+        self.require()
+        if not self.has_tsa():
+            raise PKINotFoundError(
+                f"no time-stamping authority in {self.directory}/ (no tsa.pem): this PKI predates it; "
+                f"re-create it with: exchange keys init --force --dir {self.directory}")
+        issuing = load_certificate_file(self.issuing_path)[0]
+        return Credential(load_certificate_file(self.tsa_path)[0],
+                          load_private_key(self.directory / "tsa.key", generated_here=True), (issuing,))
+
     def body_ids(self) -> list[str]:
         return sorted(p.stem for p in (self.directory / "bodies").glob("*.pem"))
 
@@ -185,8 +235,8 @@ class KeyStore:
         return [load_certificate_file(p)[0] for p in sorted(self.archive_dir.glob(f"{body_id}-*.pem"))]
 
     def path_validator(self, *, require_revocation: bool = True) -> PathValidator:
-        """A validator trusting this PKI's root and enforcing its current CRL."""
-        return PathValidator(trust_anchors=[self.root()], crls=[self.crl()],
+        """A validator trusting this PKI's root and enforcing its current CRLs."""
+        return PathValidator(trust_anchors=[self.root()], crls=self.crls(),
                              require_revocation=require_revocation)
 
     # -- writing --------------------------------------------------------------------------

@@ -157,6 +157,8 @@ class Demo:
         self._trust: ssl.SSLContext | bool | None = None
         self.logins: dict[str, str] = {}  # person → password, for the pages
         self._token = ""  # the auditor's, to read the measures
+        #: (body, when) of each revocation the CA made during the run
+        self.revocations: list[tuple[str, datetime]] = []
 
     def __enter__(self) -> Self:
         return self
@@ -197,7 +199,8 @@ class Demo:
         until_now = (SystemClock().now() - self.clock.start).days + 400
         validity = Validity(root=max(Validity.root, until_now + 365), issuing=max(Validity.issuing, until_now))
         init_pki(KeyStore.at(self.keys_dir), BodyRegistry.from_toml(bodies_file), at=self.clock.start,
-                 algorithm=self.config.algorithm, bodies_file=str(bodies_file.resolve()), validity=validity)
+                 algorithm=self.config.algorithm, bodies_file=str(bodies_file.resolve()), validity=validity,
+                 hub_url=self.url)
         plans = self.folder / "plans"
         plans.mkdir()
         for body, node in plan.nodes.items():
@@ -360,6 +363,7 @@ class Demo:
         now = self._clock().now()
         if event.action == "revoke":
             cert = revoke(store, event.body, at=now, reason=event.reason)
+            self.revocations.append((event.body, now.replace(microsecond=0)))
             self.on_event(f"CA, {now:%d %b %Y}: the certificate of {event.body} is revoked ({event.reason.value}, "
                           f"serial {cert.serial_number:x}); the hub reloads its CRL within a second")
         else:
@@ -495,6 +499,38 @@ class Demo:
         finally:
             service.engine.dispose()
 
+    def revocation_proofs(self) -> list[RevocationProof]:
+        """For each body revoked during the run: its documents the hub accepted before the
+        revocation, validated again now (with the CRL that revokes it) as they are stored, with
+        the hub's time-stamp, and as their signer made them, without it."""
+        from exchange.cms import strip_timestamps
+        from exchange.hub import build_service
+        from exchange.hub.settings import HubSettings
+
+        if not self.revocations:
+            return []
+        service = build_service(HubSettings(keys_dir=self.keys_dir, data_dir=self.hub_dir,
+                                            bodies_file=self.folder / "bodies.toml"))
+        try:
+            service.trust.reload()
+            now = datetime.now(UTC)
+            verifier = service.trust.verifier()
+            proofs = []
+            for body, revoked_at in self.revocations:
+                docs = _all_documents(service, sender=body, channel="signed_valid", end=revoked_at)
+                stamped: Counter[str] = Counter()
+                bare: Counter[str] = Counter()
+                for doc in docs:
+                    path = service.blobs.path(doc.sha256 or "")
+                    signature = service.signature(body=body, document_id=doc.id)
+                    stamped[_verdict(verifier.verify(path, signature, at=now))] += 1
+                    bare[_verdict(verifier.verify(path, strip_timestamps(signature), at=now))] += 1
+                proofs.append(RevocationProof(body, revoked_at, len(docs), stamped, bare,
+                                              docs[0].id if docs else None))
+            return proofs
+        finally:
+            service.engine.dispose()
+
     def serve(self) -> None:
         """Keep the hub serving until interrupted (KeyboardInterrupt); a dead hub is a DemoError."""
         self._poller_stop.set()
@@ -548,6 +584,33 @@ class Demo:
         tmp = target.with_name(".pids.json.tmp")
         tmp.write_text(json.dumps(pids, indent=1), encoding="utf-8")
         tmp.replace(target)
+
+
+@dataclass(frozen=True)
+class RevocationProof:
+    """A revoked body's documents accepted before its revocation, judged again after it."""
+
+    body: str
+    revoked_at: datetime
+    documents: int
+    stamped: Counter[str]  # verdicts of the stored (time-stamped) signatures, by indication[/sub]
+    bare: Counter[str]  # verdicts of the same signatures without the hub's time-stamp
+    example: str | None  # a document id to look at
+
+
+def _all_documents(service: Any, **filters: Any) -> list[Any]:
+    """Every document matching *filters*, a page at a time (pages hold at most 500)."""
+    found: list[Any] = []
+    while True:
+        page, total = service.find_documents(offset=len(found), limit=500, **filters)
+        found.extend(page)
+        if not page or len(found) >= total:
+            return found
+
+
+def _verdict(report: Any) -> str:
+    sub = f"/{report.sub_indication.value}" if report.sub_indication else ""
+    return f"{report.indication.value}{sub}"
 
 
 def _read_lines(name: str, stream: IO[bytes] | None, lines: queue.Queue[tuple[str, str | None]]) -> None:

@@ -152,12 +152,18 @@ def simulate(scenario: Scenario, output: Path, *, workers: int | None = None,
 
 def make_pki(scenario: Scenario, keys_dir: Path) -> KeyStore:
     """A fresh demo PKI for the run, created at the period's start, valid over all of it;
-    bodies with an ``expired`` fault get a certificate ending on that date."""
+    bodies with an ``expired`` fault get a certificate ending on that date.
+
+    Its CRLs stay current over the whole period (and each revocation's re-signed CRL too): on
+    a simulated clock nobody runs ``exchange keys crl`` each week, and a CRL past its next
+    update would make the hub refuse every signed document (revocation-data-stale).
+    """
     store = KeyStore.at(keys_dir)
     at = midnight(scenario.start)
     span = (scenario.end - scenario.start).days + 1
     validity = Validity(root=max(3650, span + 400), issuing=max(1825, span + 200),
-                        body=max(730, span + 60), hub=max(730, span + 60))
+                        body=max(730, span + 60), hub=max(730, span + 60), tsa=max(1460, span + 100),
+                        crl=span + 60)
     init_pki(store, scenario.registry, at=at, algorithm=scenario.algorithm, validity=validity,
              bodies_file=str(scenario.bodies_file))
     issuing = store.issuing_ca()

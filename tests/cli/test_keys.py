@@ -36,7 +36,7 @@ def test_list_json_gives_paths_openssl_can_use(run: Run, pki: TestPKI) -> None:
     listed = run("keys", "list", "--dir", pki.dir, "--json")
     assert listed.returncode == 0, listed.stderr
     rows = {r["id"]: r for r in json.loads(listed.stdout)}
-    assert set(rows) == set(pki.bodies.ids())
+    assert set(rows) == set(pki.bodies.ids()) | {"tsa"}
     hanoi = rows["ha-noi"]
     assert {"id", "kind", "name", "status", "not_after", "cert_path", "key_path", "serial"} <= set(hanoi)
     assert hanoi["name"] == "Thành ủy Hà Nội" and hanoi["kind"] == "provincial"
@@ -77,3 +77,21 @@ def test_unknown_body_is_one_line_exit_2(run: Run, pki: TestPKI) -> None:
     result = run("keys", "revoke", "atlantis", "--dir", pki.dir, "--bodies", pki.bodies_file)
     assert result.returncode == 2
     assert result.stderr.startswith("error: unknown body id 'atlantis'") and result.stderr.count("\n") == 1
+
+
+def test_keys_crl_re_issues_both_crls_and_init_names_the_hub(run: Run, pki: TestPKI, tmp_path: Path) -> None:
+    keys = tmp_path / "k"
+    made = run("keys", "init", "--dir", keys, "--bodies", pki.bodies_file, "--algorithm", "ecdsa-p256",
+               "--hub", "http://hub.test:9000", "--crl-days", "2")
+    assert made.returncode == 0, made.stderr
+    assert "time-stamping authority" in made.stdout and "current for 2 days" in made.stdout
+    before = {name: (keys / name).read_bytes() for name in ("crl.pem", "root-crl.pem")}
+    again = run("keys", "crl", "--dir", keys, "--days", "30")
+    assert again.returncode == 0, again.stderr
+    assert "current for 30 days" in again.stdout
+    assert all((keys / name).read_bytes() != data for name, data in before.items())
+    text = subprocess.run(["openssl", "x509", "-in", keys / "bodies" / "ha-noi.pem", "-noout", "-ext",
+                           "crlDistributionPoints"], capture_output=True, text=True).stdout
+    assert "http://hub.test:9000/api/crl" in text
+    listed = {r["id"]: r for r in json.loads(run("keys", "list", "--dir", keys, "--json").stdout)}
+    assert listed["tsa"]["kind"] == "tsa" and listed["tsa"]["status"] == "valid"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from exchange.cms import TimeStampAuthority, sign_detached
+from exchange.pki import Credential, KeyAlgorithm
+from exchange.pki.certificates import certificate_pem, generate_key, issue_tsa_certificate
 from tests.cli.conftest import Run
 from tests.conftest import TestPKI
 
@@ -44,8 +48,6 @@ def test_altered_document_exit_1_and_says_why(run: Run, pki: TestPKI, doc: Path)
 def test_untrusted_root_is_indeterminate_exit_3(run: Run, pki: TestPKI, doc: Path, tmp_path: Path) -> None:
     run("sign", doc, "--as", "nghe-an", "--keys", pki.dir)
     other = tmp_path / "other-root.pem"
-    from exchange.pki.certificates import certificate_pem
-
     other.write_bytes(certificate_pem(pki.foreign_root))
     result = run("verify", doc, "--ca", other, "--json")
     assert result.returncode == 3
@@ -99,3 +101,30 @@ def test_bad_input_is_one_line_exit_2(run: Run, pki: TestPKI, doc: Path, tmp_pat
         result = run(*args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert words in result.stderr and result.stderr.count("\n") == 1, (args, result.stderr)
+
+
+def test_sign_timestamp_from_an_unreachable_tsa_is_one_line_exit_1(run: Run, pki: TestPKI, doc: Path) -> None:
+    result = run("sign", doc, "--as", "nghe-an", "--keys", pki.dir, "--timestamp", "http://127.0.0.1:9/api/tsa")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the TSA at http://127.0.0.1:9/api/tsa")
+    assert result.stderr.count("\n") == 1
+    assert not doc.with_name(doc.name + ".p7s").exists()  # nothing half-done
+
+
+def test_verify_trusts_several_roots_for_another_pkis_tsa(run: Run, pki: TestPKI, doc: Path, tmp_path: Path) -> None:
+    key = generate_key(KeyAlgorithm.ECDSA_P256)
+    now = datetime.now(UTC)
+    cert = issue_tsa_certificate(key, issuer=pki.foreign_issuing, not_before=now - timedelta(minutes=5), crl_url=None)
+    foreign_tsa = TimeStampAuthority(Credential(cert, key, (pki.foreign_issuing.certificate,)))
+    doc.with_name(doc.name + ".p7s").write_bytes(
+        foreign_tsa.stamp(sign_detached(doc, pki.store.credential("nghe-an"), at=now), at=now).signature)
+    other = tmp_path / "other-root.pem"
+    other.write_bytes(certificate_pem(pki.foreign_root))
+    crls = [arg for path in pki.store.crl_paths for arg in ("--crl", str(path))]
+
+    ours = json.loads(run("verify", doc, "--ca", pki.store.root_path, *crls, "--json").stdout)
+    assert ours["indication"] == "TOTAL_PASSED" and ours["timestamp"]["passed"] is False
+    both = json.loads(run("verify", doc, "--ca", pki.store.root_path, "--ca", other, *crls, "--json").stdout)
+    assert both["timestamp"]["passed"] is True
+    required = run("verify", doc, "--ca", pki.store.root_path, "--ca", other, *crls, "--require-revocation", "--json")
+    assert json.loads(required.stdout)["timestamp"]["passed"] is False  # no CRL for the other PKI's TSA

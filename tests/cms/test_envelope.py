@@ -111,7 +111,7 @@ def _seal(store: KeyStore, pki: TestPKI):
 
 def test_recipient_and_sender_open_and_verify_the_inner_signature(store: KeyStore, pki: TestPKI) -> None:
     sealed = _seal(store, pki)
-    verifier = pki.verifier(crls=[store.crl()], trust_anchors=[store.root()])
+    verifier = pki.verifier(crls=store.crls(), trust_anchors=[store.root()])
     for reader in ("central-office", "nghe-an"):
         opened = open_sealed(sealed.envelope, credentials=store.encryption_credentials(reader),
                              verifier=verifier, at=pki.created)

@@ -46,7 +46,8 @@ CHECKS = [
     "chain",
     "validity",
     "constraints",
-    "revocation",
+    "revocation",  # the signer, from the issuing CA's CRL
+    "revocation",  # the issuing CA, from the root's CRL
 ]
 
 
@@ -72,8 +73,8 @@ def _without_certificates(signature: bytes) -> bytes:
 
 
 def _outcome(report: ValidationReport, name: str) -> Outcome:
-    (check,) = [c for c in report.checks if c.name == name]
-    return check.outcome
+    """The outcome of the check *name* (the first, for the signer's own revocation check)."""
+    return next(c for c in report.checks if c.name == name).outcome
 
 
 def _verify(
@@ -135,7 +136,7 @@ def test_ecdsa_signature_passes(ecdsa_store: KeyStore, pki: TestPKI) -> None:
 
 def test_from_ca_file_with_crl_files(pki: TestPKI) -> None:
     verifier = Verifier.from_ca_file(
-        pki.store.root_path, crl_files=[pki.store.crl_path], require_revocation=True
+        pki.store.root_path, crl_files=pki.store.crl_paths, require_revocation=True
     )
     report = _verify(pki, pki.signer, signed_at=pki.created, at=pki.created, verifier=verifier)
     assert report.indication is Indication.TOTAL_PASSED, report.summary()
@@ -371,9 +372,10 @@ def test_expired_at_validation_time_is_out_of_bounds_no_poe(pki: TestPKI) -> Non
 
 def test_expiry_is_exact_to_the_second(pki: TestPKI) -> None:
     not_after = pki.signer.certificate.not_valid_after_utc
-    before = _verify(pki, pki.signer, signed_at=pki.created, at=not_after - ONE_SECOND)
+    verifier = pki.verifier(crls=pki.crls_at(not_after - timedelta(days=1)))
+    before = _verify(pki, pki.signer, signed_at=pki.created, at=not_after - ONE_SECOND, verifier=verifier)
     assert before.indication is Indication.TOTAL_PASSED, before.summary()
-    after = _verify(pki, pki.signer, signed_at=pki.created, at=not_after + ONE_SECOND)
+    after = _verify(pki, pki.signer, signed_at=pki.created, at=not_after + ONE_SECOND, verifier=verifier)
     assert after.indication is Indication.INDETERMINATE
     assert after.sub_indication is SubIndication.OUT_OF_BOUNDS_NO_POE
 
@@ -482,7 +484,7 @@ def test_a_crl_signed_by_the_wrong_ca_is_ignored(pki: TestPKI) -> None:
         pki.signer,
         signed_at=pki.created,
         at=pki.created + ONE_SECOND,
-        verifier=pki.verifier(crls=[forged, pki.store.crl()]),
+        verifier=pki.verifier(crls=[forged, *pki.store.crls()]),
     )
     assert with_real.indication is Indication.TOTAL_PASSED and with_real.revocation_checked
 

@@ -66,6 +66,7 @@ def test_a_small_demo_runs_real_traffic_and_stops_everything(tmp_path: Path) -> 
     assert "Measures K1–K3" in done.stdout and "K1 electronic, signed and delivered" in done.stdout
     # over HTTPS by default: the hub's TLS certificate comes from the demo's own PKI
     assert f"dashboard: https://127.0.0.1:{port}/" in done.stdout
+    assert "revoked at" in done.stdout  # what the revocation did to what the body had sent before
     folder = tmp_path / "demo-data"
     assert (folder / "keys" / "tls" / "hub.pem").is_file()
     pids = _pids(folder)

@@ -65,9 +65,9 @@ def test_a_signed_document_to_two_bodies_is_verified_acknowledged_and_traced(hub
         (CENTRAL[0], "01", "received"), (CENTRAL[1], "01", "received"), (CENTRAL[0], "03", "accepted")]
     assert {s["indication"] for s in trail} == {"TOTAL_PASSED"}
 
-    # An auditor checks one step with nothing but the CA's certificate and CRL.
+    # An auditor checks one step with nothing but the CA's certificate and CRLs.
     step = trail[1]
-    verifier = Verifier.from_ca_file(KeyStore(pki.dir).root_path, crl_files=[KeyStore(pki.dir).crl_path],
+    verifier = Verifier.from_ca_file(KeyStore(pki.dir).root_path, crl_files=KeyStore(pki.dir).crl_paths,
                                      require_revocation=True)
     receipt = verifier.verify(step["statement"].encode(), base64.b64decode(step["signature_b64"]),
                               at=datetime.now(UTC))

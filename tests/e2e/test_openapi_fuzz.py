@@ -7,6 +7,7 @@ file says where a schema-valid request may still rightly be refused, and why."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from e2e.harness import RunningHub
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 MAX_EXAMPLES = 10
 
 
@@ -26,7 +28,8 @@ def schemathesis(hub: RunningHub, cwd: Path, *headers: str) -> subprocess.Comple
                "--workers", "1", "--request-timeout", "30"]
     for header in headers:
         command += ["-H", header]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}  # how to make an RFC 3161 request body
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.mark.parametrize("authenticated", [False, True, "person"], ids=["no-token", "token", "person-token"])

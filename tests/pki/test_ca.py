@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,7 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from exchange.cms import Indication, Verifier, sign_detached
-from exchange.errors import ConflictError, PKIExistsError, PKINotFoundError, UnknownBodyError
+from exchange.errors import (
+    ConflictError,
+    InputError,
+    PKIExistsError,
+    PKINotFoundError,
+    UnknownBodyError,
+)
 from exchange.pki import (
     CertificateStatus,
     KeyAlgorithm,
@@ -23,16 +31,16 @@ from exchange.pki import (
     body_id_of,
     certificate_status,
     init_pki,
+    reissue_crls,
     renew,
     revoke,
+    revoke_certificate,
 )
 from exchange.pki.ca import BACKDATE, Validity
 from exchange.pki.certificates import CRL_URL, load_private_key
 from exchange.pki.revocation import crl_number, revoked_entries
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from conftest import TestPKI
 
 
@@ -46,8 +54,11 @@ def test_init_writes_roots_crl_hub_and_one_credential_per_body(pki: TestPKI) -> 
         "issuing-ca.pem",
         "issuing-ca.key",
         "crl.pem",
+        "root-crl.pem",
         "hub.pem",
         "hub.key",
+        "tsa.pem",
+        "tsa.key",
         "pki.json",
     ):
         assert (pki.dir / name).is_file(), name
@@ -59,8 +70,8 @@ def test_init_writes_roots_crl_hub_and_one_credential_per_body(pki: TestPKI) -> 
 
 def test_private_keys_are_readable_by_the_owner_only(pki: TestPKI) -> None:
     keys = sorted(pki.dir.rglob("*.key"))
-    # root, issuing CA, hub (signing + encryption), and each body's signing and encryption keys
-    assert len(keys) == 4 + 2 * len(pki.bodies)
+    # root, issuing CA, hub (signing + encryption), TSA, and each body's signing and encryption keys
+    assert len(keys) == 5 + 2 * len(pki.bodies)
     for path in keys:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in pki.dir.rglob("*.pem"):
@@ -285,3 +296,78 @@ def test_status_turns_expired_one_second_after_not_after(pki: TestPKI) -> None:
 
 def _verifier(store: KeyStore) -> Verifier:
     return Verifier(paths=store.path_validator())
+
+
+# -- CRLs that must stay current -------------------------------------------------------------
+
+
+def test_init_writes_both_crls_current_for_the_pkis_lifetime(pki: TestPKI) -> None:
+    issuing, root = pki.store.crl(), pki.store.root_crl()
+    assert root.issuer == pki.root.subject and issuing.issuer == pki.store.issuing_ca().certificate.subject
+    assert root.next_update_utc - root.last_update_utc == timedelta(days=Validity.crl)
+    assert pki.store.manifest()["validity_days"]["crl"] == Validity.crl == 7
+    assert len(pki.store.crls()) == 2
+
+
+def test_reissue_keeps_the_entries_and_moves_the_next_update(pki_copy: KeyStore, pki: TestPKI) -> None:
+    before = pki_copy.crls()
+    at = pki.created + timedelta(days=6)
+    issuing, root = reissue_crls(pki_copy, at=at, days=30)
+    assert [crl_number(c) for c in (issuing, root)] == [crl_number(c) + 1 for c in before]
+    assert revoked_entries(issuing) == revoked_entries(before[0])
+    assert issuing.last_update_utc == at and issuing.next_update_utc == at + timedelta(days=30)
+    assert pki_copy.crls() == [issuing, root]
+    again = reissue_crls(pki_copy, at=at + timedelta(days=1))  # the PKI's own lifetime
+    assert again[0].next_update_utc == at + timedelta(days=1 + Validity.crl)
+
+
+def test_a_revocation_re_signs_with_the_pkis_crl_lifetime(pki_copy: KeyStore, pki: TestPKI) -> None:
+    manifest = pki_copy.manifest()
+    manifest["validity_days"]["crl"] = 30
+    pki_copy.write("pki.json", json.dumps(manifest).encode())
+    revoke(pki_copy, "da-nang", at=pki.created)
+    crl = pki_copy.crl()
+    assert crl.next_update_utc - crl.last_update_utc == timedelta(days=30)
+
+
+def test_the_root_revokes_the_issuing_ca_on_its_own_crl(pki_copy: KeyStore, pki: TestPKI) -> None:
+    issuing = pki_copy.issuing_ca().certificate
+    revoke_certificate(pki_copy, issuing, at=pki.created, reason=RevocationReason.KEY_COMPROMISE)
+    assert [e.serial for e in revoked_entries(pki_copy.root_crl())] == [issuing.serial_number]
+    assert issuing.serial_number not in {e.serial for e in revoked_entries(pki_copy.crl())}
+    tsa = pki_copy.tsa_credential().certificate
+    revoke_certificate(pki_copy, tsa, at=pki.created)
+    assert tsa.serial_number in {e.serial for e in revoked_entries(pki_copy.crl())}
+    with pytest.raises(InputError, match="not issued by this PKI"):
+        revoke_certificate(pki_copy, pki.foreign.certificate, at=pki.created)
+
+
+def test_distribution_points_name_the_hub_given_at_init(tmp_path: Path, pki: TestPKI) -> None:
+    store = KeyStore(tmp_path / "keys")
+    init_pki(store, [pki.bodies.get("nghe-an")], at=pki.created, algorithm=KeyAlgorithm.ECDSA_P256,
+             hub_url="https://hub.example.vn:8443/")
+    urls = {name: _crl_url(cert) for name, cert in (
+        ("body", store.certificate("nghe-an")), ("hub", store.hub_credential().certificate),
+        ("tsa", store.tsa_credential().certificate), ("issuing", store.issuing_ca().certificate))}
+    assert urls == {"body": "https://hub.example.vn:8443/api/crl", "hub": "https://hub.example.vn:8443/api/crl",
+                    "tsa": "https://hub.example.vn:8443/api/crl",
+                    "issuing": "https://hub.example.vn:8443/api/crl/root"}
+    renewed = renew(store, pki.bodies.get("nghe-an"), at=pki.created)
+    assert _crl_url(renewed) == "https://hub.example.vn:8443/api/crl"
+
+
+def _crl_url(cert: x509.Certificate) -> str:
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    return str(points[0].full_name[0].value)
+
+
+def test_the_tsa_certificate_profile(pki: TestPKI) -> None:
+    cert = pki.store.tsa_credential().certificate
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert eku.critical and list(eku.value) == [x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert ku.digital_signature and ku.content_commitment and not ku.key_cert_sign
+    assert body_id_of(cert) is None
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=Validity.tsa)
+    assert Validity.tsa > Validity.body and Validity.tsa < Validity.issuing

@@ -11,7 +11,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from exchange.domain.bodies import BodyRegistry
 from exchange.errors import UnusableCertificateError
-from exchange.pki import KeyStore, PathStatus, check_encryption_certificate, renew, revoke
+from exchange.pki import (
+    KeyStore,
+    PathStatus,
+    PathValidator,
+    check_encryption_certificate,
+    renew,
+    revoke,
+)
 from exchange.pki.encryption import HUB_ID, issue_encryption_certificate
 from tests.conftest import REVOKED_BODY, TestPKI
 
@@ -37,8 +44,9 @@ def test_ec_keys_get_key_agreement(ecdsa_store: KeyStore) -> None:
     assert _usage(cert).key_agreement and not _usage(cert).key_encipherment
 
 
-def _check(pki: TestPKI, store: KeyStore, body_id: str, cert: x509.Certificate, at_offset: timedelta):
-    return check_encryption_certificate(cert, paths=store.path_validator(), body_id=body_id,
+def _check(pki: TestPKI, store: KeyStore, body_id: str, cert: x509.Certificate, at_offset: timedelta,
+           paths: PathValidator | None = None):
+    return check_encryption_certificate(cert, paths=paths or store.path_validator(), body_id=body_id,
                                         at=pki.created + at_offset, intermediates=[store.issuing_certificate()])
 
 
@@ -60,9 +68,12 @@ def test_revoked_encryption_certificate_refused_from_its_revocation_on(pki: Test
 def test_expired_encryption_certificate_refused_a_second_after_not_after(pki: TestPKI) -> None:
     cert = pki.store.encryption_certificate("ha-noi")
     end = cert.not_valid_after_utc - pki.created
-    assert _check(pki, pki.store, "ha-noi", cert, end).status is PathStatus.VALID
+    # the CA kept publishing its CRLs until then
+    paths = PathValidator(trust_anchors=[pki.root], crls=pki.crls_at(cert.not_valid_after_utc - timedelta(days=1)),
+                          require_revocation=True)
+    assert _check(pki, pki.store, "ha-noi", cert, end, paths).status is PathStatus.VALID
     with pytest.raises(UnusableCertificateError, match="expired"):
-        _check(pki, pki.store, "ha-noi", cert, end + timedelta(seconds=1))
+        _check(pki, pki.store, "ha-noi", cert, end + timedelta(seconds=1), paths)
 
 
 def test_a_signing_certificate_is_not_encrypted_to(pki: TestPKI) -> None:

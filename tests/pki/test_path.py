@@ -34,7 +34,7 @@ def _validator(
 ) -> PathValidator:
     return PathValidator(
         trust_anchors=[pki.store.root()],
-        crls=[pki.store.crl()] if crls is None else crls,
+        crls=pki.store.crls() if crls is None else crls,
         require_revocation=require_revocation,
     )
 
@@ -80,7 +80,8 @@ def test_valid_path_reaches_the_root_through_the_issuing_ca(pki: TestPKI) -> Non
         pki.store.issuing_ca().certificate,
         pki.store.root(),
     )
-    assert [c.name for c in result.checks] == ["chain", "validity", "constraints", "revocation"]
+    # revocation twice: the signer from the issuing CA's CRL, the issuing CA from the root's
+    assert [c.name for c in result.checks] == ["chain", "validity", "constraints", "revocation", "revocation"]
     assert all(c.passed for c in result.checks)
     assert result.revocation_checked and result.revocation is None
 
@@ -153,9 +154,10 @@ def test_built_paths_are_cached_and_shared_with_other_crls(pki: TestPKI) -> None
 
 def test_expiry_is_exact_to_the_second(pki: TestPKI) -> None:
     end = pki.signer.certificate.not_valid_after_utc - pki.created
-    assert _validate(pki, pki.signer, at_offset=end - ONE_SECOND).status is PathStatus.VALID
-    assert _validate(pki, pki.signer, at_offset=end).status is PathStatus.VALID
-    result = _validate(pki, pki.signer, at_offset=end + ONE_SECOND)
+    crls = pki.crls_at(pki.created + end - timedelta(days=1))  # the CA kept publishing its CRLs
+    assert _validate(pki, pki.signer, at_offset=end - ONE_SECOND, crls=crls).status is PathStatus.VALID
+    assert _validate(pki, pki.signer, at_offset=end, crls=crls).status is PathStatus.VALID
+    result = _validate(pki, pki.signer, at_offset=end + ONE_SECOND, crls=crls)
     assert result.status is PathStatus.EXPIRED
     assert "expired" in result.detail
 
@@ -171,7 +173,8 @@ def test_not_yet_valid_is_exact_to_the_second(pki: TestPKI) -> None:
         _validate(pki, pki.not_yet_valid, at_offset=start - ONE_SECOND).status
         is PathStatus.NOT_YET_VALID
     )
-    assert _validate(pki, pki.not_yet_valid, at_offset=start).status is PathStatus.VALID
+    crls = pki.crls_at(pki.created + start - timedelta(days=1))
+    assert _validate(pki, pki.not_yet_valid, at_offset=start, crls=crls).status is PathStatus.VALID
 
 
 def test_every_certificate_in_the_path_must_be_valid(pki: TestPKI) -> None:
@@ -250,8 +253,9 @@ def test_required_revocation_without_a_crl_is_unknown(pki: TestPKI) -> None:
 def test_optional_revocation_without_a_crl_is_reported_as_not_performed(pki: TestPKI) -> None:
     result = _validate(pki, pki.signer, crls=[], require_revocation=False)
     assert result.status is PathStatus.VALID
-    (check,) = [c for c in result.checks if c.name == "revocation"]
-    assert check.passed is None and "not checked" in check.detail
+    checks = [c for c in result.checks if c.name == "revocation"]
+    assert len(checks) == 2  # neither the signer nor the issuing CA
+    assert all(c.passed is None and "not checked" in c.detail for c in checks)
     assert not result.revocation_checked
 
 
@@ -303,7 +307,7 @@ def test_a_missing_crl_is_reported_when_an_equal_leaf_is_cached(pki: TestPKI) ->
         is PathStatus.REVOCATION_UNKNOWN
     result = validator.validate(again, at=pki.created, intermediates=pki.signer.chain)
     assert result.status is PathStatus.REVOCATION_UNKNOWN
-    assert [c.name for c in result.checks if c.passed is False] == ["revocation"]
+    assert [c.name for c in result.checks if c.passed is False] == ["revocation", "revocation"]
     assert not result.revocation_checked
 
 

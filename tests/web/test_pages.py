@@ -144,6 +144,11 @@ def test_a_signed_exchange_is_drawn_step_by_step(page, seeded, screenshot):  # t
     page.goto(f"/documents/{seeded.signed}")
     assert page.locator("table.receipts tbody tr").count() == 3
     assert page.locator("#preview").count() == 1  # a normal text document may be previewed
+    validation = page.locator("#validation")
+    assert "Time-stamp" in validation.inner_text() and "Time-Stamping Authority" in validation.inner_text()
+    today = page.locator("#today")
+    assert "Validated again now" in today.inner_text() and "Signature valid" in today.inner_text()
+    assert "proof that the signature existed then" in today.inner_text()
     screenshot(page, "08-document-signed")
 
 

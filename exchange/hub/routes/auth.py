@@ -46,6 +46,7 @@ def challenge(request: ChallengeRequest, service: ServiceDep, tokens: TokensDep,
 @router.post("/token", response_model=Token, responses=errors(401, 403))
 async def token(request: TokenRequest, tokens: TokensDep, trust: TrustDep, at: NowDep) -> Token:
     body_id = tokens.check_challenge(request.challenge, at=at)
+    trust.require_current(at=at)  # no login on revocation data the CA no longer vouches for
     try:
         signature = base64.b64decode(request.signature, validate=True)
     except (binascii.Error, ValueError):

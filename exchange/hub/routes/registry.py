@@ -106,8 +106,19 @@ def root(trust: TrustDep) -> Response:
 
 @router.get("/pki/crl", response_class=PemResponse)
 def crl(trust: TrustDep) -> Response:
-    """The current CRL as the hub enforces it (signed by the issuing CA): PEM."""
-    return PemResponse(crl_pem(trust.crl()))
+    """The current CRLs as the hub enforces them, PEM: the issuing CA's, then the root's."""
+    root_crl = trust.root_crl()
+    return PemResponse(crl_pem(trust.crl()) + (crl_pem(root_crl) if root_crl is not None else b""))
+
+
+@router.get("/pki/tsa", response_class=PemResponse, responses=errors(404))
+def tsa_certificate(trust: TrustDep) -> Response:
+    """The hub's time-stamping authority certificate and the issuing CA above it, PEM (what
+    ``openssl ts -verify -untrusted`` needs)."""
+    if not trust.store.has_tsa():
+        raise NotFoundError("this hub's PKI has no time-stamping authority (made before tsa.pem existed)")
+    tsa = trust.tsa()
+    return PemResponse(b"".join(certificate_pem(c) for c in (tsa.certificate, *tsa.credential.chain)))
 
 
 @router.get("/health")

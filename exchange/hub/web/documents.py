@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from exchange.cms import ValidationReport
@@ -46,7 +46,9 @@ CHECK_WORDS = {
     "chain": "The certificate chains to the trusted root CA",
     "validity": "Every certificate in the chain is valid now",
     "constraints": "Each certificate may do what it did",
-    "revocation": "The certificate is not revoked (CRL)",
+    "revocation": "Not revoked, per a CRL still current",
+    "signature time-stamp": "A trusted time-stamp dates the signature",
+    "proof of existence": "It existed while its certificate was valid",
 }
 OUTCOME_WORDS = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "not applicable"}
 INDICATION_WORDS = {
@@ -142,6 +144,40 @@ class LogLine:
 
 
 @dataclass(frozen=True)
+class Today:
+    """The stored signature validated again now: does the hub's verdict still hold?"""
+
+    report: ValidationReport
+    state: str  # passed | failed | indeterminate
+    headline: str
+    reason: str
+    proof: str  # what the time-stamp proves, in words ("" without one)
+
+
+def today_view(report: ValidationReport) -> Today:
+    state = {"TOTAL_PASSED": "passed", "TOTAL_FAILED": "failed"}.get(report.indication.value, "indeterminate")
+    sub = f" — {report.indication.value} / {report.sub_indication.value}" if report.sub_indication else ""
+    headline = INDICATION_WORDS.get(report.indication.value, report.indication.value) + sub
+    stamp = report.timestamp
+    if stamp is not None and stamp.passed:
+        proof = (f"Time-stamped {stamp.time} by {stamp.tsa}: proof that the signature existed then, so what "
+                 "happened to the certificate afterwards does not undo it.")
+    elif stamp is not None:
+        proof = f"Its time-stamp proves nothing: {stamp.detail}."
+    else:
+        proof = ""
+    poe = next((c for c in report.checks if c.name == "proof of existence"), None)
+    reason = poe.detail if poe is not None else reason_words(report)
+    return Today(report, state, headline, _sentence(reason), proof)
+
+
+def _sentence(text: str) -> str:
+    """*text* with a capital first letter and a full stop (unlike Jinja's ``capitalize``,
+    which lowercases the rest: names and times)."""
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
+
+
+@dataclass(frozen=True)
 class DocumentPage:
     doc: DocumentPublic
     report: ValidationReport | None
@@ -159,8 +195,11 @@ class DocumentPage:
     exportable: bool = False  # "download as edXML": electronic, not secret, and the viewer may read content
     log: list[LogLine] = field(default_factory=list)  # its entries in the evidence log
 
+    today: Today | None = None  # the signature validated again when the page is drawn
+
     @classmethod
-    def build(cls, service: ExchangeService, document_id: str, *, viewer: Viewer) -> DocumentPage:
+    def build(cls, service: ExchangeService, document_id: str, *, viewer: Viewer,
+              at: datetime | None = None) -> DocumentPage:
         """The page of *document_id* as *viewer* may see it: NotAuthorizedError (``other-body``)
         outside a clerk's body; the text preview only for a role that may read content."""
         doc = service.audit_document(document_id=document_id)
@@ -191,7 +230,15 @@ class DocumentPage:
             edxml_statuses=service.edxml_imports(document_id=doc.id),
             exportable=not secret and doc.sha256 is not None and viewer.can(Permission.CONTENT),
             log=[LogLine.of(e.index, decode_leaf(e.leaf)) for e in service.log.document_entries(doc.id)],
+            today=_today(service, doc, at),
         )
+
+
+def _today(service: ExchangeService, doc: DocumentPublic, at: datetime | None) -> Today | None:
+    if doc.channel != "signed_valid":  # only an accepted signature has a verdict to keep
+        return None
+    report = service.reverify(document_id=doc.id, at=at or datetime.now(UTC))  # the hub's clock from the routes
+    return today_view(report) if report is not None else None
 
 
 def _nfc(text: str | None) -> str | None:

@@ -156,7 +156,7 @@ def documents(request: Request, service: ServiceDep, templates: TemplatesDep, vi
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
 async def document(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
                    viewer: ViewerDep, log: AccessLogDep, at: NowDep) -> HTMLResponse:
-    page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer)  # 404, 403
+    page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer, at=at)  # 404, 403
     await record_view(request, log, viewer, page.doc.id, at=at)
     return render(request, templates, "document.html", page=page, title=page.doc.number or "Document",
                   statuses=list(ReceiptStatus))
@@ -166,7 +166,7 @@ async def document(request: Request, document_id: str, service: ServiceDep, temp
 async def workflow(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
                    viewer: ViewerDep, log: AccessLogDep, at: NowDep,
                    sent: str | None = None, acknowledged: str | None = None) -> HTMLResponse:
-    page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer)  # 404, 403
+    page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer, at=at)  # 404, 403
     await record_view(request, log, viewer, page.doc.id, at=at)
     flow = WorkflowPage.build(page, service.bodies)
     layers = SecretLayers.build(service, page.doc, service.bodies)
