@@ -197,7 +197,11 @@ class Demo:
         self.clock = plan.clock()
         ClockFile.write(self.clock_path, self.clock)
         until_now = (SystemClock().now() - self.clock.start).days + 400
-        validity = Validity(root=max(Validity.root, until_now + 365), issuing=max(Validity.issuing, until_now))
+        # The CRLs are promised for the whole simulated year: a year passes in the run's seconds, so a
+        # CA re-issuing weekly would rewrite them many times a second (the hub refuses documents
+        # with revocation-data-stale once its CRL is past nextUpdate). A revocation re-issues them.
+        validity = Validity(root=max(Validity.root, until_now + 365), issuing=max(Validity.issuing, until_now),
+                            crl=400)
         init_pki(KeyStore.at(self.keys_dir), BodyRegistry.from_toml(bodies_file), at=self.clock.start,
                  algorithm=self.config.algorithm, bodies_file=str(bodies_file.resolve()), validity=validity,
                  hub_url=self.url)
@@ -513,7 +517,7 @@ class Demo:
                                             bodies_file=self.folder / "bodies.toml"))
         try:
             service.trust.reload()
-            now = datetime.now(UTC)
+            now = self.clock.now()  # the run's calendar: its CRLs are fresh then, not today
             verifier = service.trust.verifier()
             proofs = []
             for body, revoked_at in self.revocations:
