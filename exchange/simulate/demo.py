@@ -503,6 +503,11 @@ class Demo:
         finally:
             service.engine.dispose()
 
+    @property
+    def auditor_token(self) -> str:
+        """The bearer token of the demo's auditor (for curl and scripts against the hub)."""
+        return self._token
+
     def revocation_proofs(self) -> list[RevocationProof]:
         """For each body revoked during the run: its documents the hub accepted before the
         revocation, validated again now (with the CRL that revokes it) as they are stored, with
