@@ -201,7 +201,8 @@ class DocumentPage:
     def build(cls, service: ExchangeService, document_id: str, *, viewer: Viewer,
               at: datetime | None = None) -> DocumentPage:
         """The page of *document_id* as *viewer* may see it: NotAuthorizedError (``other-body``)
-        outside a clerk's body; the text preview only for a role that may read content."""
+        outside a clerk's body; the text preview only for a role that may read content. *at*:
+        when to validate the signature again (default now)."""
         doc = service.audit_document(document_id=document_id)
         viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
         report = ValidationReport.from_dict(doc.report) if doc.report else None
