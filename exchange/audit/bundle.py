@@ -5,6 +5,7 @@ Layout (``format: exchange-evidence/1``)::
     manifest.json                    format, origin, creation time, the documents' ids
     checkpoint.note  checkpoint.p7s  the hub's signed checkpoint (C2SP note) and its detached CMS
     pki/crl.pem  pki/chain.pem       the CRL and CA certificates the hub enforced at export
+    pki/root-crl.pem                 the root's CRL (the issuing CA's status), when the PKI has one
     documents/ID/record.json         the register's rows of the document (metadata, deliveries)
     documents/ID/content.bin         the document's bytes as the hub stores them (absent on paper)
     documents/ID/signature.p7s       its detached CMS signature, as the hub stores it
@@ -76,10 +77,13 @@ class BundleWriter:
         self._ids: list[str] = []
         self._manifest = {"format": FORMAT, "origin": origin, "created_at": created_at}
 
-    def add_checkpoint(self, signed: SignedCheckpoint, *, crl_pem: bytes, chain_pem: bytes) -> None:
+    def add_checkpoint(self, signed: SignedCheckpoint, *, crl_pem: bytes, chain_pem: bytes,
+                       root_crl_pem: bytes | None = None) -> None:
         self._zip.writestr("checkpoint.note", signed.note)
         self._zip.writestr("checkpoint.p7s", signed.cms)
         self._zip.writestr("pki/crl.pem", crl_pem)
+        if root_crl_pem is not None:  # the root's CRL (the issuing CA's status): required too
+            self._zip.writestr("pki/root-crl.pem", root_crl_pem)
         self._zip.writestr("pki/chain.pem", chain_pem)
 
     def add_document(self, document_id: str, *, record: dict[str, Any], content: Path | None,

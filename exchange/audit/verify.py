@@ -66,10 +66,10 @@ def _time(text: str) -> datetime:
 
 
 def bundle_verifier(reader: BundleReader, ca_file: Path) -> Verifier:
-    """A verifier trusting *ca_file* and enforcing the CRL the bundle carries."""
+    """A verifier trusting *ca_file* and enforcing the CRLs the bundle carries (issuing CA's, root's)."""
     anchors = load_certificate_file(ca_file)
-    crl = reader.read("pki/crl.pem")
-    crls = [load_crl(crl, source="pki/crl.pem")] if crl else []
+    crls = [load_crl(data, source=name) for name in ("pki/crl.pem", "pki/root-crl.pem")
+            if (data := reader.read(name))]
     return Verifier(paths=PathValidator(trust_anchors=anchors, crls=crls, require_revocation=bool(crls)))
 
 

@@ -58,7 +58,9 @@ class Evidence:
         writer = BundleWriter(target, origin=signed.checkpoint.origin, created_at=entry_time(at))
         count = 0
         try:
-            writer.add_checkpoint(signed, crl_pem=crl_pem(self.service.trust.crl()), chain_pem=chain)
+            root_crl = self.service.trust.root_crl()
+            writer.add_checkpoint(signed, crl_pem=crl_pem(self.service.trust.crl()), chain_pem=chain,
+                                  root_crl_pem=crl_pem(root_crl) if root_crl is not None else None)
             for document_id in document_ids:
                 self._add(writer, document_id, size)
                 count += 1

@@ -116,7 +116,7 @@ def test_a_small_demo_runs_real_traffic_and_stops_everything(tmp_path: Path) -> 
                    "--data", str(folder / "hub"), "--ca", root)
     assert audit.returncode == 0 and "0 difference(s)" in audit.stdout, audit.stdout + audit.stderr
     hub = start_hub(keys=folder / "keys", data=folder / "hub", db_url=f"sqlite:///{folder / 'hub' / 'hub.db'}",
-                    args=("--bodies", str(folder / "bodies.toml")))
+                    args=("--bodies", str(folder / "bodies.toml"), "--clock", str(folder / "clock.json")))
     try:
         year = str(entries[0].sent_at.year)
         token = hub.person_token(hub.ensure_person("auditor"))

@@ -13,7 +13,8 @@ from hub.inprocess import document_bytes, metadata, running
 
 
 def test_the_hub_lives_on_its_clock(hub_settings: HubSettings, pki, credentials) -> None:  # type: ignore[no-untyped-def]
-    start = (pki.created + timedelta(days=40)).replace(microsecond=0)
+    # within the CRL's currency (7 days from the session PKI's): a hub past it refuses revocation-data-stale
+    start = (pki.created + timedelta(days=2)).replace(microsecond=0)
     # an hour of the calendar per real second, started a real second ago
     clock = SimulatedClock(start=start, rate=3600.0).started(at=datetime.now(UTC).timestamp() - 1)
     settings = replace(hub_settings, clock=clock)
