@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from exchange.cli import demo, hub, keys, node, report, secret, signing, simulate, users
+from exchange.cli import (
+    audit,
+    demo,
+    edxml,
+    hub,
+    keys,
+    node,
+    report,
+    secret,
+    signing,
+    simulate,
+    users,
+)
 from exchange.cli.common import run_guarded
 
 
@@ -19,6 +31,8 @@ def build_app() -> typer.Typer:
     app.add_typer(keys.app, name="keys")
     app.add_typer(hub.app, name="hub")
     app.add_typer(node.app, name="node")
+    app.add_typer(edxml.app, name="edxml")
+    app.add_typer(audit.app, name="audit")
     app.add_typer(users.app, name="users")
     app.command("sign")(signing.sign_command)
     app.command("verify")(signing.verify_command)

@@ -111,7 +111,8 @@ def demo_command(
                       f"stands at the end of the run):\n"
                       f"  EXCHANGE_CLOCK={demo.clock_path} exchange node inbox --all --as {plan.bodies[0].id} "
                       f"--hub {demo.url} --keys {demo.keys_dir}"
-                      + (f"\n  curl --cacert {demo.keys_dir}/root-ca.pem {demo.url}/api/measures" if tls else ""))
+                      + (f"\n  curl --cacert {demo.keys_dir}/root-ca.pem -H 'Authorization: Bearer {demo.auditor_token}' "
+                         f"'{demo.url}/api/measures?period={demo.period().label}'" if tls else ""))
         try:
             demo.serve()
         except KeyboardInterrupt:
@@ -122,15 +123,15 @@ def demo_command(
 def _print_proof(console: Console, proof: RevocationProof, url: str) -> None:
     """What revoking a body did to the documents it had already sent: nothing, thanks to the
     hub's time-stamps."""
-    when = f"{proof.revoked_at:%d %b %Y %H:%M} UTC"
+    when = proof.revoked_at.strftime("%d %b %Y %H:%M:%S")  # the run's calendar
     if not proof.documents:
-        console.print(f"{proof.body}: revoked at {when} before the hub accepted any of its signed documents")
+        console.print(f"{proof.body}: revoked at {when} UTC before the hub accepted any of its signed documents")
         return
     def counts(verdicts: Counter[str]) -> str:
         return ", ".join(f"{n} {verdict}" for verdict, n in verdicts.most_common())
     documents = "signed document" if proof.documents == 1 else "signed documents"
     console.print(
-        f"[bold]{proof.body}[/]: certificate revoked at {when}. Its {proof.documents} {documents} "
+        f"[bold]{proof.body}[/]: certificate revoked at {when} UTC. Its {proof.documents} {documents} "
         f"accepted before then, validated again now with the CRL that revokes it: "
         f"[green]{counts(proof.stamped)}[/] — each carries the hub's RFC 3161 time-stamp, proof the signature "
         f"existed before the revocation. The same signatures without it: [yellow]{counts(proof.bare)}[/].")

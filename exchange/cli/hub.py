@@ -42,6 +42,8 @@ def serve(
         "--mtls", help="with --tls: require a TLS client certificate from the demo PKI and bind it to the "
         "token")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    checkpoint_interval: Annotated[float, typer.Option(
+        "--checkpoint-interval", help="seconds: the most often a new log checkpoint is signed")] = 2.0,
     durable: Annotated[bool, typer.Option("--durable/--no-durable", help="fsync blobs and database commits "
                                           "before acknowledging (--no-durable: benchmarks only; a power cut "
                                           "may lose acknowledged documents)")] = True,
@@ -56,10 +58,12 @@ def serve(
     from exchange.hub.settings import HubSettings
 
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
+    if checkpoint_interval < 0:
+        raise InputError("--checkpoint-interval cannot be negative")
     if mtls and not tls:
         raise InputError("--mtls needs --tls")
     hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training, mtls=mtls,
-                                    durable=durable,
+                                    durable=durable, checkpoint_interval=checkpoint_interval,
                                     clock=clock_from_option(clock or (str(cfg.clock_file) if cfg.clock_file else None)))
     hub.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = KeyStore.at(hub.keys_dir)
@@ -99,6 +103,7 @@ def _env(hub: HubSettings) -> dict[str, str]:
         "EXCHANGE_BODIES": str(hub.resolved_bodies_file.resolve()),
         "EXCHANGE_MAX_UPLOAD": str(hub.max_upload),
         "EXCHANGE_TRAINING": "1" if hub.training else "",
+        "EXCHANGE_CHECKPOINT_INTERVAL": str(hub.checkpoint_interval),
         "EXCHANGE_DURABLE": "1" if hub.durable else "0",
         "EXCHANGE_MTLS": "1" if hub.mtls else "",
     }

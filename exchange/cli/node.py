@@ -17,8 +17,10 @@ from exchange.cli.render import print_report
 from exchange.cli.signing import EXIT_BY_INDICATION
 from exchange.clock import clock_from_option
 from exchange.config import Settings
+from exchange.domain.business import BusinessAction, BusinessStatement, check_changes
 from exchange.domain.documents import Classification, DocumentMetadata, ReceiptStatus
-from exchange.errors import InputError, InputFileError, TransportError
+from exchange.edxml import DEFAULT_MAX_PACKAGE, read_package
+from exchange.errors import InputError, InputFileError, TooLargeError, TransportError
 from exchange.node import HubClient, RetryPolicy, acknowledge, fetch, node_verifier
 from exchange.node.agent import Fetched
 from exchange.node.client import body_trust
@@ -201,7 +203,8 @@ def _print_secret(got: Fetched, *, json_out: bool) -> None:
 def ack(
     document_id: Annotated[str, typer.Argument(metavar="DOC_ID")],
     as_body: AsOpt,
-    status: Annotated[str, typer.Option(help="received, rejected, accepted, assigned, processing, completed")],
+    status: Annotated[str, typer.Option(help="received, rejected, accepted, assigned, processing, completed; "
+                                        "change_accepted (15) or change_rejected (16) to answer a recall/update")],
     reason: Annotated[str, typer.Option(help="why (required for rejected)")] = "",
     hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
@@ -230,6 +233,7 @@ def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")]
     with _client(cfg, as_body, ca) as client:
         doc = client.document(document_id)
         trail = client.status(document_id)
+        events = client.business_events(document_id)
     if json_out:
         typer.echo(json.dumps(trail, ensure_ascii=False, indent=2))
         return
@@ -239,19 +243,54 @@ def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")]
     for r in trail:
         typer.echo(f"  {r['stated_at'][:19]}  {r['recipient']:<28} {r['status']} {r['status_name']:<10} "
                    f"signature {r['indication']}" + (f"  reason: {r['reason']}" if r["reason"] else ""))
+    for e in events:
+        what = {"recall": "recall requested (13)", "update": "metadata updated"}.get(e["action"], "")
+        if e["action"] == "replace":
+            what = (f"replaced by {e['related_id']}" if e["document_id"] == document_id
+                    else f"replaces {e['document_id']}")
+        typer.echo(f"  {e['stated_at'][:19]}  {e['sender']:<28} {what}: {e['reason']}  "
+                   f"statement signature {e['indication']}")
 
 
 @app.command("register-incoming")
 def register_incoming(
     as_body: AsOpt,
-    from_agency: Annotated[str, typer.Option("--from", help="the outside agency, e.g. \"Bộ Tài chính\"")],
+    from_agency: Annotated[str | None, typer.Option("--from", help="the outside agency, e.g. \"Bộ Tài chính\"")] = None,
     scanned: Annotated[Path | None, typer.Option("--scanned", help="the scan, if it was scanned")] = None,
+    edxml: Annotated[Path | None, typer.Option("--edxml", help="an edXML package the agency sent (born digital)")] = None,
     subject: Annotated[str, typer.Option(help="what it is about")] = "",
     number: Annotated[str, typer.Option(help="its số ký hiệu")] = "",
     hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
 ) -> None:
-    """Record a document received from an outside (state) agency, scanned or not (K3)."""
+    """Record a document received from an outside (state) agency: scanned or not (--from), or
+    an edXML package it sent (--edxml: a document counts in K3 as born digital; a status is
+    recorded on the trail of the document of yours it answers)."""
     cfg = settings(hub_url=hub, keys_dir=keys)
+    if edxml is not None:
+        if from_agency or scanned:
+            raise InputError("--edxml names the sender itself: give it without --from or --scanned")
+        if not edxml.is_file():
+            raise InputFileError(f"no such file: {edxml}")
+        if edxml.stat().st_size > DEFAULT_MAX_PACKAGE:
+            raise TooLargeError(f"{edxml} is over the edXML limit of {DEFAULT_MAX_PACKAGE:,} bytes")
+        read_package(edxml.read_bytes())  # refuse here, with the same words, what the hub would refuse
+        with _client(cfg, as_body, ca) as client:
+            answer: dict[str, Any] = client.register_edxml(edxml.read_bytes(), filename=edxml.name)
+        if json_out:
+            typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        elif answer["incoming"]:
+            inc = answer["incoming"]
+            typer.echo(f"{inc['id']}  from {inc['from_agency']} ({answer['from_organ']})  edXML "
+                       f"{answer['edxml_document_id']}  born digital: counts in K3 as received electronically")
+        elif answer["document_id"]:
+            typer.echo(f"status {answer['status_code']} from {answer['from_organ']} recorded on document "
+                       f"{answer['document_id']}")
+        else:
+            typer.echo(f"edXML business type {answer['business_type']} from {answer['from_organ']} recorded on "
+                       f"incoming document {answer['header'].get('business_document_id') or answer['edxml_document_id']}")
+        return
+    if not from_agency:
+        raise InputError("give --from AGENCY (with --scanned FILE if it was scanned), or --edxml FILE")
     if scanned is not None and not scanned.is_file():
         raise InputFileError(f"no such file: {scanned}")
     with _client(cfg, as_body, ca) as client:
@@ -261,3 +300,81 @@ def register_incoming(
         typer.echo(json.dumps(row, ensure_ascii=False, indent=2))
     else:
         typer.echo(f"{row['id']}  from {row['from_agency']}  {'scanned' if row['scanned'] else 'not scanned'}")
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="why (required; travels as BussinessDocReason)")]
+
+
+@app.command("recall")
+def recall(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")], as_body: AsOpt, reason: ReasonOpt,
+           hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False) -> None:
+    """Recall a document you sent (edXML status 13): each recipient answers with a signed
+    receipt, 15 (agrees) or 16 (refuses): exchange node ack DOC_ID --status change_accepted."""
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    with _client(cfg, as_body, ca) as client:
+        event = client.business(_statement(BusinessAction.RECALL, document_id, as_body, reason))
+        doc = client.document(document_id)
+    _print_event(event, json_out, f"recall (13) sent to {', '.join(doc['recipients'])}; they answer 15 or 16")
+
+
+@app.command("update")
+def update(
+    document_id: Annotated[str, typer.Argument(metavar="DOC_ID")], as_body: AsOpt, reason: ReasonOpt,
+    subject: Annotated[str | None, typer.Option(help="new trích yếu")] = None,
+    number: Annotated[str | None, typer.Option(help="new số ký hiệu")] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help="new document type")] = None,
+    doc_date: Annotated[str | None, typer.Option("--date", help="new date YYYY-MM-DD")] = None,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Send a signed update of a document's metadata (edXML business type 2)."""
+    changes = {k: v for k, v in (("subject", subject), ("number", number), ("doc_type", doc_type),
+                                 ("doc_date", doc_date)) if v is not None}
+    check_changes(changes)
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    with _client(cfg, as_body, ca) as client:
+        event = client.business(_statement(BusinessAction.UPDATE, document_id, as_body, reason, changes=changes))
+    _print_event(event, json_out, "metadata updated: " + ", ".join(
+        f"{k} {old!r} → {new!r}" for k, (old, new) in event["changes"].items()))
+
+
+@app.command("replace")
+def replace(
+    document_id: Annotated[str, typer.Argument(metavar="DOC_ID")],
+    file: Annotated[Path, typer.Argument(help="the new version")],
+    as_body: AsOpt, reason: ReasonOpt,
+    subject: Annotated[str | None, typer.Option(help="trích yếu [the replaced document's]")] = None,
+    number: Annotated[str | None, typer.Option(help="số ký hiệu [the replaced document's]")] = None,
+    doc_date: Annotated[str | None, typer.Option("--date", help="date YYYY-MM-DD [today]")] = None,
+    hub: HubOpt = None, ca: CaOpt = None, keys: KeysOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Replace a document you sent with a new signed version (edXML business type 3): the new
+    version goes to the same recipients, and a signed statement names the one it replaces."""
+    if not file.is_file():
+        raise InputFileError(f"no such file: {file}")
+    cfg = settings(hub_url=hub, keys_dir=keys)
+    with _client(cfg, as_body, ca) as client:
+        old = client.document(document_id)
+        if old["sender"] != as_body:
+            raise InputError(f"document {document_id} was sent by {old['sender']}: only its sender replaces it")
+        metadata = DocumentMetadata.from_dict({
+            "recipients": old["recipients"], "subject": subject or old["subject"], "number": number or old["number"],
+            "doc_type": old["doc_type"], "doc_date": doc_date or date.today().isoformat(),
+            "classification": old["classification"], "message_id": str(uuid.uuid4())})
+        new = client.send(file, metadata=metadata, sign=True)
+        event = client.business(_statement(BusinessAction.REPLACE, document_id, as_body, reason,
+                                           replacement=new["id"]))
+    _print_event(event, json_out, f"replaced by {new['id']} (signed, sent to {', '.join(new['recipients'])})")
+
+
+def _statement(action: BusinessAction, document_id: str, sender: str, reason: str, **extra: Any) -> BusinessStatement:
+    statement = BusinessStatement(action=action, document_id=document_id, sender=sender,
+                                  time=parse_time(None).replace(microsecond=0), reason=reason.strip(), **extra)
+    statement.check()
+    return statement
+
+
+def _print_event(event: dict[str, Any], json_out: bool, words: str) -> None:
+    if json_out:
+        typer.echo(json.dumps(event, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"{event['document_id']}: {words} [statement signature {event['indication']}]")

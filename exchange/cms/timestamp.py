@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from exchange.cms.certs import find_signer, load_embedded
 from exchange.cms.der import children, tlv, unwrap
 from exchange.cms.report import TimestampInfo, iso
 from exchange.errors import ExchangeError, MalformedError, PKIError
@@ -820,8 +821,11 @@ def check_token(
     except MalformedTokenError as exc:
         return TokenCheck(False, None, str(exc), None)
     cache = certificate_cache if certificate_cache is not None else {}
-    certs = tuple(_load_cert(c, cache) for c in token.certificates)
-    tsa = _find_signer(token.signer_id, certs)
+    try:
+        certs = tuple(load_embedded(c, cache) for c in token.certificates)
+    except MalformedError as exc:
+        return TokenCheck(False, token.gen_time, f"the token is malformed: {exc.message}", None)
+    tsa = find_signer(token.signer_id, certs)
     when = token.gen_time
 
     def fail(detail: str) -> TokenCheck:
@@ -890,37 +894,7 @@ def _cert_hash(cert: x509.Certificate, algorithm: str) -> bytes:
 
 
 @lru_cache(maxsize=256)
-def _issuer_der(cert: x509.Certificate) -> bytes:
-    return cert.issuer.public_bytes()
-
-
-@lru_cache(maxsize=256)
 def _name(cert: x509.Certificate) -> str:
     return common_name_of(cert)
 
 
-def _load_cert(der: bytes, cache: dict[bytes, x509.Certificate]) -> x509.Certificate:
-    key = hashlib.sha256(der).digest()
-    cert = cache.get(key)
-    if cert is None:
-        cert = x509.load_der_x509_certificate(der)
-        if len(cache) > 4096:
-            cache.clear()
-        cache[key] = cert
-    return cert
-
-
-def _find_signer(sid: tuple[str, Any, Any], certs: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
-    kind, identifier, serial = sid
-    if kind == "issuer_and_serial_number":
-        for cert in certs:
-            if cert.serial_number == serial and _issuer_der(cert) == identifier:
-                return cert
-        return next((c for c in certs if c.serial_number == serial), None)
-    for cert in certs:
-        try:
-            if cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == identifier:
-                return cert
-        except x509.ExtensionNotFound:
-            continue
-    return None

@@ -23,7 +23,6 @@ The steps, numbered as in the report's checks:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
+from exchange.cms.certs import find_signer, load_embedded
 from exchange.cms.content import DIGESTS, Content, digests
 from exchange.cms.der import children, tlv, unwrap
 from exchange.cms.report import (
@@ -52,7 +52,7 @@ from exchange.cms.report import (
 )
 from exchange.cms.timestamp import CLOCK_LEEWAY, TokenCheck, check_token
 from exchange.errors import MalformedError
-from exchange.pki.certificates import body_id_of, common_name_of, load_der_certificate
+from exchange.pki.certificates import body_id_of, common_name_of
 from exchange.pki.path import PathResult, PathStatus, PathValidator
 
 _HASHES: dict[str, hashes.HashAlgorithm] = {
@@ -103,7 +103,7 @@ class DetachedSignature:
             cache = certificate_cache if certificate_cache is not None else {}
             certs = tuple(_load_cert(c.chosen.dump(), cache) for c in signed["certificates"] or ()
                           if c.name == "certificate")
-            signer_cert = _find_signer(_signer_id(si["sid"].dump()), certs)
+            signer_cert = find_signer(_signer_id(si["sid"].dump()), certs)
             attrs = si["signed_attrs"]
             message_digest = signing_time = cert_hash = None
             signed_der = None
@@ -205,39 +205,10 @@ def _signer_id(der: bytes) -> tuple[str, Any, Any]:
 
 
 def _load_cert(der: bytes, cache: dict[bytes, x509.Certificate]) -> x509.Certificate:
-    key = hashlib.sha256(der).digest()
-    cert = cache.get(key)
-    if cert is None:
-        try:
-            cert = load_der_certificate(der, source="an embedded certificate")
-        except MalformedError as exc:
-            raise MalformedSignatureError(exc.message) from None
-        if len(cache) > 4096:
-            cache.clear()
-        cache[key] = cert
-    return cert
-
-
-def _find_signer(sid: tuple[str, Any, Any], certs: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
-    kind, identifier, serial = sid
-    if kind == "issuer_and_serial_number":
-        issuer = identifier
-        for cert in certs:
-            if cert.serial_number == serial and cert.issuer.public_bytes() == issuer:
-                return cert
-        # Fall back to comparing names semantically (encodings of equal names may differ).
-        for cert in certs:
-            if cert.serial_number == serial:
-                return cert
-        return None
-    ski = identifier
-    for cert in certs:
-        try:
-            if cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == ski:
-                return cert
-        except x509.ExtensionNotFound:
-            continue
-    return None
+    try:
+        return load_embedded(der, cache)
+    except MalformedError as exc:
+        raise MalformedSignatureError(exc.message) from None
 
 
 class Verifier:

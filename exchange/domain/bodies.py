@@ -18,6 +18,7 @@ from exchange.domain.tomlfile import read_toml
 from exchange.errors import BodiesFileError, UnknownBodyError
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ORGAN_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.]{0,34}$")  # QCVN 102 organ ids: at most 35 characters
 
 
 class BodyKind(StrEnum):
@@ -34,6 +35,7 @@ class Body:
     name_vi: str
     name_en: str
     population_millions: float | None = None
+    organ_id: str = ""  # edXML organ id (mã định danh, QCVN 102:2016), e.g. 000.00.00.A41
 
     @property
     def name(self) -> str:
@@ -79,6 +81,11 @@ class BodyRegistry:
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def by_organ_id(self, organ_id: str) -> Body | None:
+        """The body whose edXML organ id is *organ_id*, or None (an outside agency)."""
+        wanted = organ_id.strip()
+        return next((b for b in self if b.organ_id and b.organ_id == wanted), None)
+
     def ids(self) -> list[str]:
         return list(self._by_id)
 
@@ -95,6 +102,8 @@ class BodyRegistry:
                       f"name_en = {json.dumps(body.name_en, ensure_ascii=False)}"]
             if body.population_millions is not None:
                 lines.append(f"population_millions = {body.population_millions!r}")
+            if body.organ_id:
+                lines.append(f"organ_id = {json.dumps(body.organ_id)}")
             lines.append("")
         return "\n".join(lines)
 
@@ -124,7 +133,12 @@ def _parse_body(table: object, index: int, path: Path) -> Body:
         isinstance(population, bool) or not isinstance(population, int | float) or population <= 0
     ):
         raise BodiesFileError(f"{where} ({body_id}): field 'population_millions' must be > 0")
+    organ_id = table.get("organ_id", "")
+    if not isinstance(organ_id, str) or (organ_id and not _ORGAN_ID.match(organ_id.strip())):
+        raise BodiesFileError(f"{where} ({body_id}): field 'organ_id' must look like 000.00.00.A41 "
+                              "(an edXML organ id)")
     return Body(
+        organ_id=organ_id.strip(),
         id=body_id,
         kind=kind,
         name_vi=text("name_vi"),

@@ -32,7 +32,11 @@ class Channel(StrEnum):
 
 
 class ReceiptStatus(StrEnum):
-    """Vietnam's edXML status codes for a received document (the CLI takes the names)."""
+    """Vietnam's edXML status codes for a received document (the CLI takes the names).
+
+    01–06 and 15/16 are a recipient's signed receipts; 13 (recall) is the sender's request,
+    recorded on every recipient's row of the register until the recipient answers 15 or 16.
+    """
 
     RECEIVED = "01"
     REJECTED = "02"
@@ -40,6 +44,13 @@ class ReceiptStatus(StrEnum):
     ASSIGNED = "04"
     PROCESSING = "05"
     COMPLETED = "06"
+    RECALL = "13"  # the sender asks for the document back (never a recipient's receipt)
+    CHANGE_ACCEPTED = "15"  # the recipient agrees to a recall or update
+    CHANGE_REJECTED = "16"  # the recipient refuses a recall or update
+
+    @property
+    def answers_change(self) -> bool:
+        return self in (ReceiptStatus.CHANGE_ACCEPTED, ReceiptStatus.CHANGE_REJECTED)
 
     @classmethod
     def parse(cls, text: str) -> ReceiptStatus:

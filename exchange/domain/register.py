@@ -25,6 +25,7 @@ class RegisterEntry:
     verified_by_recipient: bool | None = None  # the recipient's own validation passed
     receipt_status: ReceiptStatus | None = None  # latest signed status from the recipient
     receipt_at: datetime | None = None
+    superseded: bool = False  # replaced by a new signed version: K1 counts the replacement instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +38,5 @@ class IncomingEntry:
     received_at: datetime
     scanned: bool
     entered: bool
+    electronic: bool = False  # arrived as an edXML package: born digital, nothing to scan
+    superseded: bool = False  # replaced by a later package (edXML BussinessDocType 3): not counted

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -13,10 +14,12 @@ from exchange.domain.bodies import BodyRegistry
 from exchange.hub import errors, openapi, roster, web
 from exchange.hub.auth import CHALLENGE_TTL, TokenService
 from exchange.hub.blobs import BlobStore
+from exchange.hub.evidence import Evidence
+from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.jsonbody import JsonBodyLimit
 from exchange.hub.people import AccessLog, Accounts
 from exchange.hub.people.accounts import LoginPolicy
-from exchange.hub.routes import auth, documents, measures, registry, tsa
+from exchange.hub.routes import audit, auth, documents, edxml, log, measures, registry, tsa
 from exchange.hub.service import ExchangeService
 from exchange.hub.settings import HubSettings
 from exchange.hub.store.db import make_engine
@@ -41,6 +44,8 @@ def build_service(settings: HubSettings) -> ExchangeService:
         trust=trust,
         bodies=bodies,
         max_upload=settings.max_upload,
+        log=EvidenceLog(engine, origin=settings.log_origin,
+                        interval=timedelta(seconds=settings.checkpoint_interval)),
     )
 
 
@@ -57,6 +62,7 @@ def create_app(settings: HubSettings) -> FastAPI:
                            service.blobs.root)
         app.state.service = service
         app.state.trust = service.trust
+        app.state.evidence = Evidence(service)
         app.state.clock = settings.clock
         # Lifetimes are real minutes: on a fast simulated clock they last as many clock hours.
         app.state.tokens = TokenService.from_file(settings.data_dir / "hub-secret",
@@ -83,7 +89,8 @@ def create_app(settings: HubSettings) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, max_upload=settings.max_upload)
     app.add_middleware(JsonBodyLimit)
-    for router in (auth.router, documents.router, registry.router, measures.router, tsa.router):
+    for router in (auth.router, documents.router, registry.router, measures.router, edxml.router, log.router,
+                   audit.router, tsa.router):
         app.include_router(router)
     web.install(app)  # the pages for trainers and auditors, after the JSON API
     openapi.install(app)

@@ -66,7 +66,8 @@ async def current_principal(
     request.state.body = principal.body_id  # who, for the access log if this request is refused
     if trust.is_revoked(principal.serial, at=at):
         raise NotAuthorizedError(f"the certificate of {principal.body_id} (serial {principal.serial:x}) "
-                                 "has been revoked", code="certificate-revoked")
+                                 "has been revoked", code="certificate-revoked",
+                                 detail={"body": principal.body_id, "serial": f"{principal.serial:x}"})
     if request.app.state.settings.mtls:
         check_binding(request, principal)  # the token is good only with its body's TLS client key
     return principal

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exchange.domain.text import printable
@@ -22,7 +25,8 @@ from exchange.errors import (
     TooLargeError,
     TransportError,
 )
-from exchange.hub.gate import record_refusal
+from exchange.hub.gate import actor_of, record_refusal
+from exchange.hub.people import ActorKind
 
 _STATUS: tuple[tuple[type[ExchangeError], int], ...] = (
     (NotAuthenticatedError, 401),
@@ -60,6 +64,7 @@ def install(app: FastAPI) -> None:
         status = status_for(exc)
         if isinstance(exc, AuthError):
             await record_refusal(request, exc)
+            await _log_refusal(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=status, headers=headers)
 
@@ -74,3 +79,20 @@ def install(app: FastAPI) -> None:
         # Starlette's 405 carries ``Allow`` (RFC 9110: the methods the path takes): keep it.
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+
+async def _log_refusal(request: Request, exc: AuthError) -> None:
+    """Append "access refused" (who asked for what) to the evidence log; the answer goes out
+    even if the log cannot be written (a 5xx would tell the client nothing more)."""
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        return
+    at = datetime.now(UTC)
+    name, kind, _ = actor_of(request)
+    actor = None if kind is ActorKind.ANONYMOUS else name
+    revoked = exc.detail.get("serial") if isinstance(exc.detail, dict) and exc.code == "certificate-revoked" else None
+    try:
+        await run_in_threadpool(service.record_refusal, actor=actor, method=request.method, path=request.url.path,
+                                code=exc.code, at=at, revoked_serial=revoked)
+    except SQLAlchemyError:
+        pass

@@ -19,6 +19,7 @@ def app_from_env() -> FastAPI:
         Settings.from_env(),
         max_upload=int(max_upload) if max_upload else None,
         training=bool(os.environ.get("EXCHANGE_TRAINING")),
+        checkpoint_interval=float(os.environ.get("EXCHANGE_CHECKPOINT_INTERVAL") or 2.0),
         durable=os.environ.get("EXCHANGE_DURABLE", "1") != "0",
         clock=clock_from_option(os.environ.get("EXCHANGE_CLOCK")),
         mtls=bool(os.environ.get("EXCHANGE_MTLS")),

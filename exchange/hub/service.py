@@ -33,15 +33,18 @@ from exchange.errors import (
     RejectedError,
     UnknownBodyError,
 )
-from exchange.hub import repeats, roster
+from exchange.hub import business, edxml_import, log_events, repeats, roster
 from exchange.hub.blobs import BlobStore
+from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import (
+    BusinessEventPublic,
     Delivery,
     DeliveryPublic,
     Document,
     DocumentPublic,
+    EdxmlImportPublic,
     IncomingPublic,
     Receipt,
     ReceiptPublic,
@@ -71,8 +74,10 @@ class ExchangeService:
     """Send, deliver, fetch, acknowledge; the register of every exchange."""
 
     def __init__(self, *, engine: Engine, blobs: BlobStore, trust: Trust, bodies: BodyRegistry,
-                 max_upload: int = DEFAULT_MAX_UPLOAD) -> None:
+                 max_upload: int = DEFAULT_MAX_UPLOAD, log: EvidenceLog | None = None) -> None:
         self.engine = engine
+        #: every event, appended in the transaction of the rows it describes
+        self.log = log or EvidenceLog(engine)
         self.blobs = blobs
         self.trust = trust
         self.bodies = bodies
@@ -141,6 +146,8 @@ class ExchangeService:
                 repo.add_document(session, row=row, recipients=metadata.recipients, state=state, at=at)
                 repo.add_event(session, at=at, actor=sender, action="refused" if reason else "accepted",
                                document_id=row["id"], detail=reason or channel.value)
+                self.log.append(session, log_events.document_entries(
+                    row, recipients=metadata.recipients, state=state, reason=reason, report=report, at=at))
                 session.commit()
             except IntegrityError:
                 # A concurrent retry with the same message id won the race: answer as a repeat.
@@ -209,6 +216,8 @@ class ExchangeService:
             row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
             repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
             repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
+            self.log.append(session, log_events.document_entries(
+                row, recipients=metadata.recipients, state="paper", reason="", report=None, at=at))
             session.commit()
         return _new_public(row, metadata.recipients, "paper")
 
@@ -234,6 +243,7 @@ class ExchangeService:
             with self._session() as session:
                 repo.add_incoming(session, row=row)
                 repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
+                self.log.append(session, [log_events.incoming_entry(row, at=at)])
                 session.commit()
         return IncomingPublic.model_validate(row)
 
@@ -259,6 +269,8 @@ class ExchangeService:
             delivery = next((d for d in deliveries if d.recipient == body), None)
             if delivery is not None and delivery.fetched_at is None:
                 delivery.fetched_at = as_stored(at)
+                session.flush()
+                self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
                 session.commit()
             return self.blobs.path(doc.sha256), _document_public(doc, deliveries)
 
@@ -277,6 +289,7 @@ class ExchangeService:
                                     code="no-file")
             if delivery_id is not None and fetched is None:
                 repo.update_delivery(session, delivery_id=delivery_id, fetched_at=at)
+                self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
                 session.commit()
         signature = self.blobs.read(signature_sha256) if signature_sha256 is not None else None
         return self.blobs.path(sha256), signature
@@ -294,6 +307,8 @@ class ExchangeService:
         if len(statement) > MAX_RECEIPT or len(signature) > MAX_SIGNATURE:
             raise InputError("the receipt is too large", code="invalid-receipt")
         parsed = ReceiptStatement.from_bytes(statement)
+        if parsed.status is ReceiptStatus.RECALL:
+            raise InputError("status 13 (recall) is the sender's request: exchange node recall", code="invalid-receipt")
         if parsed.document_id != document_id:
             raise InputError(f"the receipt is for document {parsed.document_id}, not {document_id}",
                              code="invalid-receipt")
@@ -306,6 +321,8 @@ class ExchangeService:
             sha256, delivery_id, state = target
             if delivery_id is None or state != "delivered":
                 raise NotAuthorizedError(f"document {document_id} was not delivered to {body}")
+            if parsed.status.answers_change:  # 15/16 answer a recall or an update (edXML)
+                business.require_pending_change(session, document_id=document_id)
             if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
@@ -328,6 +345,8 @@ class ExchangeService:
             repo.update_delivery(session, delivery_id=delivery_id, **delivery)
             repo.add_event(session, at=at, actor=body, action=f"status-{parsed.status.label}",
                            document_id=document_id, detail=parsed.reason)
+            self.log.append(session, [log_events.receipt_entry(row, receipt_id=receipt_id,
+                                                               verification=parsed.verification or None, at=at)])
             session.commit()
         return _receipt_answer(receipt_id, row)
 
@@ -337,6 +356,48 @@ class ExchangeService:
             doc, _ = self._readable(session, body, document_id)
             only = None if doc.sender == body else body
             return [_receipt_public(r) for r in repo.receipts_of(session, document_id=document_id, recipient=only)]
+
+    # -- edXML business operations and imported packages (exchange.hub.business, .edxml_import)
+    def record_business(self, *, body: str, document_id: str, statement: bytes, signature: bytes,
+                        at: datetime) -> BusinessEventPublic:
+        """A sender's signed recall, update or replacement (see :mod:`exchange.hub.business`)."""
+        return business.record(self, body=body, document_id=document_id, statement=statement,
+                               signature=signature, at=at)
+
+    def business_events(self, *, body: str | None, document_id: str) -> list[BusinessEventPublic]:
+        """The document's signed business events, for its sender or recipients (None: the pages)."""
+        if body is not None:
+            with self._session() as session:
+                self._readable(session, body, document_id)
+        return business.events(self, document_id=document_id)
+
+    def business_relations(self, *, document_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """For the register's pages: per document, (relation, other document id) pairs such as
+        ("recalled", ""), ("replaced by", NEW), ("replaces", OLD), ("updated", "")."""
+        return business.relations(self, document_ids=document_ids)
+
+    def edxml_imports(self, *, body: str | None = None, document_id: str | None = None) -> list[EdxmlImportPublic]:
+        """Imported edXML packages, newest first (the pages)."""
+        return edxml_import.imports(self, body=body, document_id=document_id)
+
+    def edxml_import(self, *, import_id: str) -> EdxmlImportPublic:
+        """One imported package with what it said; NotFoundError if unknown."""
+        return edxml_import.find(self, import_id=import_id)
+
+    def register_edxml(self, *, body: str, data: bytes, at: datetime) -> EdxmlImportPublic:
+        """An edXML package from an outside agency (see :mod:`exchange.hub.edxml_import`)."""
+        return edxml_import.register(self, body=body, data=data, at=at)
+
+    def record_refusal(self, *, actor: str | None, method: str, path: str, code: str, at: datetime,
+                       revoked_serial: str | None = None) -> None:
+        """Log a request refused for authentication or access (and a revoked certificate seen)."""
+        entries = [log_events.access_refused_entry(at, actor=actor, method=method, path=path, code=code)]
+        if revoked_serial is not None:
+            entries.append(log_events.revoked_entry(at, body=actor, serial=revoked_serial,
+                                                    seen_in="authentication"))
+        with self._session() as session:
+            self.log.append(session, entries)
+            session.commit()
 
     # -- the register ---------------------------------------------------------------------
     def register_entries(self, *, start: datetime | None = None, end: datetime | None = None

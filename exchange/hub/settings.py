@@ -9,6 +9,7 @@ from pathlib import Path
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings, default_bodies_file
 from exchange.hub.auth import TOKEN_TTL
+from exchange.hub.evidence_log import DEFAULT_ORIGIN
 from exchange.hub.service import DEFAULT_MAX_UPLOAD
 
 
@@ -22,6 +23,8 @@ class HubSettings:
     token_ttl: timedelta = TOKEN_TTL
     crl_reload_interval: float = 1.0
     training: bool = False
+    checkpoint_interval: float = 2.0  # seconds: the most often a new log checkpoint is signed
+    log_origin: str = DEFAULT_ORIGIN  # the log's name in its checkpoints
     durable: bool = True  # fsync blobs and commits (see exchange.hub.store.db.make_engine)
     mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
     #: where the hub's "now" comes from: the real time, or the demo's simulated calendar

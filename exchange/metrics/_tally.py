@@ -97,6 +97,10 @@ class Tally:
             sent_at = _utc(entry.sent_at)
             if not start <= sent_at < end:
                 continue
+            if entry.superseded:
+                # A replaced document and its replacement are one official document: only
+                # the replacement (its own row) counts, so the exchange is never counted twice.
+                continue
             # K1 counts exchanges *between two* of the configured bodies only.
             if sender == recipient or (kinds is not None and (
                     sender not in kinds or recipient not in kinds)):
@@ -168,12 +172,13 @@ class Tally:
         start, end, kinds = self.period.start, self.period.end, self.kinds
         for item in incoming:
             received_at = _utc(item.received_at)
-            if not start <= received_at < end:
-                continue
+            if not start <= received_at < end or item.superseded:
+                continue  # a replaced package counts once, through its replacement
             if kinds is not None and item.body not in kinds:
                 self.excluded_incoming += 1
                 continue
-            done = bool(item.scanned and item.entered)
+            # Stored electronically: scanned from paper, or born digital (an edXML package).
+            done = bool((item.scanned or item.electronic) and item.entered)
             month = (received_at.year, received_at.month)
             by_body = self.incoming_by_body.setdefault(item.body, [0, 0])
             by_month = self.incoming_by_month.setdefault(month, [0, 0])

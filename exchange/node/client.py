@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 import httpx
 
 from exchange.cms import sign_detached
+from exchange.domain.business import BusinessStatement
 from exchange.domain.documents import DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.errors import (
@@ -236,6 +237,23 @@ class HubClient:
             "statement": ("receipt.json", statement, "application/json"),
             "signature": ("receipt.json.p7s", signature, "application/pkcs7-signature"),
         })
+
+    def business(self, statement: BusinessStatement) -> dict[str, Any]:
+        """Sign and send a recall, update or replacement of a document this body sent."""
+        data = statement.to_bytes()
+        signature = sign_detached(data, self.credential, at=self.clock())
+        return self._json("POST", f"/api/documents/{_id(statement.document_id)}/business", files=lambda: {
+            "statement": ("statement.json", data, "application/json"),
+            "signature": ("statement.json.p7s", signature, "application/pkcs7-signature"),
+        })
+
+    def business_events(self, document_id: str) -> list[dict[str, Any]]:
+        return self._json("GET", f"/api/documents/{_id(document_id)}/business-events")  # type: ignore[return-value]
+
+    def register_edxml(self, package: bytes, *, filename: str = "package.edxml") -> dict[str, Any]:
+        """Register an edXML package from an outside agency (a document or a status)."""
+        return self._json("POST", "/api/incoming/edxml",
+                          files=lambda: {"package": (filename, package, "application/xml")})
 
     def status(self, document_id: str) -> list[dict[str, Any]]:
         return self._json("GET", f"/api/documents/{_id(document_id)}/status")  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from exchange.cms import (
     Indication,
@@ -376,3 +377,20 @@ def _foreign_tsa(pki: TestPKI) -> TimeStampAuthority:
     cert = issue_tsa_certificate(key, issuer=pki.foreign_issuing, not_before=pki.created - timedelta(minutes=10),
                                  crl_url=None)
     return TimeStampAuthority(Credential(cert, key, (pki.foreign_issuing.certificate,)))
+
+
+def test_a_token_carrying_a_corrupted_tsa_certificate_proves_nothing_and_never_raises(pki: TestPKI, tsa) -> None:
+    """cryptography decodes a certificate's key lazily: a token whose TSA certificate has a
+    corrupted key algorithm loads, and used to raise from inside validation (a 5xx at the hub)."""
+    signature = sign_detached(DOCUMENT, pki.signer, at=pki.created)
+    token = tsa.issue("sha256", _sha256(signature_value(signature)), at=pki.created + SECOND)
+    tsa_cert = tsa.credential.certificate.public_bytes(Encoding.DER)
+    oid = bytes.fromhex("2a864886f70d010101")  # rsaEncryption (the demo TSA's key)
+    if oid not in tsa_cert:
+        oid = bytes.fromhex("2a8648ce3d0201")  # id-ecPublicKey
+    bad = tsa_cert.replace(oid, oid[:-1] + b"\x21")
+    assert bad != tsa_cert and token.count(tsa_cert) == 1
+    report = _after_revocation(pki, add_timestamp(signature, token.replace(tsa_cert, bad)))
+    assert report.sub_indication is SubIndication.REVOKED_NO_POE
+    outcome, detail = _check(report, "signature time-stamp")
+    assert outcome is Outcome.FAILED and "malformed" in detail and "embedded certificate" in detail, detail

@@ -65,11 +65,19 @@ def test_sample_names_are_vietnamese_with_diacritics_in_nfc(registry: BodyRegist
 def test_sample_lookup(registry: BodyRegistry) -> None:
     body = registry.get("nghe-an")
     assert body == Body(
-        "nghe-an", BodyKind.PROVINCIAL, body.name_vi, body.name_en, body.population_millions
+        "nghe-an", BodyKind.PROVINCIAL, body.name_vi, body.name_en, body.population_millions,
+        organ_id="000.00.00.A41",
     )
     assert body.kind is BodyKind.PROVINCIAL
     assert "nghe-an" in registry and "atlantis" not in registry
     assert registry.ids()[0] == "central-office"  # file order is kept
+
+
+def test_every_body_has_a_distinct_edxml_organ_id(registry: BodyRegistry) -> None:
+    ids = [b.organ_id for b in registry]
+    assert all(ids) and len(set(ids)) == len(ids) == 80
+    assert registry.by_organ_id("000.00.00.A41").id == "nghe-an"  # Nghệ An is H41 among the state codes
+    assert registry.by_organ_id("000.00.00.G12") is None  # an outside agency
 
 
 def test_the_test_pki_bodies_file_is_a_valid_subset(pki: TestPKI, registry: BodyRegistry) -> None:

@@ -27,7 +27,7 @@ from exchange.hub.settings import HubSettings
 from exchange.hub.store.db import make_engine
 from exchange.hub.store.models import Document
 
-from e2e.harness import free_port
+from e2e.harness import free_port, start_hub
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -108,6 +108,29 @@ def test_a_small_demo_runs_real_traffic_and_stops_everything(tmp_path: Path) -> 
     assert channels[Channel.SIGNED_INVALID] >= 1
     assert "HASH_FAILURE" in refused_reasons  # the document altered in transit
     assert all(e.delivered for e in entries if e.channel is Channel.SIGNED_VALID)
+
+    # After the demo, an auditor replays the hub's log against its register and blobs, exports
+    # the year's archive, stops the hub and checks every document offline: all agree.
+    root = str(folder / "keys" / "root-ca.pem")
+    audit = _audit(tmp_path, "log", "verify", "--db", f"sqlite:///{folder / 'hub' / 'hub.db'}",
+                   "--data", str(folder / "hub"), "--ca", root)
+    assert audit.returncode == 0 and "0 difference(s)" in audit.stdout, audit.stdout + audit.stderr
+    hub = start_hub(keys=folder / "keys", data=folder / "hub", db_url=f"sqlite:///{folder / 'hub' / 'hub.db'}",
+                    args=("--bodies", str(folder / "bodies.toml"), "--clock", str(folder / "clock.json")))
+    try:
+        year = str(entries[0].sent_at.year)
+        token = hub.person_token(hub.ensure_person("auditor"))
+        hub.cli("audit", "archive", "--period", year, "-o", "archive.zip", "--token", token, cwd=tmp_path)
+    finally:
+        hub.stop()
+    checked = _audit(tmp_path, "verify", "archive.zip", "--ca", root, "--workers", "2")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "TOTAL_PASSED: 8 documents — 8 passed, 0 failed" in checked.stdout
+
+
+def _audit(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "exchange", "audit", *args], cwd=cwd, env=_env(cwd),
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_ctrl_c_during_the_run_stops_every_process(tmp_path: Path) -> None:

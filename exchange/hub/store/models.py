@@ -117,6 +117,10 @@ class Incoming(SQLModel, table=True):
     entered: bool = True
     sha256: str | None = Field(default=None, max_length=64)
     filename: str | None = Field(default=None, max_length=255)
+    # edXML (#15): a package that arrived electronically is born digital (no scan needed for
+    # K3); a package replaced by a later one (BussinessDocType 3) is not counted again.
+    electronic: bool = False
+    superseded: bool = False
 
 
 class Event(SQLModel, table=True):
@@ -153,6 +157,57 @@ class ServedBody(SQLModel, table=True):
     population_millions: float | None = None
     since: datetime = Field(sa_column=_utc())
     until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+# -- edXML (QCVN 102:2016, issue #15): business operations and imported packages --------------
+
+
+class BusinessEvent(SQLModel, table=True):
+    """A sender's signed recall, metadata update or replacement of a document it sent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=36)  # acted on
+    related_id: str | None = Field(default=None, index=True, max_length=36)  # replace: the new version
+    action: str = Field(max_length=16)  # exchange.domain.business.BusinessAction
+    sender: str = Field(max_length=64)
+    reason: str = Field(default="", max_length=500)
+    changes_json: str = "{}"  # update: {"field": [old, new]}
+    statement: bytes
+    signature: bytes
+    indication: str = Field(max_length=16)
+    report_json: str
+    stated_at: datetime = Field(sa_column=_utc())
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class EdxmlImport(SQLModel, table=True):
+    """An edXML package from an outside agency, kept verbatim (content-addressed) with what it said."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    body: str = Field(index=True, max_length=64)  # the body it was registered at
+    kind: str = Field(max_length=16)  # document | status
+    edxml_document_id: str = Field(default="", index=True, max_length=255)
+    business_type: str = Field(default="", max_length=2)
+    status_code: str = Field(default="", max_length=4)
+    from_organ: str = Field(default="", max_length=64)
+    from_name: str = Field(default="", max_length=255)
+    header_json: str  # the package's summary (exchange.edxml.DocumentPackage.summary)
+    xml_signature: str = Field(default="", max_length=32)
+    xml_signature_json: str = "{}"
+    sha256: str = Field(max_length=64)  # the package file itself
+    incoming_id: str | None = Field(default=None, index=True, max_length=36)
+    document_id: str | None = Field(default=None, index=True, max_length=36)  # a status about our document
+    received_at: datetime = Field(sa_column=_utc())
+
+
+class EdxmlAttachment(SQLModel, table=True):
+    """One attachment of an imported package, stored content-addressed (decoded, unzipped)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: str = Field(foreign_key="edxmlimport.id", index=True, max_length=36)
+    name: str = Field(default="", max_length=255)
+    sha256: str = Field(max_length=64)
+    size: int = 0
 
 
 # -- people: accounts, their sessions and tokens, the access log (exchange.hub.people) --------
@@ -202,7 +257,57 @@ class AccessEvent(SQLModel, table=True):
     client: str = Field(default="", max_length=64)  # the client's address
 
 
-ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, ServedBody, Account, AccountSession, AccessEvent)
+
+# -- the tamper-evident log (exchange.hub.evidence_log) ---------------------------------------
+
+
+class LogEntry(SQLModel, table=True):
+    """One entry of the log: its index (the Merkle leaf's position) and its exact leaf bytes."""
+
+    __tablename__ = "log_entry"
+
+    index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=32)
+    at: datetime = Field(sa_column=_utc())
+    document_id: str | None = Field(default=None, index=True, max_length=36)
+    leaf: bytes
+
+
+class LogNode(SQLModel, table=True):
+    """The hash of one complete subtree: the 2**level leaves from index * 2**level."""
+
+    __tablename__ = "log_node"
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes
+
+
+class LogHead(SQLModel, table=True):
+    """The log's one head row: its size and right border; appends lock it, so they are serial."""
+
+    __tablename__ = "log_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int = 0
+    frontier: bytes = b""
+
+
+class LogCheckpoint(SQLModel, table=True):
+    """A checkpoint the hub signed: the C2SP signed note and its detached CMS."""
+
+    __tablename__ = "log_checkpoint"
+
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root: bytes
+    note: bytes
+    cms: bytes
+    at: datetime = Field(sa_column=_utc())
+
+
+ALL_TABLES = (Document, Delivery, Receipt, Incoming, Event, ServedBody, BusinessEvent, EdxmlImport,
+              EdxmlAttachment, Account, AccountSession, AccessEvent, LogEntry, LogNode, LogHead,
+              LogCheckpoint)
 
 
 # -- what the API shows ----------------------------------------------------------------------
@@ -265,3 +370,70 @@ class IncomingPublic(SQLModel):
     received_at: datetime
     scanned: bool
     entered: bool
+    electronic: bool = False
+    superseded: bool = False
+
+
+class BusinessEventPublic(SQLModel):
+    """A recall, update or replacement as the API shows it, with the sender's signed statement."""
+
+    id: int
+    document_id: str
+    related_id: str | None
+    action: str
+    sender: str
+    reason: str
+    changes: dict[str, Any]
+    stated_at: datetime
+    created_at: datetime
+    indication: str
+    statement: str
+    signature_b64: str
+
+
+class EdxmlImportPublic(SQLModel):
+    """What registering an edXML package did: an incoming document, or a status on our document."""
+
+    id: str
+    kind: str
+    body: str
+    business_type: str
+    status_code: str
+    from_organ: str
+    from_name: str
+    edxml_document_id: str
+    header: dict[str, Any]
+    xml_signature: dict[str, Any]
+    sha256: str
+    incoming: IncomingPublic | None = None
+    document_id: str | None = None
+    received_at: datetime
+
+
+class CheckpointPublic(SQLModel):
+    origin: str
+    size: int
+    root_hash: str  # base64
+    note: str  # the C2SP signed note: checkpoint text, blank line, signature line
+    cms: str  # detached CMS over the checkpoint text (base64 DER)
+
+
+class LogEntryPublic(SQLModel):
+    index: int
+    leaf: str  # the entry's exact bytes, base64 (the Merkle leaf)
+
+
+class LogEntriesPublic(SQLModel):
+    entries: list[LogEntryPublic]
+
+
+class InclusionProofPublic(SQLModel):
+    index: int
+    size: int
+    proof: list[str]  # base64 hashes, leaf side first
+
+
+class ConsistencyProofPublic(SQLModel):
+    first: int
+    second: int
+    proof: list[str]

@@ -14,7 +14,17 @@ from sqlmodel import Session, SQLModel, col, select
 
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.register import IncomingEntry, RegisterEntry
-from exchange.hub.store.models import Delivery, Document, Event, Incoming, Receipt, ServedBody
+from exchange.hub.store.models import (
+    BusinessEvent,
+    Delivery,
+    Document,
+    EdxmlAttachment,
+    EdxmlImport,
+    Event,
+    Incoming,
+    Receipt,
+    ServedBody,
+)
 
 _DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
 _DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -126,7 +136,8 @@ def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 5
         .where(Delivery.recipient == recipient, Delivery.state == "delivered")
     )
     if not include_all:
-        query = query.where(col(Delivery.status).is_(None))
+        # New: not yet acknowledged, or recalled by its sender and awaiting the answer (15/16).
+        query = query.where(or_(col(Delivery.status).is_(None), Delivery.status == ReceiptStatus.RECALL.value))
     query = query.order_by(col(Delivery.sent_at).desc()).limit(limit)
     return [(d, r) for d, r in session.exec(query)]
 
@@ -141,15 +152,17 @@ def receipts_of(session: Session, *, document_id: str, recipient: str | None = N
 def register_entries(session: Session, *, start: datetime | None = None, end: datetime | None = None,
                      batch: int = 5000) -> Iterator[RegisterEntry]:
     """Every (document, recipient) of the register sent in [start, end), streamed in batches."""
+    replaced = select(BusinessEvent.document_id).where(BusinessEvent.action == "replace")
     query = select(Document.id, Document.sender, Document.channel, Delivery.recipient, Delivery.sent_at,
-                   Delivery.state, Delivery.verified, Delivery.status, Delivery.status_at).join(
+                   Delivery.state, Delivery.verified, Delivery.status, Delivery.status_at,
+                   col(Document.id).in_(replaced)).join(
         Delivery, col(Delivery.document_id) == col(Document.id))
     if start is not None:
         query = query.where(col(Delivery.sent_at) >= start)
     if end is not None:
         query = query.where(col(Delivery.sent_at) < end)
     result = session.exec(query.order_by(col(Delivery.sent_at)).execution_options(yield_per=batch))
-    for doc_id, sender, channel, recipient, sent_at, state, verified, status, status_at in result:
+    for doc_id, sender, channel, recipient, sent_at, state, verified, status, status_at, superseded in result:
         yield RegisterEntry(
             document_id=doc_id,
             sender=sender,
@@ -160,6 +173,7 @@ def register_entries(session: Session, *, start: datetime | None = None, end: da
             verified_by_recipient=verified,
             receipt_status=ReceiptStatus(status) if status else None,
             receipt_at=_aware(status_at) if status_at else None,
+            superseded=bool(superseded),
         )
 
 
@@ -171,7 +185,8 @@ def incoming_entries(session: Session, *, start: datetime | None = None, end: da
     if end is not None:
         query = query.where(col(Incoming.received_at) < end)
     for row in session.exec(query.order_by(col(Incoming.received_at))):
-        yield IncomingEntry(row.id, row.body, row.from_agency, _aware(row.received_at), row.scanned, row.entered)
+        yield IncomingEntry(row.id, row.body, row.from_agency, _aware(row.received_at), row.scanned, row.entered,
+                            electronic=bool(row.electronic), superseded=bool(row.superseded))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -324,3 +339,90 @@ def add_served_bodies(session: Session, *, rows: list[dict[str, Any]]) -> None:
 def close_served_body(session: Session, *, row_id: int, at: datetime) -> None:
     """End one row of ``served_body`` at *at*."""
     session.connection().execute(_update(_SERVED_BODY).where(_SERVED_BODY.c.id == row_id).values(until=at))
+
+
+# -- edXML (#15): business operations and imported packages ----------------------------------
+
+
+def add_business_event(session: Session, *, row: dict[str, Any]) -> int:
+    """Insert a recall, update or replacement (*row*: its column values but the id); its id."""
+    result = session.connection().execute(_insert(BusinessEvent.__table__), row)  # type: ignore[attr-defined]
+    return int(result.inserted_primary_key[0])
+
+
+def business_events_of(session: Session, *, document_id: str) -> list[BusinessEvent]:
+    """Every business event that names *document_id* (acted on, or the new version), oldest first."""
+    query = select(BusinessEvent).where(or_(BusinessEvent.document_id == document_id,
+                                            BusinessEvent.related_id == document_id))
+    return list(session.exec(query.order_by(col(BusinessEvent.created_at), col(BusinessEvent.id))))
+
+
+def business_relations(session: Session, *, document_ids: list[str]) -> dict[str, list[BusinessEvent]]:
+    """For the register's pages: the business events naming each of *document_ids*."""
+    if not document_ids:
+        return {}
+    query = select(BusinessEvent).where(or_(col(BusinessEvent.document_id).in_(document_ids),
+                                            col(BusinessEvent.related_id).in_(document_ids)))
+    out: dict[str, list[BusinessEvent]] = {}
+    for event in session.exec(query.order_by(col(BusinessEvent.id))):
+        for key in {event.document_id, event.related_id}:
+            if key in document_ids:
+                out.setdefault(key, []).append(event)
+    return out
+
+
+def update_document(session: Session, *, document_id: str, **values: Any) -> None:
+    session.connection().execute(_update(_DOCUMENT).where(_DOCUMENT.c.id == document_id), values)
+
+
+def add_edxml_import(session: Session, *, row: dict[str, Any], attachments: list[dict[str, Any]]) -> None:
+    """Insert an imported package and one row per stored attachment (their blobs stay referenced)."""
+    connection = session.connection()
+    connection.execute(_insert(EdxmlImport.__table__), row)  # type: ignore[attr-defined]
+    if attachments:
+        connection.execute(_insert(EdxmlAttachment.__table__), attachments)  # type: ignore[attr-defined]
+
+
+def find_edxml_import(session: Session, *, import_id: str) -> EdxmlImport | None:
+    return session.get(EdxmlImport, import_id)
+
+
+def edxml_imports(session: Session, *, body: str | None = None, edxml_document_id: str | None = None,
+                  incoming_id: str | None = None, document_id: str | None = None,
+                  limit: int = 200) -> list[EdxmlImport]:
+    """Imported packages matching every given filter, newest first."""
+    query = select(EdxmlImport)
+    if body is not None:
+        query = query.where(EdxmlImport.body == body)
+    if edxml_document_id is not None:
+        query = query.where(EdxmlImport.edxml_document_id == edxml_document_id)
+    if incoming_id is not None:
+        query = query.where(EdxmlImport.incoming_id == incoming_id)
+    if document_id is not None:
+        query = query.where(EdxmlImport.document_id == document_id)
+    return list(session.exec(query.order_by(col(EdxmlImport.received_at).desc()).limit(limit)))
+
+
+def find_incoming(session: Session, *, incoming_id: str) -> Incoming | None:
+    return session.get(Incoming, incoming_id)
+
+
+def update_incoming(session: Session, *, incoming_id: str, **values: Any) -> None:
+    session.connection().execute(_update(_INCOMING).where(_INCOMING.c.id == incoming_id), values)
+
+
+def documents_sent_by(session: Session, *, sender: str, number: str) -> list[Document]:
+    """Documents *sender* registered under the số ký hiệu *number* (to match an edXML DocumentId)."""
+    return list(session.exec(select(Document).where(Document.sender == sender, Document.number == number)))
+
+
+def document_ids(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                 batch: int = 2000) -> Iterator[str]:
+    """The ids of the documents registered in [start, end), oldest first, streamed."""
+    query = select(Document.id)
+    if start is not None:
+        query = query.where(col(Document.created_at) >= start)
+    if end is not None:
+        query = query.where(col(Document.created_at) < end)
+    yield from session.exec(query.order_by(col(Document.created_at), col(Document.id))
+                            .execution_options(yield_per=batch))

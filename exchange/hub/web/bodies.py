@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
@@ -11,7 +11,7 @@ from markupsafe import Markup
 from exchange.domain.bodies import Body, BodyKind
 from exchange.hub.measures import body_reports, measures_report, profile_named
 from exchange.hub.service import ExchangeService
-from exchange.hub.store.models import DocumentPublic
+from exchange.hub.store.models import DocumentPublic, EdxmlImportPublic
 from exchange.hub.web.cards import MeasureCard
 from exchange.hub.web.charts import Series, line_chart
 from exchange.hub.web.period import PeriodPicker
@@ -128,6 +128,7 @@ class BodyPage:
     delivered: int
     recent: list[DocumentPublic]
     recent_total: int
+    edxml: list[EdxmlImportPublic] = field(default_factory=list)  # packages from outside agencies
 
     @classmethod
     def build(cls, service: ExchangeService, body_id: str, *, period_text: str | None, at: datetime,
@@ -157,5 +158,5 @@ class BodyPage:
             use=USE_WORDS[mine.use.status], use_key=mine.use.status.value,
             active_weeks=mine.use.weeks.numerator, weeks=mine.use.weeks.denominator,
             rank=rank, ranked=len(ranked), chart=chart, acknowledged=acknowledged, delivered=delivered,
-            recent=recent, recent_total=total,
+            recent=recent, recent_total=total, edxml=service.edxml_imports(body=body.id)[:20],
         )

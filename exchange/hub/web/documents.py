@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,14 @@ from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
 from exchange.hub.people import Permission, Viewer
 from exchange.hub.service import ExchangeService
-from exchange.hub.store.models import DeliveryPublic, DocumentPublic, ReceiptPublic
+from exchange.hub.store.models import (
+    BusinessEventPublic,
+    DeliveryPublic,
+    DocumentPublic,
+    EdxmlImportPublic,
+    ReceiptPublic,
+)
+from exchange.tlog import decode_leaf
 
 CHANNEL_WORDS = {
     "signed_valid": "electronic, signed, valid",
@@ -122,6 +129,21 @@ def receipt_view(receipt: ReceiptPublic) -> ReceiptView:
 
 
 @dataclass(frozen=True)
+class LogLine:
+    """One entry of the evidence log about a document, for its page."""
+
+    index: int
+    kind: str
+    who: str
+    at: str
+
+    @classmethod
+    def of(cls, index: int, entry: dict[str, Any]) -> LogLine:
+        who = entry.get("recipient") or entry.get("sender") or ""
+        return cls(index, str(entry.get("kind")), str(who), str(entry.get("at")))
+
+
+@dataclass(frozen=True)
 class Today:
     """The stored signature validated again now: does the hub's verdict still hold?"""
 
@@ -168,6 +190,11 @@ class DocumentPage:
     preview: str | None
     secret: bool
     acknowledgeable: list[str]  # recipients with the document delivered (training mode)
+    business: list[BusinessEventPublic] = field(default_factory=list)  # edXML recall, update, replace
+    edxml_statuses: list[EdxmlImportPublic] = field(default_factory=list)  # outside agencies' statuses
+    exportable: bool = False  # "download as edXML": electronic, not secret, and the viewer may read content
+    log: list[LogLine] = field(default_factory=list)  # its entries in the evidence log
+
     today: Today | None = None  # the signature validated again when the page is drawn
 
     @classmethod
@@ -200,6 +227,10 @@ class DocumentPage:
             else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
             acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
+            business=service.business_events(body=None, document_id=doc.id),
+            edxml_statuses=service.edxml_imports(document_id=doc.id),
+            exportable=not secret and doc.sha256 is not None and viewer.can(Permission.CONTENT),
+            log=[LogLine.of(e.index, decode_leaf(e.leaf)) for e in service.log.document_entries(doc.id)],
             today=_today(service, doc, at),
         )
 
@@ -207,7 +238,7 @@ class DocumentPage:
 def _today(service: ExchangeService, doc: DocumentPublic, at: datetime | None) -> Today | None:
     if doc.channel != "signed_valid":  # only an accepted signature has a verdict to keep
         return None
-    report = service.reverify(document_id=doc.id, at=at or datetime.now(UTC))
+    report = service.reverify(document_id=doc.id, at=at or datetime.now(UTC))  # the hub's clock from the routes
     return today_view(report) if report is not None else None
 
 

@@ -19,7 +19,8 @@ VALIDITY_WORDS = {"passed": "signature valid", "failed": "signature invalid",
 STATUS_WORDS = {"awaiting": "awaiting receipt", "delivered": "delivered", "refused": "refused",
                 "paper": "paper", "received": "01 received", "rejected": "02 rejected",
                 "accepted": "03 accepted", "assigned": "04 assigned", "processing": "05 processing",
-                "completed": "06 completed"}
+                "completed": "06 completed", "recall": "13 recall requested",
+                "change_accepted": "15 recall/update accepted", "change_rejected": "16 recall/update refused"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class RegisterPage:
     error: str | None
     period_label: str | None
     bodies: list[Body] = field(default_factory=list)
+    relations: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # edXML: recalled, replaced…
 
     channels = CHANNEL_WORDS
     validities = VALIDITY_WORDS
@@ -94,4 +96,5 @@ class RegisterPage:
             offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         return cls(filters, documents, total, min(page, pages), pages, error,
-                   period.label if period else None, list(service.bodies))
+                   period.label if period else None, list(service.bodies),
+                   service.business_relations(document_ids=[d.id for d in documents]))

@@ -29,6 +29,7 @@ from exchange.hub.gate import (
 )
 from exchange.hub.openapi import errors
 from exchange.hub.people import Permission, Viewer
+from exchange.hub.routes.log import checkpoint_public
 from exchange.hub.service import MAX_OFFSET, ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
 from exchange.hub.web.documents import (
@@ -38,10 +39,18 @@ from exchange.hub.web.documents import (
     delivery_status,
     validity_key,
 )
+from exchange.hub.web.edxml import document_as_edxml
 from exchange.hub.web.layers import SecretLayers
 from exchange.hub.web.overview import Live, OverviewPage
 from exchange.hub.web.register import PAGE_SIZE, Filters, RegisterPage
-from exchange.hub.web.training import MODES, Trainer, list_samples, samples_dir
+from exchange.hub.web.training import (
+    MODES,
+    Trainer,
+    edxml_sample,
+    edxml_samples,
+    list_samples,
+    samples_dir,
+)
 from exchange.hub.web.workflow import WorkflowPage
 from exchange.metrics import BUILTIN_PROFILES
 
@@ -110,9 +119,11 @@ def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at:
     if training_on(request) and viewer.can(Permission.TRAIN):
         awaiting, _ = service.find_documents(status="awaiting", limit=30)
         extra = {"samples": list_samples(samples_dir()), "modes": MODES, "awaiting": awaiting,
-                 "statuses": list(ReceiptStatus)}
+                 "statuses": list(ReceiptStatus), "edxml_samples": edxml_samples()}
+    evidence = getattr(request.app.state, "evidence", None)
+    checkpoint = checkpoint_public(evidence.checkpoint(at=at)) if evidence is not None else None
     return render(request, templates, "overview.html", _status(page.picker.error), page=page, title="Overview",
-                  **extra)
+                  checkpoint=checkpoint, **extra)
 
 
 @router.get("/bodies", response_class=HTMLResponse)
@@ -163,6 +174,26 @@ async def workflow(request: Request, document_id: str, service: ServiceDep, temp
                   sent_mode=MODES.get(sent or ""), acknowledged=acknowledged, statuses=list(ReceiptStatus))
 
 
+@router.get("/documents/{document_id}/edxml")
+async def document_edxml(request: Request, document_id: str, service: ServiceDep, viewer: ViewerDep,
+                         log: AccessLogDep, at: NowDep) -> Response:
+    """The document as an edXML package (QCVN 102:2016), XML-signed by the hub."""
+    name, data = await run_in_threadpool(document_as_edxml, service, document_id=document_id, viewer=viewer, at=at)
+    await record_view(request, log, viewer, document_id, at=at)
+    return Response(data, media_type="application/xml",
+                    headers={"Content-Disposition": f"attachment; filename=\"{quote(name)}\""})
+
+
+@router.get("/incoming/edxml/{import_id}", response_class=HTMLResponse)
+def incoming_edxml(request: Request, import_id: str, service: ServiceDep, templates: TemplatesDep,
+                   viewer: ViewerDep) -> HTMLResponse:
+    """An imported package's header fields, as the outside agency sent them."""
+    viewer.require(Permission.REGISTER)
+    item = service.edxml_import(import_id=import_id)
+    viewer.require_document(item.id, sender=item.body, recipients=())
+    return render(request, templates, "edxml_import.html", item=item, title=f"edXML from {item.from_organ}")
+
+
 # -- live counts (polled by the pages while a demo runs) -------------------------------------
 
 
@@ -211,6 +242,18 @@ def training_acknowledge(request: Request, service: ServiceDep, templates: Templ
         return _training_error(request, templates, exc)
     return RedirectResponse(f"/documents/{quote(document_id)}/workflow?acknowledged={quote(recipient)}",
                             status_code=303)
+
+
+@router.post("/training/import-edxml", dependencies=[Depends(require_training), Depends(check_csrf)])
+def training_import_edxml(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
+                          body: Annotated[str, Form()], package: Annotated[str, Form()]) -> Response:
+    """Register a sample edXML package from an outside agency at a body; show what it said."""
+    try:
+        data = edxml_sample(package)
+        item = service.register_edxml(body=body, data=data, at=at)
+    except ExchangeError as exc:  # the HTML edge: the trainer sees the reason on a page
+        return _training_error(request, templates, exc)
+    return RedirectResponse(f"/incoming/edxml/{quote(item.id)}", status_code=303)
 
 
 def _training_error(request: Request, templates: Jinja2Templates, exc: ExchangeError) -> Response:

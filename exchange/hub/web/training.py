@@ -77,6 +77,20 @@ def samples_dir() -> Path:
     return default_bodies_file().parent / "documents"
 
 
+def edxml_samples() -> list[str]:
+    """The document packages in ``samples/edxml/sdk`` (written the way the Government Office's
+    SDK writes them), for the trainer's "import from an outside agency"."""
+    folder = default_bodies_file().parent / "edxml" / "sdk"
+    return sorted(p.name for p in folder.glob("edoc_*.edxml")) if folder.is_dir() else []
+
+
+def edxml_sample(name: str) -> bytes:
+    """One of :func:`edxml_samples` by name (never a path); InputError otherwise."""
+    if name not in edxml_samples():
+        raise InputError(f"no sample edXML package {name!r}")
+    return (default_bodies_file().parent / "edxml" / "sdk" / name).read_bytes()
+
+
 @dataclass(frozen=True)
 class Sample:
     """A sample document and the metadata a clerk would type for it (read from its text)."""

@@ -1,0 +1,112 @@
+"""The edXML routes answer bad input with a 4xx JSON body that says what is wrong, never a
+5xx, and store nothing when they refuse; the business rules of recall, update and replace."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from exchange.cms import sign_detached
+from exchange.domain.business import BusinessAction, BusinessStatement
+from exchange.domain.documents import ReceiptStatus
+from exchange.edxml import document_package_xml, read_package, sign_package
+from exchange.errors import (
+    ConflictError,
+    InputError,
+    NotAuthorizedError,
+    NotFoundError,
+    RejectedError,
+)
+
+from hub.inprocess import document_bytes, metadata
+
+SDK = Path(__file__).resolve().parents[2] / "samples" / "edxml" / "sdk"
+
+
+def _statement(action: BusinessAction, doc_id: str, sender: str, **extra: object) -> BusinessStatement:
+    return BusinessStatement(action=action, document_id=doc_id, sender=sender,
+                             time=datetime.now(UTC).replace(microsecond=0), reason="lý do", **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("data", "status", "code"), [
+    (b"not xml at all", 400, "invalid-edxml"),
+    (b'<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY a "b">]><edXML>&a;</edXML>', 400, "xml-attack"),
+    (b"<edXML><edXMLEnvelope/></edXML>", 400, "invalid-edxml"),
+    (b"", 400, None),
+])
+def test_bad_packages_are_4xx_json_and_store_nothing(hub, data, status, code):
+    http = hub.http(hub.client("ha-noi").authenticate())
+    response = http.post("/api/incoming/edxml", files={"package": ("p.edxml", data, "application/xml")})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    if code:
+        assert response.json()["code"] == code
+    assert list(hub.service.incoming_entries()) == []
+    assert hub.service.edxml_imports() == []
+
+
+def test_the_routes_need_a_token_and_a_multipart_body(hub):
+    anonymous = hub.http()
+    assert anonymous.post("/api/incoming/edxml", files={"package": ("p", b"x")}).status_code == 401
+    http = hub.http(hub.client("ha-noi").authenticate())
+    assert http.post("/api/incoming/edxml", content=b"<edXML/>",
+                     headers={"content-type": "application/xml"}).status_code == 400
+    assert http.post("/api/documents/nope/business", files={"statement": ("s", b"{}"),
+                                                           "signature": ("g", b"x")}).status_code == 400
+
+
+def test_an_altered_package_with_a_real_signature_is_refused(hub, pki):
+    package = read_package((SDK / "edoc_new.edxml").read_bytes())
+    signed = sign_package(document_package_xml(package), pki.signer)
+    altered = signed.replace("lập dự toán".encode(), "lập kế hoạch".encode())
+    with pytest.raises(RejectedError, match="does not match"):
+        hub.client("ha-noi").register_edxml(altered)
+    assert hub.service.edxml_imports() == []
+    assert hub.client("ha-noi").register_edxml(signed)["xml_signature"]["status"] == "valid"
+
+
+def test_recall_update_and_replace_follow_the_rules(hub):
+    sender, other = hub.client("ha-noi"), hub.client("nghe-an")
+    doc = sender.send(document_bytes("a"), metadata=metadata("central-office", "nghe-an"))
+    with pytest.raises(NotAuthorizedError):  # a statement naming someone else
+        other.business(_statement(BusinessAction.RECALL, doc["id"], "ha-noi"))
+    with pytest.raises(NotAuthorizedError, match="only the sender"):
+        other.business(_statement(BusinessAction.RECALL, doc["id"], "nghe-an"))
+    with pytest.raises(ConflictError, match="awaits an answer"):  # 15 with nothing to answer
+        other.acknowledge(doc["id"], sha256=doc["sha256"], status=ReceiptStatus.CHANGE_ACCEPTED)
+    sender.business(_statement(BusinessAction.RECALL, doc["id"], "ha-noi"))
+    with pytest.raises(ConflictError, match="already recalled"):
+        sender.business(_statement(BusinessAction.RECALL, doc["id"], "ha-noi"))
+    assert other.acknowledge(doc["id"], sha256=doc["sha256"], status=ReceiptStatus.CHANGE_REJECTED)["status"] == "16"
+    with pytest.raises(InputError, match="changes nothing"):
+        sender.business(_statement(BusinessAction.UPDATE, doc["id"], "ha-noi", changes={"number": "12-BC/TU"}))
+    with pytest.raises(InputError, match="cannot change"):
+        sender.business(_statement(BusinessAction.UPDATE, doc["id"], "ha-noi", changes={"sender": "x"}))
+    with pytest.raises(NotFoundError):
+        sender.business(_statement(BusinessAction.REPLACE, doc["id"], "ha-noi", replacement="no-such-doc"))
+    unsigned = sender.send(document_bytes("u"), metadata=metadata("central-office"), sign=False)
+    with pytest.raises(InputError, match="must be a signed document"):
+        sender.business(_statement(BusinessAction.REPLACE, doc["id"], "ha-noi", replacement=unsigned["id"]))
+    new = sender.send(document_bytes("b"), metadata=metadata("central-office", "nghe-an"))
+    sender.business(_statement(BusinessAction.REPLACE, doc["id"], "ha-noi", replacement=new["id"]))
+    with pytest.raises(ConflictError, match="already replaced"):
+        sender.business(_statement(BusinessAction.UPDATE, doc["id"], "ha-noi", changes={"subject": "x"}))
+    assert [e["action"] for e in other.business_events(new["id"])] == ["replace"]
+
+
+def test_a_statement_signed_by_another_key_is_refused(hub):
+    sender = hub.client("ha-noi")
+    doc = sender.send(document_bytes("c"), metadata=metadata("central-office"))
+    data = _statement(BusinessAction.RECALL, doc["id"], "ha-noi").to_bytes()
+    forged = sign_detached(data, hub.credential("nghe-an"), at=datetime.now(UTC))
+    http = hub.http(sender.authenticate())
+    response = http.post(f"/api/documents/{doc['id']}/business",
+                         files={"statement": ("s.json", data), "signature": ("s.p7s", forged)})
+    assert response.status_code == 422 and "signed by nghe-an" in response.json()["message"]
+    garbage = http.post(f"/api/documents/{doc['id']}/business",
+                        files={"statement": ("s.json", json.dumps({"type": "edxml-business"}).encode()),
+                               "signature": ("s.p7s", forged)})
+    assert garbage.status_code == 400 and garbage.json()["code"] == "invalid-statement"
