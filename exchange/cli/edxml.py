@@ -66,22 +66,24 @@ def export(
     bodies = registry(cfg)
     with _client(cfg, as_body, ca) as client, tempfile.TemporaryDirectory() as tmp:
         doc = client.document(document_id)
-        if doc["sender"] != as_body:
-            raise InputError(f"document {document_id} was sent by {doc['sender']}: only its sender exports it "
+        if doc.sender != as_body:
+            raise InputError(f"document {document_id} was sent by {doc.sender}: only its sender exports it "
                              "(the envelope is signed with the sender's key)")
-        if doc["sha256"] is None:
+        if doc.sha256 is None:
             raise InputError(f"document {document_id} was sent on paper: there is no file to put in a package")
-        if doc["classification"] != "normal":
+        if doc.classification != "normal":
             raise InputError(f"document {document_id} is secret (Mật): edXML carries no encryption, so a secret "
                              "document never leaves as an edXML package")
         content = client.download(document_id, Path(tmp) / "document").read_bytes()
         signature = _signature(client, document_id)
         events = client.business_events(document_id)
-        replaced = [client.document(e["document_id"]) for e in events
-                    if e["action"] == "replace" and e.get("related_id") == document_id]
+        replaced = [client.document(e.document_id) for e in events
+                    if e.action == "replace" and e.related_id == document_id]
         credential = client.credential
-    package = document_package(doc, bodies=bodies, content=content, signature=signature, at=parse_time(None),
-                               business=events, replaced_docs=replaced, kind=kind)
+    # the package is composed from the API's JSON, as the hub's own export does
+    package = document_package(doc.model_dump(mode="json"), bodies=bodies, content=content, signature=signature,
+                               at=parse_time(None), business=[e.model_dump(mode="json") for e in events],
+                               replaced_docs=[r.model_dump(mode="json") for r in replaced], kind=kind)
     _write(output, sign_package(document_package_xml(package), credential))
     typer.echo(f"{output}: edXML {package.business.doc_type.name.lower()} package {package.document_id} "
                f"→ {', '.join(r.organ_id for r in package.recipients)}; {len(package.attachments)} attachments; "
@@ -101,22 +103,22 @@ def status(
     bodies = registry(cfg)
     with _client(cfg, as_body, ca) as client:
         doc = client.document(document_id)
-        if doc["sender"] == as_body:
+        if doc.sender == as_body:
             events = client.business_events(document_id)
-            recalls = [e for e in events if e["action"] == "recall" and e["document_id"] == document_id]
+            recalls = [e for e in events if e.action == "recall" and e.document_id == document_id]
             if not recalls:
                 raise InputError(f"you sent document {document_id}; its sender's only status is a recall (13), "
                                  "and it is not recalled (exchange node recall)")
-            code, reason = "13", recalls[-1]["reason"]
-            if to is not None and to not in doc["recipients"]:
+            code, reason = "13", recalls[-1].reason
+            if to is not None and to not in doc.recipients:
                 raise InputError(f"--to {to} is not a recipient of document {document_id}")
         else:
-            mine = [r for r in client.status(document_id) if r["recipient"] == as_body]
+            mine = [r for r in client.status(document_id) if r.recipient == as_body]
             if not mine:
                 raise InputError(f"you have sent no status for document {document_id} yet (exchange node ack)")
-            code, reason = mine[-1]["status"], mine[-1]["reason"]
+            code, reason = mine[-1].status, mine[-1].reason
         credential = client.credential
-    package = status_package(doc, bodies=bodies, by=as_body, status=code, at=parse_time(None), reason=reason, to=to)
+    package = status_package(doc.model_dump(mode="json"), bodies=bodies, by=as_body, status=code, at=parse_time(None), reason=reason, to=to)
     _write(output, sign_package(status_package_xml(package), credential))
     typer.echo(f"{output}: edXML status {package.status_code} for {package.response_for.document_id}; "
                f"XML-signed by {as_body}")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from exchange.cli.common import CaOpt, JsonOpt, KeysOpt, known_body, parse_time, settings
-from exchange.cli.render import print_report
+from exchange.cli.render import print_report, wire_json
 from exchange.cli.signing import EXIT_BY_INDICATION
 from exchange.clock import clock_from_option
 from exchange.config import Settings
@@ -26,6 +26,7 @@ from exchange.node.agent import Fetched
 from exchange.node.client import body_trust
 from exchange.node.secret import send_secret
 from exchange.pki import Credential, KeyStore
+from exchange.wire import BusinessEventPublic
 
 #: an unsigned document cannot be validated: exit as INDETERMINATE
 EXIT_UNSIGNED = 3
@@ -116,11 +117,10 @@ def send(
         raise TransportError(f"{exc.message}; to resend it safely: --message-id {metadata.message_id}",
                              code=exc.code) from None
     if json_out:
-        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        typer.echo(wire_json(doc))
     else:
-        typer.echo(f"{doc['id']}  {doc['channel']} → {', '.join(doc['recipients'])}  "
-                   f"message id {doc['message_id']}"
-                   + ("  (already sent: same message id)" if doc.get("duplicate") else ""))
+        typer.echo(f"{doc.id}  {doc.channel} → {', '.join(doc.recipients)}  message id {doc.message_id}"
+                   + ("  (already sent: same message id)" if doc.duplicate else ""))
 
 
 @app.command("inbox")
@@ -131,14 +131,14 @@ def inbox(as_body: AsOpt, all_: Annotated[bool, typer.Option("--all", help="incl
     with _client(cfg, as_body, ca) as client:
         docs = client.inbox(include_all=all_)
     if json_out:
-        typer.echo(json.dumps(docs, ensure_ascii=False, indent=2))
+        typer.echo(wire_json(docs))
         return
     if not docs:
         typer.echo("inbox empty" if all_ else "no new documents")
     for d in docs:
-        mine: dict[str, Any] = next((x for x in d["deliveries"] if x["recipient"] == as_body), {})
-        typer.echo(f"{d['id']}  {d['created_at'][:19]}  from {d['sender']:<24} {d['channel']:<13} "
-                   f"{mine.get('status_name') or 'new':<10} {d['number']} {d['subject'][:50]}")
+        mine = d.delivery_to(as_body)
+        typer.echo(f"{d.id}  {d.created_at:%Y-%m-%dT%H:%M:%S}  from {d.sender:<24} {d.channel:<13} "
+                   f"{(mine.status_name if mine else None) or 'new':<10} {d.number} {d.subject[:50]}")
 
 
 @app.command("fetch")
@@ -219,10 +219,10 @@ def ack(
                     at=lambda: parse_time(None), decrypt_with=_decryption_keys(store, as_body))
         receipt = acknowledge(client, got, status=parsed, reason=reason)
     if json_out:
-        typer.echo(json.dumps(receipt, ensure_ascii=False, indent=2))
+        typer.echo(wire_json(receipt))
     else:
         typer.echo(f"{document_id}: {parsed.label} ({parsed.value}) signed and recorded by the hub "
-                   f"[{receipt['indication']}]")
+                   f"[{receipt.indication}]")
 
 
 @app.command("status")
@@ -235,21 +235,20 @@ def status_command(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")]
         trail = client.status(document_id)
         events = client.business_events(document_id)
     if json_out:
-        typer.echo(json.dumps(trail, ensure_ascii=False, indent=2))
+        typer.echo(wire_json(trail))
         return
-    typer.echo(f"{doc['id']}  {doc['number']} {doc['subject']}  ({doc['channel']}, from {doc['sender']})")
-    for d in doc["deliveries"]:
-        typer.echo(f"  → {d['recipient']:<28} {d['state']:<10} latest: {d.get('status_name') or '—'}")
+    typer.echo(f"{doc.id}  {doc.number} {doc.subject}  ({doc.channel}, from {doc.sender})")
+    for d in doc.deliveries:
+        typer.echo(f"  → {d.recipient:<28} {d.state:<10} latest: {d.status_name or '—'}")
     for r in trail:
-        typer.echo(f"  {r['stated_at'][:19]}  {r['recipient']:<28} {r['status']} {r['status_name']:<10} "
-                   f"signature {r['indication']}" + (f"  reason: {r['reason']}" if r["reason"] else ""))
+        typer.echo(f"  {r.stated_at:%Y-%m-%dT%H:%M:%S}  {r.recipient:<28} {r.status} {r.status_name:<10} "
+                   f"signature {r.indication}" + (f"  reason: {r.reason}" if r.reason else ""))
     for e in events:
-        what = {"recall": "recall requested (13)", "update": "metadata updated"}.get(e["action"], "")
-        if e["action"] == "replace":
-            what = (f"replaced by {e['related_id']}" if e["document_id"] == document_id
-                    else f"replaces {e['document_id']}")
-        typer.echo(f"  {e['stated_at'][:19]}  {e['sender']:<28} {what}: {e['reason']}  "
-                   f"statement signature {e['indication']}")
+        what = {"recall": "recall requested (13)", "update": "metadata updated"}.get(e.action, "")
+        if e.action == "replace":
+            what = f"replaced by {e.related_id}" if e.document_id == document_id else f"replaces {e.document_id}"
+        typer.echo(f"  {e.stated_at:%Y-%m-%dT%H:%M:%S}  {e.sender:<28} {what}: {e.reason}  "
+                   f"statement signature {e.indication}")
 
 
 @app.command("register-incoming")
@@ -275,31 +274,30 @@ def register_incoming(
             raise TooLargeError(f"{edxml} is over the edXML limit of {DEFAULT_MAX_PACKAGE:,} bytes")
         read_package(edxml.read_bytes())  # refuse here, with the same words, what the hub would refuse
         with _client(cfg, as_body, ca) as client:
-            answer: dict[str, Any] = client.register_edxml(edxml.read_bytes(), filename=edxml.name)
+            answer = client.register_edxml(edxml.read_bytes(), filename=edxml.name)
         if json_out:
-            typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
-        elif answer["incoming"]:
-            inc = answer["incoming"]
-            typer.echo(f"{inc['id']}  from {inc['from_agency']} ({answer['from_organ']})  edXML "
-                       f"{answer['edxml_document_id']}  born digital: counts in K3 as received electronically")
-        elif answer["document_id"]:
-            typer.echo(f"status {answer['status_code']} from {answer['from_organ']} recorded on document "
-                       f"{answer['document_id']}")
+            typer.echo(wire_json(answer))
+        elif answer.incoming:
+            inc = answer.incoming
+            typer.echo(f"{inc.id}  from {inc.from_agency} ({answer.from_organ})  edXML "
+                       f"{answer.edxml_document_id}  born digital: counts in K3 as received electronically")
+        elif answer.document_id:
+            typer.echo(f"status {answer.status_code} from {answer.from_organ} recorded on document "
+                       f"{answer.document_id}")
         else:
-            typer.echo(f"edXML business type {answer['business_type']} from {answer['from_organ']} recorded on "
-                       f"incoming document {answer['header'].get('business_document_id') or answer['edxml_document_id']}")
+            typer.echo(f"edXML business type {answer.business_type} from {answer.from_organ} recorded on "
+                       f"incoming document {answer.header.get('business_document_id') or answer.edxml_document_id}")
         return
     if not from_agency:
         raise InputError("give --from AGENCY (with --scanned FILE if it was scanned), or --edxml FILE")
     if scanned is not None and not scanned.is_file():
         raise InputFileError(f"no such file: {scanned}")
     with _client(cfg, as_body, ca) as client:
-        row: dict[str, Any] = client.register_incoming(from_agency=from_agency, scan=scanned, subject=subject,
-                                                       number=number)
+        row = client.register_incoming(from_agency=from_agency, scan=scanned, subject=subject, number=number)
     if json_out:
-        typer.echo(json.dumps(row, ensure_ascii=False, indent=2))
+        typer.echo(wire_json(row))
     else:
-        typer.echo(f"{row['id']}  from {row['from_agency']}  {'scanned' if row['scanned'] else 'not scanned'}")
+        typer.echo(f"{row.id}  from {row.from_agency}  {'scanned' if row.scanned else 'not scanned'}")
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="why (required; travels as BussinessDocReason)")]
@@ -314,7 +312,7 @@ def recall(document_id: Annotated[str, typer.Argument(metavar="DOC_ID")], as_bod
     with _client(cfg, as_body, ca) as client:
         event = client.business(_statement(BusinessAction.RECALL, document_id, as_body, reason))
         doc = client.document(document_id)
-    _print_event(event, json_out, f"recall (13) sent to {', '.join(doc['recipients'])}; they answer 15 or 16")
+    _print_event(event, json_out, f"recall (13) sent to {', '.join(doc.recipients)}; they answer 15 or 16")
 
 
 @app.command("update")
@@ -334,7 +332,7 @@ def update(
     with _client(cfg, as_body, ca) as client:
         event = client.business(_statement(BusinessAction.UPDATE, document_id, as_body, reason, changes=changes))
     _print_event(event, json_out, "metadata updated: " + ", ".join(
-        f"{k} {old!r} → {new!r}" for k, (old, new) in event["changes"].items()))
+        f"{k} {old!r} → {new!r}" for k, (old, new) in event.changes.items()))
 
 
 @app.command("replace")
@@ -354,16 +352,16 @@ def replace(
     cfg = settings(hub_url=hub, keys_dir=keys)
     with _client(cfg, as_body, ca) as client:
         old = client.document(document_id)
-        if old["sender"] != as_body:
-            raise InputError(f"document {document_id} was sent by {old['sender']}: only its sender replaces it")
+        if old.sender != as_body:
+            raise InputError(f"document {document_id} was sent by {old.sender}: only its sender replaces it")
         metadata = DocumentMetadata.from_dict({
-            "recipients": old["recipients"], "subject": subject or old["subject"], "number": number or old["number"],
-            "doc_type": old["doc_type"], "doc_date": doc_date or date.today().isoformat(),
-            "classification": old["classification"], "message_id": str(uuid.uuid4())})
+            "recipients": old.recipients, "subject": subject or old.subject, "number": number or old.number,
+            "doc_type": old.doc_type, "doc_date": doc_date or date.today().isoformat(),
+            "classification": old.classification, "message_id": str(uuid.uuid4())})
         new = client.send(file, metadata=metadata, sign=True)
         event = client.business(_statement(BusinessAction.REPLACE, document_id, as_body, reason,
-                                           replacement=new["id"]))
-    _print_event(event, json_out, f"replaced by {new['id']} (signed, sent to {', '.join(new['recipients'])})")
+                                           replacement=new.id))
+    _print_event(event, json_out, f"replaced by {new.id} (signed, sent to {', '.join(new.recipients)})")
 
 
 def _statement(action: BusinessAction, document_id: str, sender: str, reason: str, **extra: Any) -> BusinessStatement:
@@ -373,8 +371,8 @@ def _statement(action: BusinessAction, document_id: str, sender: str, reason: st
     return statement
 
 
-def _print_event(event: dict[str, Any], json_out: bool, words: str) -> None:
+def _print_event(event: BusinessEventPublic, json_out: bool, words: str) -> None:
     if json_out:
-        typer.echo(json.dumps(event, ensure_ascii=False, indent=2))
+        typer.echo(wire_json(event))
     else:
-        typer.echo(f"{event['document_id']}: {words} [statement signature {event['indication']}]")
+        typer.echo(f"{event.document_id}: {words} [statement signature {event.indication}]")

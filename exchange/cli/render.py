@@ -1,8 +1,12 @@
-"""How validation reports look on a terminal (the JSON form is the report's own)."""
+"""How validation reports and the hub's answers look on a terminal (the JSON form is their own)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
 import typer
+from pydantic import BaseModel
 
 from exchange.cms import Indication, Outcome, ValidationReport
 
@@ -36,3 +40,11 @@ def print_report(report: ValidationReport, *, json_out: bool = False) -> None:
         typer.echo(f"  {typer.style(mark, fg=colour)} {number:>2} {check.name}: {check.detail}")
     for warning in report.warnings:
         typer.secho(f"warning: {warning}", fg="yellow")
+
+
+def wire_json(value: BaseModel | Sequence[BaseModel]) -> str:
+    """A hub's answer (a wire model, or a list of them) as ``--json`` prints it: the API's own
+    JSON, indented, non-ASCII kept."""
+    data = [item.model_dump(mode="json") for item in value] if isinstance(value, Sequence) else \
+        value.model_dump(mode="json")
+    return json.dumps(data, ensure_ascii=False, indent=2)

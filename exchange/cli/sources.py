@@ -13,14 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from exchange.domain.bodies import Body, BodyKind, BodyRegistry
-from exchange.domain.documents import Channel, ReceiptStatus
+from exchange.domain.bodies import BodyRegistry
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.errors import (
+    AuthError,
     ExchangeError,
-    InputError,
     NotAuthenticatedError,
     NotFoundError,
     TransportError,
@@ -31,8 +30,8 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx
-    from sqlalchemy.engine import Engine
 
+    from exchange.hub.register_reader import RegisterReader
     from exchange.reporting.body_year import Refusal
 
 
@@ -73,93 +72,54 @@ class RegisterSource(Protocol):
 class HubSource:
     """The read endpoints of a running hub (``/api/bodies``, ``/api/register``,
     ``/api/measures``) with a person's *token* (``exchange users token NAME``): an auditor or
-    operator sees the whole register, a clerk its body's. *transport* as for any httpx client."""
+    operator sees the whole register, a clerk its body's. *transport* as for any httpx client.
+    Read once, not retried: a report against a hub that is down says so at once."""
 
     def __init__(self, url: str, *, token: str | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
-        import httpx
+        from exchange.node.client import HubReader, RetryPolicy
 
         self.url = url.rstrip("/")
         self.description = f"the hub at {self.url}"
         self.notes: list[str] = []
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify,
-                                  headers=headers)
+        self._hub = HubReader(self.url, token=token, transport=transport, timeout=timeout, verify=verify,
+                              retry=RetryPolicy(attempts=1, backoff=0.0))
 
     def close(self) -> None:
-        self._http.close()
+        self._hub.close()
 
-    def _get(self, path: str, **params: Any) -> Any:
-        import httpx
-
+    @contextmanager
+    def _asking(self) -> Iterator[None]:
+        """A refused login becomes a hint to give a person's token."""
         try:
-            response = self._http.get(path, params={k: v for k, v in params.items() if v is not None})
-        except httpx.TransportError as exc:
-            raise TransportError(f"cannot reach the hub at {self.url}: {exc or type(exc).__name__}") from None
-        if response.status_code >= 400:
-            try:
-                message = response.json().get("message") or response.text[:200]
-            except ValueError:
-                message = response.text[:200] or response.reason_phrase
-            if response.status_code in (401, 403):
-                raise NotAuthenticatedError(f"the hub at {self.url} refused {path} ({response.status_code}): "
-                                            f"{message} (give --token or EXCHANGE_TOKEN: exchange users token NAME)")
-            kind = InputError if response.status_code in (400, 422) else TransportError
-            raise kind(f"the hub at {self.url} answered {response.status_code} to {path}: {message}")
-        try:
-            return response.json()
-        except ValueError:
-            raise TransportError(f"the hub at {self.url} answered {path} with something that is not "
-                                 "JSON (is this an exchange hub?)") from None
+            yield
+        except AuthError as exc:
+            raise NotAuthenticatedError(f"{exc.message} (give --token or EXCHANGE_TOKEN: exchange users token NAME)",
+                                        code=exc.code) from None
 
     def bodies(self, period: Period | None = None) -> BodyRegistry:
+        with self._asking():
+            listed = self._hub.bodies(period=period.label if period else None)
         try:
-            return BodyRegistry([Body(id=b["id"], kind=BodyKind(b["kind"]), name_vi=b["name"],
-                                      name_en=b.get("name_en", ""))
-                                 for b in self._get("/api/bodies", period=period.label if period else None)],
-                                source=f"{self.url}/api/bodies")
-        except (KeyError, TypeError, ValueError) as exc:
+            return BodyRegistry([b.to_body() for b in listed], source=f"{self.url}/api/bodies")
+        except ValueError as exc:
             raise TransportError(f"the hub at {self.url} sent an unreadable body list: {exc}") from None
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
-        data = self._get("/api/register", start=start.isoformat() if start else None,
-                         end=end.isoformat())
+        with self._asking():
+            register = self._hub.register(start=start, end=end)
         try:
-            return Rows([_entry(row) for row in data["entries"]],
-                        [_incoming(row) for row in data["incoming"]])
-        except (KeyError, TypeError, ValueError) as exc:
+            return Rows([row.to_entry() for row in register.entries], [row.to_entry() for row in register.incoming])
+        except ValueError as exc:
             raise TransportError(f"the hub at {self.url} sent an unreadable register row: {exc}") from None
 
     def default_period(self, *, at: datetime) -> Period:
         """The period the hub's own pages show by default (judged by the hub's clock)."""
-        return Period.parse(self._get("/api/measures")["period"]["label"])
+        with self._asking():
+            return Period.parse(self._hub.measures_period())
 
     def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
         return None  # the public API gives the register's rows, not the hub's reasons
-
-
-def _time(text: str) -> datetime:
-    from exchange.metrics.periods import as_utc
-
-    return as_utc(datetime.fromisoformat(text))
-
-
-def _entry(row: dict[str, Any]) -> RegisterEntry:
-    status = row.get("receipt_status")
-    receipt_at = row.get("receipt_at")
-    return RegisterEntry(
-        document_id=str(row["document_id"]), sender=str(row["sender"]),
-        recipient=str(row["recipient"]), channel=Channel(row["channel"]),
-        sent_at=_time(row["sent_at"]), delivered=bool(row["delivered"]),
-        verified_by_recipient=row.get("verified_by_recipient"),
-        receipt_status=ReceiptStatus(status) if status else None,
-        receipt_at=_time(receipt_at) if receipt_at else None,
-    )
-
-
-def _incoming(row: dict[str, Any]) -> IncomingEntry:
-    return IncomingEntry(str(row["entry_id"]), str(row["body"]), str(row["from_agency"]),
-                         _time(row["received_at"]), bool(row["scanned"]), bool(row["entered"]))
 
 
 # -- the hub's database ----------------------------------------------------------------------
@@ -183,24 +143,24 @@ class DatabaseSource:
         self.notes: list[str] = []
         self._bodies_file = bodies_file
         self._fallback = fallback_bodies
-        self._engine: Engine | None = None
+        self._reader: RegisterReader | None = None
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
+        if self._reader is not None:
+            self._reader.close()
 
     @contextmanager
-    def _session(self) -> Iterator[Any]:
+    def _reading(self) -> Iterator[RegisterReader]:
+        """The register reader of this database; a database error becomes one TransportError."""
         from sqlalchemy.exc import SQLAlchemyError
-        from sqlmodel import Session
-
-        from exchange.hub.store.db import make_engine
 
         try:
-            if self._engine is None:
-                self._engine = make_engine(self.url)
-            with Session(self._engine) as session:
-                yield session
+            if self._reader is None:
+                from exchange.hub.register_reader import RegisterReader
+                from exchange.hub.store.db import make_engine
+
+                self._reader = RegisterReader(engine=make_engine(self.url), bodies=BodyRegistry([]))
+            yield self._reader
         except ExchangeError:
             raise
         except SQLAlchemyError as exc:
@@ -210,11 +170,9 @@ class DatabaseSource:
 
     def bodies(self, period: Period | None = None) -> BodyRegistry:
         from exchange.config import default_bodies_file
-        from exchange.hub import roster
 
-        with self._session():
-            assert self._engine is not None
-            recorded = roster.served_in(self._engine, period)
+        with self._reading() as reader:
+            recorded = reader.recorded_bodies(period)
         if self._bodies_file is None:
             return recorded or BodyRegistry.from_toml(self._fallback or default_bodies_file())
         given = BodyRegistry.from_toml(self._bodies_file)
@@ -225,43 +183,27 @@ class DatabaseSource:
         return given
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
-        from exchange.hub.store import repository as repo
-
-        with self._session() as session:
-            entries = list(repo.register_entries(session, start=start, end=end))
-            incoming = list(repo.incoming_entries(session, start=start, end=end))
-        return Rows(entries, incoming)
+        with self._reading() as reader:
+            return Rows(list(reader.register_entries(start=start, end=end)),
+                        list(reader.incoming_entries(start=start, end=end)))
 
     def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
-        from exchange.hub.store import repository as repo
         from exchange.reporting.body_year import Refusal
 
         recipients: dict[str, int] = {}
         for entry in entries:
             recipients[entry.document_id] = recipients.get(entry.document_id, 0) + 1
-        found, offset = [], 0
-        with self._session() as session:
-            while True:
-                page, total = repo.search_documents(session, start=period.start, end=period.end, sender=body_id,
-                                                    channel=Channel.SIGNED_INVALID.value, offset=offset,
-                                                    limit=500)
-                for doc in page:
-                    # A valid signature refused for its signer was refused as signer-mismatch.
-                    reason = doc.sub_indication or ("signer-mismatch" if doc.indication == "TOTAL_PASSED"
-                                                    else doc.indication or "refused")
-                    found.append(Refusal(doc.id, _aware_time(doc.created_at), doc.number, doc.subject, reason,
-                                         recipients.get(doc.id, 0)))
-                offset += len(page)
-                if not page or offset >= total:
-                    return found
+        with self._reading() as reader:
+            return [Refusal(r.document.id, _aware_time(r.document.created_at), r.document.number,
+                            r.document.subject, r.reason, recipients.get(r.document.id, 0))
+                    for r in reader.refused(sender=body_id, start=period.start, end=period.end)]
 
     def default_period(self, *, at: datetime) -> Period:
         """As the hub's pages choose it: see :func:`exchange.hub.measures.default_period`."""
         from exchange.hub.measures import period_for_span
-        from exchange.hub.store import repository as repo
 
-        with self._session() as session:
-            span = repo.register_span(session)
+        with self._reading() as reader:
+            span = reader.register_span()
         return period_for_span(span, at=at)
 
 

@@ -26,7 +26,8 @@ from exchange.errors import (
     RejectedError,
 )
 from exchange.hub.store import repository as repo
-from exchange.hub.store.models import BusinessEvent, BusinessEventPublic, as_stored
+from exchange.hub.store.models import BusinessEvent, as_stored
+from exchange.wire import BusinessEventPublic
 
 if TYPE_CHECKING:
     from exchange.hub.service import ExchangeService

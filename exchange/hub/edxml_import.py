@@ -32,7 +32,8 @@ from exchange.errors import NotFoundError, RejectedError
 from exchange.hub import log_events
 from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.store import repository as repo
-from exchange.hub.store.models import EdxmlImport, EdxmlImportPublic, IncomingPublic, as_stored
+from exchange.hub.store.models import EdxmlImport, as_stored
+from exchange.wire import EdxmlImportPublic, IncomingPublic
 
 if TYPE_CHECKING:
     from exchange.hub.service import ExchangeService

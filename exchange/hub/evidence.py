@@ -70,7 +70,7 @@ class Evidence:
 
     def _add(self, writer: BundleWriter, document_id: str, size: int) -> None:
         service = self.service
-        public = service.audit_document(document_id=document_id)
+        public = service.reader.audit_document(document_id=document_id)
         with Session(service.engine) as session:
             doc = repo.find_document(session, document_id=document_id)
             if doc is None:  # pragma: no cover - audit_document raised already

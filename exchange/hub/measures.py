@@ -19,7 +19,7 @@ def default_period(service: ExchangeService, *, at: datetime) -> Period:
     """The period a page shows when none is asked for: the calendar year of *at* if the
     register holds anything in it, else the whole years the register spans (a simulation
     of 2015 run today shows 2015), else the year of *at*."""
-    return period_for_span(service.register_span(), at=at)
+    return period_for_span(service.reader.register_span(), at=at)
 
 
 def period_for_span(span: tuple[datetime, datetime] | None, *, at: datetime) -> Period:
@@ -54,9 +54,9 @@ def measures_report(service: ExchangeService, period: Period, *, profile: Target
     # was made, which is always after its document was sent, so rows sent after the period
     # cannot matter. Rows sent before it can, when the K2 rule counts receipts.
     start = None if profile.regular_use.count_receipts else period.start
-    entries = service.register_entries(start=start, end=period.end)
-    incoming = service.incoming_entries(start=period.start, end=period.end)
-    return compute(entries, incoming, service.served_bodies(period), period, profile, by=by)
+    entries = service.reader.register_entries(start=start, end=period.end)
+    incoming = service.reader.incoming_entries(start=period.start, end=period.end)
+    return compute(entries, incoming, service.reader.served_bodies(period), period, profile, by=by)
 
 
 def measures_for(service: ExchangeService, period_text: str | None, by: str | None = None,
@@ -79,10 +79,10 @@ def body_reports(service: ExchangeService, body_id: str, period: Period, *, prof
     over what it received. Their per-month K1 and K3 are that body's trend; their K2 is not
     meaningful (the other bodies' rows are left out) and must not be shown."""
     service.bodies.get(body_id)
-    entries = service.register_entries(start=period.start, end=period.end)  # read once, split twice
+    entries = service.reader.register_entries(start=period.start, end=period.end)  # read once, split twice
     sent = [e for e in entries if e.sender == body_id]
     received = [e for e in entries if e.recipient == body_id]
-    incoming = (i for i in service.incoming_entries(start=period.start, end=period.end) if i.body == body_id)
-    bodies = service.served_bodies(period)
+    incoming = (i for i in service.reader.incoming_entries(start=period.start, end=period.end) if i.body == body_id)
+    bodies = service.reader.served_bodies(period)
     return (compute(sent, incoming, bodies, period, profile),
             compute(received, (), bodies, period, profile))

@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from exchange.domain.documents import DOCUMENT_TYPES
+from exchange.wire import ErrorBody
 
 _WHY = {
     400: "Bad request: the input is malformed or invalid (the code says which field and why)",
@@ -29,14 +30,6 @@ _WHY = {
     413: "The upload or JSON body is over the size limit",
     422: "Refused on validation: the signature does not verify (the detail holds the report)",
 }
-
-
-class ErrorBody(BaseModel):
-    """Every error the hub answers: a stable machine-readable ``code`` and a ``message`` in words."""
-
-    code: str = Field(description="stable, e.g. invalid-signature, message-id-reused, too-large")
-    message: str = Field(description="what is wrong, in words")
-    detail: Any | None = Field(None, description="more, where there is more: a validation report, a document id")
 
 
 class DocumentMetadataIn(BaseModel):

@@ -12,31 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from pydantic import BaseModel
 
 from exchange.clock import utc_iso
 from exchange.cms.envelope import Envelope, MalformedEnvelopeError
 from exchange.errors import NotFoundError, RejectedError
-from exchange.pki import CertificateStatus, KeyStore, certificate_status
+from exchange.pki import KeyStore, certificate_status
 from exchange.pki.certificates import certificate_pem
-
-
-class CertificatePublic(BaseModel):
-    """One certificate as the hub publishes it."""
-
-    pem: str
-    serial: str
-    not_before: str
-    not_after: str
-    status: CertificateStatus
-
-
-class BodyCertificates(BaseModel):
-    """A body's current certificates: ``encryption`` is what senders encrypt secret documents to."""
-
-    body: str
-    signing: CertificatePublic
-    encryption: CertificatePublic | None
+from exchange.wire import BodyCertificates, CertificatePublic
 
 
 def body_certificates(store: KeyStore, body_id: str, *, crl: x509.CertificateRevocationList,

@@ -7,10 +7,9 @@ failure leaves at most an unreferenced blob, never a half-stored document.
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,6 @@ from exchange.cms import Check, Indication, Outcome, ValidationReport
 from exchange.domain.bodies import BodyRegistry
 from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
-from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.domain.text import checked_text, safe_filename
 from exchange.errors import (
     InputError,
@@ -33,32 +31,27 @@ from exchange.errors import (
     RejectedError,
     UnknownBodyError,
 )
-from exchange.hub import business, edxml_import, log_events, repeats, roster
+from exchange.hub import business, edxml_import, log_events, repeats
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence_log import EvidenceLog
+from exchange.hub.register_reader import RegisterReader
 from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
-from exchange.hub.store.models import (
+from exchange.hub.store.models import Delivery, Document, as_stored
+from exchange.hub.store.public import document_public, receipt_answer, receipt_public
+from exchange.hub.trust import Trust
+from exchange.wire import (
     BusinessEventPublic,
-    Delivery,
     DeliveryPublic,
-    Document,
     DocumentPublic,
     EdxmlImportPublic,
     IncomingPublic,
-    Receipt,
     ReceiptPublic,
-    as_stored,
 )
-from exchange.hub.trust import Trust
-from exchange.metrics import Period
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 MAX_SIGNATURE = 1024 * 1024
 MAX_RECEIPT = 64 * 1024
-#: the furthest a register search may page, and its largest page
-MAX_OFFSET = 10_000_000
-MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -82,6 +75,8 @@ class ExchangeService:
         self.trust = trust
         self.bodies = bodies
         self.max_upload = max_upload
+        #: the register read-only: the pages, the measures and the register API read through it
+        self.reader = RegisterReader(engine=engine, bodies=bodies)
 
     # -- sending --------------------------------------------------------------------------
     def submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
@@ -178,7 +173,7 @@ class ExchangeService:
         """The stored document for a repeated send; ConflictError if it is not a repeat."""
         deliveries = repo.deliveries_of(session, document_id=existing.id)
         repeats.check_repeat(existing, deliveries, metadata=metadata, kind=kind, sha256=sha)
-        public = _document_public(existing, deliveries)
+        public = document_public(existing, deliveries)
         public.duplicate = True
         if existing.channel == Channel.SIGNED_INVALID.value:
             report = ValidationReport.from_dict(json.loads(existing.report_json)) if existing.report_json else None
@@ -257,7 +252,7 @@ class ExchangeService:
         """A document's metadata and the hub's report, for its sender or one of its recipients."""
         with self._session() as session:
             doc, deliveries = self._readable(session, body, document_id)
-            return _document_public(doc, deliveries, with_report=True)
+            return document_public(doc, deliveries, with_report=True)
 
     def content_path(self, *, body: str, document_id: str, at: datetime) -> tuple[Path, DocumentPublic]:
         """Where the document's bytes are; marks it fetched when a recipient downloads it."""
@@ -272,7 +267,7 @@ class ExchangeService:
                 session.flush()
                 self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
                 session.commit()
-            return self.blobs.path(doc.sha256), _document_public(doc, deliveries)
+            return self.blobs.path(doc.sha256), document_public(doc, deliveries)
 
     def download(self, *, body: str, document_id: str, at: datetime) -> tuple[Path, bytes | None]:
         """:meth:`content_path` and :meth:`signature` in one, without the metadata: where the
@@ -348,14 +343,14 @@ class ExchangeService:
             self.log.append(session, [log_events.receipt_entry(row, receipt_id=receipt_id,
                                                                verification=parsed.verification or None, at=at)])
             session.commit()
-        return _receipt_answer(receipt_id, row)
+        return receipt_answer(receipt_id, row)
 
     def status_trail(self, *, body: str, document_id: str) -> list[ReceiptPublic]:
         """Every signed status of a document: all recipients' for its sender, one's own otherwise."""
         with self._session() as session:
             doc, _ = self._readable(session, body, document_id)
             only = None if doc.sender == body else body
-            return [_receipt_public(r) for r in repo.receipts_of(session, document_id=document_id, recipient=only)]
+            return [receipt_public(r) for r in repo.receipts_of(session, document_id=document_id, recipient=only)]
 
     # -- edXML business operations and imported packages (exchange.hub.business, .edxml_import)
     def record_business(self, *, body: str, document_id: str, statement: bytes, signature: bytes,
@@ -399,22 +394,6 @@ class ExchangeService:
             self.log.append(session, entries)
             session.commit()
 
-    # -- the register ---------------------------------------------------------------------
-    def register_entries(self, *, start: datetime | None = None, end: datetime | None = None
-                         ) -> Iterator[RegisterEntry]:
-        with self._session() as session:
-            yield from repo.register_entries(session, start=start, end=end)
-
-    def incoming_entries(self, *, start: datetime | None = None, end: datetime | None = None
-                         ) -> Iterator[IncomingEntry]:
-        with self._session() as session:
-            yield from repo.incoming_entries(session, start=start, end=end)
-
-    def served_bodies(self, period: Period | None = None) -> BodyRegistry:
-        """The bodies the register was kept for in *period* (K2's denominator, the per-body
-        tables): as recorded in the database (``exchange.hub.roster``), else the hub's own."""
-        return roster.served_in(self.engine, period) or self.bodies
-
     # -- helpers --------------------------------------------------------------------------
     def _session(self) -> Session:
         # Each operation is one short transaction that builds its answer from what it read or
@@ -439,51 +418,12 @@ class ExchangeService:
         return doc, deliveries
 
     def _public(self, session: Session, doc: Document, *, with_report: bool = False) -> DocumentPublic:
-        return _document_public(doc, repo.deliveries_of(session, document_id=doc.id), with_report=with_report)
+        return document_public(doc, repo.deliveries_of(session, document_id=doc.id), with_report=with_report)
 
     # -- the hub's own web pages: read-only views of the whole register -------------------
     # These skip the per-body access rule of the API (the pages show the register, as the
     # Central Party Office's operators see it); no method here returns a document's bytes
     # except text_preview, which never does for a secret document.
-    def register_span(self) -> tuple[datetime, datetime] | None:
-        """The first and last moments in the register (sends and incoming); None if empty."""
-        with self._session() as session:
-            return repo.register_span(session)
-
-    def find_documents(self, *, start: datetime | None = None, end: datetime | None = None,
-                       channel: str | None = None, sender: str | None = None, recipient: str | None = None,
-                       body: str | None = None, validity: str | None = None, status: str | None = None,
-                       offset: int = 0, limit: int = 50) -> tuple[list[DocumentPublic], int]:
-        """One page of the register's documents (newest first) and the number matching.
-
-        Raises InputError for a filter value outside ``repository.VALIDITY_FILTERS`` /
-        ``STATUS_FILTERS`` or an unknown channel.
-        """
-        if validity and validity not in repo.VALIDITY_FILTERS:
-            raise InputError(f"validity must be one of {', '.join(repo.VALIDITY_FILTERS)}")
-        if status and status not in repo.STATUS_FILTERS:
-            raise InputError(f"status must be one of {', '.join(repo.STATUS_FILTERS)}")
-        if channel and channel not in {c.value for c in Channel}:
-            raise InputError(f"channel must be one of {', '.join(c.value for c in Channel)}")
-        if not 0 <= offset <= MAX_OFFSET or not 1 <= limit <= MAX_PAGE:
-            # Past these the databases overflow their integers (a 500) long before a user
-            # could page that far through a register.
-            raise InputError(f"page out of range: offset 0 to {MAX_OFFSET}, at most {MAX_PAGE} a page",
-                             code="invalid-page")
-        with self._session() as session:
-            rows, total = repo.search_documents(
-                session, start=start, end=end, channel=channel, sender=sender, recipient=recipient, body=body,
-                validity=validity, status=status, offset=offset, limit=limit)
-            return [self._public(session, doc) for doc in rows], total
-
-    def audit_document(self, *, document_id: str) -> DocumentPublic:
-        """Any document's metadata and the hub's validation report; NotFoundError if unknown."""
-        with self._session() as session:
-            doc = repo.find_document(session, document_id=document_id)
-            if doc is None:
-                raise NotFoundError(f"no document {document_id}")
-            return self._public(session, doc, with_report=True)
-
     def reverify(self, *, document_id: str, at: datetime) -> ValidationReport | None:
         """The stored signature of a document validated again at *at*, with the hub's current
         CRLs: today's verdict (None for an unsigned or paper document). The hub's time-stamp on
@@ -498,28 +438,6 @@ class ExchangeService:
             return None
         return self.trust.verifier().verify(self.blobs.path(sha256), self.blobs.read(signature_sha256), at=at,
                                             sha256=bytes.fromhex(sha256))
-
-    def audit_receipts(self, *, document_id: str) -> list[ReceiptPublic]:
-        """Every recipient's signed statuses for a document, oldest first."""
-        with self._session() as session:
-            return [_receipt_public(r) for r in repo.receipts_of(session, document_id=document_id)]
-
-    def audit_events(self, *, document_id: str) -> list[dict[str, object]]:
-        """The hub's audit trail of one document: ``at``, ``actor``, ``action``, ``detail``."""
-        with self._session() as session:
-            return [{"at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail}
-                    for e in repo.events_of(session, document_id=document_id)]
-
-    def activity(self, *, since: datetime) -> dict[str, object]:
-        """Live counts since *since* and the last event id (see ``repository.activity``)."""
-        with self._session() as session:
-            return repo.activity(session, since=since)
-
-    def receipt_tallies(self, *, start: datetime | None = None, end: datetime | None = None
-                        ) -> dict[str, tuple[int, int]]:
-        """Per recipient: (documents delivered to it in [start, end), how many it acknowledged)."""
-        with self._session() as session:
-            return repo.receipt_tallies(session, start=start, end=end)
 
     def text_preview(self, *, document_id: str, limit: int = 4000) -> str | None:
         """The beginning of a document's file as text, for the pages; ``None`` when it must
@@ -569,42 +487,7 @@ _DOCUMENT_PUBLIC = ("id", "message_id", "sender", "number", "doc_type", "subject
 
 def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: str) -> DocumentPublic:
     """The answer for a document just registered, built from what was written (no re-read):
-    the same as :func:`_document_public` of the stored rows."""
+    the same as :func:`document_public` of the stored rows."""
     deliveries = [DeliveryPublic(recipient=r, state=state, sent_at=row["created_at"]) for r in sorted(recipients)]
     return DocumentPublic(recipients=[d.recipient for d in deliveries], deliveries=deliveries,
                           **{name: row.get(name) for name in _DOCUMENT_PUBLIC})
-
-
-def _document_public(doc: Document, deliveries: list[Delivery], *, with_report: bool = False) -> DocumentPublic:
-    return DocumentPublic(
-        id=doc.id, message_id=doc.message_id, sender=doc.sender,
-        recipients=[d.recipient for d in deliveries], number=doc.number, doc_type=doc.doc_type,
-        subject=doc.subject, doc_date=doc.doc_date, classification=doc.classification,
-        channel=doc.channel, filename=doc.filename, sha256=doc.sha256, size=doc.size,
-        indication=doc.indication, sub_indication=doc.sub_indication, created_at=doc.created_at,
-        deliveries=[DeliveryPublic(
-            recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at,
-            verified=d.verified, status=d.status,
-            status_name=ReceiptStatus(d.status).label if d.status else None, status_at=d.status_at,
-        ) for d in deliveries],
-        report=json.loads(doc.report_json) if with_report and doc.report_json else None,
-    )
-
-
-_RECEIPT_FIELDS = ("document_id", "recipient", "status", "reason", "statement", "signature", "indication",
-                   "report_json", "stated_at", "created_at")
-
-
-def _receipt_public(r: Receipt) -> ReceiptPublic:
-    return _receipt_answer(r.id or 0, {name: getattr(r, name) for name in _RECEIPT_FIELDS})
-
-
-def _receipt_answer(receipt_id: int, row: Mapping[str, Any]) -> ReceiptPublic:
-    """A receipt as the API shows it, from its column values."""
-    return ReceiptPublic(
-        id=receipt_id, document_id=row["document_id"], recipient=row["recipient"], status=row["status"],
-        status_name=ReceiptStatus(row["status"]).label, reason=row["reason"], stated_at=row["stated_at"],
-        created_at=row["created_at"], indication=row["indication"], statement=row["statement"].decode("utf-8"),
-        signature_b64=base64.b64encode(row["signature"]).decode(), report=json.loads(row["report_json"]),
-    )
-

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from exchange.cms import ValidationReport, Verifier, digest
 from exchange.cms.sealed import open_sealed
@@ -24,13 +23,14 @@ from exchange.node.client import HubClient
 from exchange.node.secret import ENVELOPE_SUFFIX
 from exchange.pki import Credential, KeyStore, PathValidator
 from exchange.pki.revocation import load_crls
+from exchange.wire import DocumentPublic, ReceiptPublic
 
 
 @dataclass(frozen=True)
 class Fetched:
     """A downloaded document, where it was written, and the node's own validation of it."""
 
-    document: dict[str, Any]
+    document: DocumentPublic
     path: Path
     sha256: str
     signature_path: Path | None
@@ -79,17 +79,17 @@ def fetch(client: HubClient, document_id: str, *, out_dir: Path, verifier: Verif
     """
     doc = client.document(document_id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = _local_name(doc.get("filename"), document_id)
+    name = _local_name(doc.filename, document_id)
     target = client.download(document_id, out_dir / f"{document_id[:8]}-{name}")
     sha = digest(target).hex()
-    if doc.get("indication") is None:  # unsigned electronic document
+    if doc.indication is None:  # unsigned electronic document
         return Fetched(doc, target, sha, None, None)
     signature = client.signature(document_id)
     sig_path = target.with_name(target.name + ".p7s")
     sig_path.write_bytes(signature)
     report = verifier.verify(target, signature, at=at())
     secret = None
-    if doc.get("classification") == Classification.SECRET.value:
+    if doc.classification == Classification.SECRET.value:
         secret = _open(target, decrypt_with, verifier=verifier, at=at())
     return Fetched(doc, target, sha, sig_path, report, secret)
 
@@ -116,7 +116,7 @@ def _local_name(name: object, document_id: str) -> str:
 
 
 def acknowledge(client: HubClient, fetched: Fetched, *, status: ReceiptStatus | None = None,
-                reason: str = "") -> dict[str, Any]:
+                reason: str = "") -> ReceiptPublic:
     """Send a signed receipt: received if the node's validation passed, else rejected with why.
 
     For a secret document both signatures must pass (the outer over the envelope, the inner
@@ -132,7 +132,7 @@ def acknowledge(client: HubClient, fetched: Fetched, *, status: ReceiptStatus | 
         verification = "UNREADABLE"
     else:
         verification = report.indication.value if report is not None else "UNSIGNED"
-    return client.acknowledge(fetched.document["id"], sha256=fetched.sha256, status=status, reason=reason,
+    return client.acknowledge(fetched.document.id, sha256=fetched.sha256, status=status, reason=reason,
                               verification=verification)
 
 

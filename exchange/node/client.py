@@ -3,7 +3,9 @@
 A client takes an ``httpx`` transport, so unit tests use ``httpx.MockTransport``, in-process
 tests ``httpx.ASGITransport`` and end-to-end tests a real server. Connection errors and 5xx
 answers are retried with jittered exponential backoff over a window that covers a hub restart
-(:class:`RetryPolicy`); a retried send reuses its message id, so the hub stores it once. Every failure becomes a project error (a 4xx keeps the hub's code).
+(:class:`RetryPolicy`); a retried send reuses its message id, so the hub stores it once. Every
+failure becomes a project error (a 4xx keeps the hub's code: :func:`exchange.wire.hub_error`),
+and every answer a typed model of :mod:`exchange.wire`.
 """
 
 from __future__ import annotations
@@ -17,41 +19,41 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Self, TypeVar
 
 import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from exchange.cms import sign_detached
 from exchange.domain.business import BusinessStatement
 from exchange.domain.documents import DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
-from exchange.errors import (
-    ConflictError,
-    ExchangeError,
-    InputError,
-    InputFileError,
-    NotAuthenticatedError,
-    NotAuthorizedError,
-    NotFoundError,
-    PKIError,
-    RejectedError,
-    TooLargeError,
-    TransportError,
-)
+from exchange.errors import InputError, InputFileError, PKIError, TransportError
 from exchange.pki import KeyStore
 from exchange.pki.certificates import Credential, body_id_of
 from exchange.pki.tls import client_certificate
+from exchange.wire import (
+    BodyCertificates,
+    BodyPublic,
+    BusinessEventPublic,
+    Challenge,
+    DocumentPublic,
+    EdxmlImportPublic,
+    IncomingPublic,
+    ReceiptPublic,
+    RegisterPublic,
+    Token,
+    hub_error,
+)
 
 #: how long a client keeps a body's published certificates (see HubClient.certificates)
 CERTIFICATES_TTL = timedelta(minutes=5)
 
-_ERRORS: dict[int, type[ExchangeError]] = {
-    400: InputError, 401: NotAuthenticatedError, 403: NotAuthorizedError, 404: NotFoundError,
-    409: ConflictError, 413: TooLargeError, 422: RejectedError,
-}
+M = TypeVar("M")
 
 
 def utc_now() -> datetime:
+    """The real time, UTC (a client's default clock)."""
     return datetime.now(UTC)
 
 
@@ -124,164 +126,83 @@ class RetryPolicy:
         return (self.attempts is not None and attempt >= self.attempts) or elapsed >= self.window
 
 
-class HubClient:
-    """Talks to one hub as one body (the owner of *credential*)."""
+class HubReader:
+    """Reads a hub's API as a person (a bearer *token* from ``exchange users token NAME``) or
+    anonymously: the transport, the retries and the one mapping of the hub's answers to typed
+    models (:mod:`exchange.wire`) and project errors (:func:`exchange.wire.hub_error`).
+    :class:`HubClient` is the same for a body, which proves its identity with its key."""
 
     def __init__(
         self,
         base_url: str,
         *,
-        credential: Credential,
+        token: str | None = None,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),
         timeout: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
-        body = body_id_of(credential.certificate)
-        if body is None:
-            raise InputError("the credential's certificate names no body (no UID)")
-        self.body_id = body
-        self.credential = credential
+        self.url = base_url.rstrip("/")
         self.retry = retry
         self.clock = clock
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify)
-        self._token: str | None = None
-        self._token_expires = datetime.min.replace(tzinfo=UTC)
-        self._published: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify)
+        self._token = token
 
     def close(self) -> None:
+        """Close the connections."""
         self._http.close()
 
-    def __enter__(self) -> HubClient:
+    def __enter__(self) -> Self:
+        """The reader itself; leaving the ``with`` block closes it."""
         return self
 
     def __exit__(self, *_: object) -> None:
+        """Close the connections."""
         self.close()
 
-    # -- authentication -------------------------------------------------------------------
-    def authenticate(self) -> str:
-        """Sign the hub's challenge with the body's key; returns (and caches) a bearer token."""
-        challenge = self._json("POST", "/api/auth/challenge", json={"body": self.body_id}, auth=False)["challenge"]
-        signature = sign_detached(challenge.encode(), self.credential, at=self.clock())
-        answer = self._json("POST", "/api/auth/token", auth=False,
-                            json={"challenge": challenge, "signature": base64.b64encode(signature).decode()})
-        self._token = answer["token"]
-        self._token_expires = datetime.fromisoformat(answer["expires"])
-        return self._token
+    # -- the register (a person's reads) --------------------------------------------------
+    def register(self, *, start: datetime | None = None, end: datetime | None = None) -> RegisterPublic:
+        """The register's rows sent in [start, end) and the documents received from outside then."""
+        params = {"end": end.isoformat()} if end is not None else {}
+        if start is not None:
+            params["start"] = start.isoformat()
+        return self._typed(RegisterPublic, "GET", "/api/register", params=params)
 
-    def _auth_header(self) -> dict[str, str]:
-        if self._token is None or self.clock() > self._token_expires - timedelta(seconds=30):
-            self.authenticate()
-        return {"Authorization": f"Bearer {self._token}"}
+    def bodies(self, *, period: str | None = None) -> list[BodyPublic]:
+        """The bodies the hub serves; with *period* (a label), those the register served then."""
+        return self._typed(_BODIES, "GET", "/api/bodies", params={"period": period} if period else None)
 
-    # -- documents ------------------------------------------------------------------------
-    def send(self, content: Path | bytes, *, metadata: DocumentMetadata, sign: bool = True,
-             filename: str | None = None, signature: bytes | None = None) -> dict[str, Any]:
-        """Send a document (signed with the body's key unless ``sign=False``); the hub's record."""
-        if sign and signature is None:
-            signature = sign_detached(content, self.credential, at=self.clock())
-        name = filename or (content.name if isinstance(content, Path) else "document.bin")
-
-        def files() -> dict[str, Any]:
-            stream: BinaryIO | bytes = content.open("rb") if isinstance(content, Path) else content
-            parts: dict[str, Any] = {"file": (name, stream, "application/octet-stream")}
-            if signature is not None:
-                parts["signature"] = ("signature.p7s", signature, "application/pkcs7-signature")
-            return parts
-
-        return self._json("POST", "/api/documents", files=files,
-                          data={"metadata": _dumps(metadata.to_dict())})
-
-    def send_paper(self, *, metadata: DocumentMetadata) -> dict[str, Any]:
-        return self._json("POST", "/api/documents/paper", json=metadata.to_dict())
-
-    def register_incoming(self, *, from_agency: str, scan: Path | None = None, subject: str = "",
-                          number: str = "", entered: bool = True) -> dict[str, Any]:
-        meta = {"from_agency": from_agency, "subject": subject, "number": number, "entered": entered}
-
-        def files() -> dict[str, Any]:
-            return {"scan": (scan.name, scan.open("rb"), "application/octet-stream")} if scan else {}
-
-        return self._json("POST", "/api/incoming", files=files, data={"metadata": _dumps(meta)},
-                          multipart=True)
-
-    def inbox(self, *, include_all: bool = False) -> list[dict[str, Any]]:
-        return self._json("GET", "/api/inbox", params={"all": str(include_all).lower()})  # type: ignore[return-value]
-
-    def document(self, document_id: str) -> dict[str, Any]:
-        return self._json("GET", f"/api/documents/{_id(document_id)}")
-
-    def download(self, document_id: str, target: Path) -> Path:
-        """Stream the document's bytes into *target* (written whole or not at all)."""
-        tmp = target.with_name(f".{target.name}.part")
-        try:
-            self._request("GET", f"/api/documents/{_id(document_id)}/file", sink=tmp)
-            tmp.replace(target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return target
-
-    def signature(self, document_id: str) -> bytes:
-        return self._request("GET", f"/api/documents/{_id(document_id)}/signature").content
-
-    def acknowledge(self, document_id: str, *, sha256: str, status: ReceiptStatus, reason: str = "",
-                    verification: str = "") -> dict[str, Any]:
-        """Sign and send a receipt statement for the bytes whose SHA-256 is *sha256*."""
-        at = self.clock()
-        statement = ReceiptStatement(document_id=document_id, sha256=sha256, status=status,
-                                     time=at.replace(microsecond=0), receiver=self.body_id, reason=reason,
-                                     verification=verification).to_bytes()
-        signature = sign_detached(statement, self.credential, at=at)
-        return self._json("POST", f"/api/documents/{_id(document_id)}/receipts", files=lambda: {
-            "statement": ("receipt.json", statement, "application/json"),
-            "signature": ("receipt.json.p7s", signature, "application/pkcs7-signature"),
-        })
-
-    def business(self, statement: BusinessStatement) -> dict[str, Any]:
-        """Sign and send a recall, update or replacement of a document this body sent."""
-        data = statement.to_bytes()
-        signature = sign_detached(data, self.credential, at=self.clock())
-        return self._json("POST", f"/api/documents/{_id(statement.document_id)}/business", files=lambda: {
-            "statement": ("statement.json", data, "application/json"),
-            "signature": ("statement.json.p7s", signature, "application/pkcs7-signature"),
-        })
-
-    def business_events(self, document_id: str) -> list[dict[str, Any]]:
-        return self._json("GET", f"/api/documents/{_id(document_id)}/business-events")  # type: ignore[return-value]
-
-    def register_edxml(self, package: bytes, *, filename: str = "package.edxml") -> dict[str, Any]:
-        """Register an edXML package from an outside agency (a document or a status)."""
-        return self._json("POST", "/api/incoming/edxml",
-                          files=lambda: {"package": (filename, package, "application/xml")})
-
-    def status(self, document_id: str) -> list[dict[str, Any]]:
-        return self._json("GET", f"/api/documents/{_id(document_id)}/status")  # type: ignore[return-value]
-
-    def certificates(self, body_id: str) -> dict[str, Any]:
-        """A body's current certificates as the hub publishes them (check before trusting).
-
-        Kept for ``CERTIFICATES_TTL``, as a directory lookup is: whoever uses one checks it
-        again each time against its own root and current CRL, so a revocation still counts at
-        once; only a renewal reaches this client up to that much later.
-        """
-        now = self.clock()
-        cached = self._published.get(body_id)
-        if cached is not None and now - cached[0] < CERTIFICATES_TTL:
-            return cached[1]
-        published = self._json("GET", f"/api/bodies/{_id(body_id)}/certificates")
-        self._published[body_id] = (now, published)
-        return published
+    def measures_period(self) -> str:
+        """The label of the period the hub's pages show by default (``/api/measures``)."""
+        return self._typed(_MeasuresPeriod, "GET", "/api/measures").period.label
 
     def crl_pem(self) -> bytes:
+        """The CRLs the hub enforces, PEM (the issuing CA's, then the root's)."""
         return self._request("GET", "/api/pki/crl", auth=False).content
 
-    def get(self, path: str, **params: Any) -> Any:
-        return self._json("GET", path, params=params or None)
-
     # -- plumbing -------------------------------------------------------------------------
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._request(method, path, **kwargs).json()
+    def _auth_header(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def _reauthenticate(self) -> bool:
+        """Forget the token and prove identity again before one more try; False: cannot."""
+        return False
+
+    def _typed(self, model: type[M] | TypeAdapter[M], method: str, path: str, **kwargs: Any) -> M:
+        """The answer to *method* *path* as *model*; TransportError if it is not one."""
+        response = self._request(method, path, **kwargs)
+        adapter = model if isinstance(model, TypeAdapter) else _adapter(model)
+        try:
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            if problem["type"] == "json_invalid":
+                raise TransportError(f"the hub at {self.url} answered {path} with something that is not JSON "
+                                     "(is this an exchange hub?)") from None
+            where = ".".join(str(p) for p in problem["loc"])
+            raise TransportError(f"the hub at {self.url} sent an unreadable answer to {path}: "
+                                 f"{where + ': ' if where else ''}{problem['msg']}") from None
 
     def _request(self, method: str, path: str, *, auth: bool = True, files: Callable[[], dict[str, Any]]
                  | None = None, sink: Path | None = None, multipart: bool = False, **kwargs: Any) -> httpx.Response:
@@ -311,26 +232,204 @@ class HubClient:
             except httpx.TransportError as exc:
                 refusal = _tls_refusal(exc)
                 if refusal is not None:
-                    raise TransportError(f"{refusal} ({self._http.base_url})", code="tls-untrusted") from None
+                    raise TransportError(f"{refusal} ({self.url})", code="tls-untrusted") from None
                 if self.retry.exhausted(attempt, time.monotonic() - started):
-                    raise TransportError(f"cannot reach the hub at {self._http.base_url} (tried {attempt} "
-                                         f"time(s) over {time.monotonic() - started:.0f} s): {exc}") from None
+                    raise TransportError(f"cannot reach the hub at {self.url}: {exc or type(exc).__name__} (tried "
+                                         f"{attempt} time(s) over {time.monotonic() - started:.0f} s)") from None
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code == 401 and auth and not reauthenticated:
+                if response.status_code == 401 and auth and not reauthenticated and self._reauthenticate():
                     # Expired token (or a hub restarted with a new secret): prove identity again,
                     # once; that is not a retry of a failure, so it does not use up an attempt.
-                    self._token, reauthenticated = None, True
+                    reauthenticated = True
                     attempt -= 1
                     continue
                 if response.status_code < 500 or self.retry.exhausted(attempt, time.monotonic() - started):
-                    raise _error(response)
+                    raise hub_error(response.status_code, response.content, hub=self.url, path=path)
             finally:
                 _close_parts(parts)
             remaining = self.retry.window - (time.monotonic() - started)
             time.sleep(max(0.0, min(self.retry.pause(delay), remaining)))
             delay = min(delay * 2, self.retry.max_backoff)
+
+
+class HubClient(HubReader):
+    """Talks to one hub as one body (the owner of *credential*): signs in with its key, sends,
+    fetches and acknowledges documents. Every answer is a typed model of :mod:`exchange.wire`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credential: Credential,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 60.0,
+        clock: Callable[[], datetime] = utc_now,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        body = body_id_of(credential.certificate)
+        if body is None:
+            raise InputError("the credential's certificate names no body (no UID)")
+        super().__init__(base_url, transport=transport, retry=retry, timeout=timeout, clock=clock, verify=verify)
+        self.body_id = body
+        self.credential = credential
+        self._token_expires = datetime.min.replace(tzinfo=UTC)
+        self._published: dict[str, tuple[datetime, BodyCertificates]] = {}
+
+    # -- authentication -------------------------------------------------------------------
+    def authenticate(self) -> str:
+        """Sign the hub's challenge with the body's key; returns (and caches) a bearer token."""
+        challenge = self._typed(Challenge, "POST", "/api/auth/challenge", json={"body": self.body_id},
+                                auth=False).challenge
+        signature = sign_detached(challenge.encode(), self.credential, at=self.clock())
+        answer = self._typed(Token, "POST", "/api/auth/token", auth=False,
+                             json={"challenge": challenge, "signature": base64.b64encode(signature).decode()})
+        self._token = answer.token
+        self._token_expires = answer.expires
+        return answer.token
+
+    def _auth_header(self) -> dict[str, str]:
+        if self._token is None or self.clock() > self._token_expires - timedelta(seconds=30):
+            self.authenticate()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _reauthenticate(self) -> bool:
+        self._token = None
+        return True
+
+    # -- documents ------------------------------------------------------------------------
+    def send(self, content: Path | bytes, *, metadata: DocumentMetadata, sign: bool = True,
+             filename: str | None = None, signature: bytes | None = None) -> DocumentPublic:
+        """Send a document (signed with the body's key unless ``sign=False``); the hub's record."""
+        if sign and signature is None:
+            signature = sign_detached(content, self.credential, at=self.clock())
+        name = filename or (content.name if isinstance(content, Path) else "document.bin")
+
+        def files() -> dict[str, Any]:
+            stream: BinaryIO | bytes = content.open("rb") if isinstance(content, Path) else content
+            parts: dict[str, Any] = {"file": (name, stream, "application/octet-stream")}
+            if signature is not None:
+                parts["signature"] = ("signature.p7s", signature, "application/pkcs7-signature")
+            return parts
+
+        return self._typed(DocumentPublic, "POST", "/api/documents", files=files,
+                           data={"metadata": _dumps(metadata.to_dict())})
+
+    def send_paper(self, *, metadata: DocumentMetadata) -> DocumentPublic:
+        """Register a document this body sent on paper (no file): it counts in the register."""
+        return self._typed(DocumentPublic, "POST", "/api/documents/paper", json=metadata.to_dict())
+
+    def register_incoming(self, *, from_agency: str, scan: Path | None = None, subject: str = "",
+                          number: str = "", entered: bool = True) -> IncomingPublic:
+        """Record a document that arrived from an outside agency, with its scan if there is one (K3)."""
+        meta = {"from_agency": from_agency, "subject": subject, "number": number, "entered": entered}
+
+        def files() -> dict[str, Any]:
+            return {"scan": (scan.name, scan.open("rb"), "application/octet-stream")} if scan else {}
+
+        return self._typed(IncomingPublic, "POST", "/api/incoming", files=files, data={"metadata": _dumps(meta)},
+                           multipart=True)
+
+    def inbox(self, *, include_all: bool = False) -> list[DocumentPublic]:
+        """Documents delivered to this body: new (not yet acknowledged), or all."""
+        return self._typed(_DOCUMENTS, "GET", "/api/inbox", params={"all": str(include_all).lower()})
+
+    def document(self, document_id: str) -> DocumentPublic:
+        """A document this body sent or received, with the hub's validation report."""
+        return self._typed(DocumentPublic, "GET", f"/api/documents/{_id(document_id)}")
+
+    def download(self, document_id: str, target: Path) -> Path:
+        """Stream the document's bytes into *target* (written whole or not at all)."""
+        tmp = target.with_name(f".{target.name}.part")
+        try:
+            self._request("GET", f"/api/documents/{_id(document_id)}/file", sink=tmp)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def signature(self, document_id: str) -> bytes:
+        """The document's detached CMS signature (DER); NotFoundError if it is unsigned."""
+        return self._request("GET", f"/api/documents/{_id(document_id)}/signature").content
+
+    def acknowledge(self, document_id: str, *, sha256: str, status: ReceiptStatus, reason: str = "",
+                    verification: str = "") -> ReceiptPublic:
+        """Sign and send a receipt statement for the bytes whose SHA-256 is *sha256*."""
+        at = self.clock()
+        statement = ReceiptStatement(document_id=document_id, sha256=sha256, status=status,
+                                     time=at.replace(microsecond=0), receiver=self.body_id, reason=reason,
+                                     verification=verification).to_bytes()
+        signature = sign_detached(statement, self.credential, at=at)
+        return self._typed(ReceiptPublic, "POST", f"/api/documents/{_id(document_id)}/receipts", files=lambda: {
+            "statement": ("receipt.json", statement, "application/json"),
+            "signature": ("receipt.json.p7s", signature, "application/pkcs7-signature"),
+        })
+
+    def business(self, statement: BusinessStatement) -> BusinessEventPublic:
+        """Sign and send a recall, update or replacement of a document this body sent."""
+        data = statement.to_bytes()
+        signature = sign_detached(data, self.credential, at=self.clock())
+        return self._typed(BusinessEventPublic, "POST", f"/api/documents/{_id(statement.document_id)}/business",
+                           files=lambda: {
+                               "statement": ("statement.json", data, "application/json"),
+                               "signature": ("statement.json.p7s", signature, "application/pkcs7-signature"),
+                           })
+
+    def business_events(self, document_id: str) -> list[BusinessEventPublic]:
+        """Every signed recall, update and replacement naming the document."""
+        return self._typed(_BUSINESS_EVENTS, "GET", f"/api/documents/{_id(document_id)}/business-events")
+
+    def register_edxml(self, package: bytes, *, filename: str = "package.edxml") -> EdxmlImportPublic:
+        """Register an edXML package from an outside agency (a document or a status)."""
+        return self._typed(EdxmlImportPublic, "POST", "/api/incoming/edxml",
+                           files=lambda: {"package": (filename, package, "application/xml")})
+
+    def status(self, document_id: str) -> list[ReceiptPublic]:
+        """The document's signed status trail: all recipients' for its sender, one's own otherwise."""
+        return self._typed(_RECEIPTS, "GET", f"/api/documents/{_id(document_id)}/status")
+
+    def certificates(self, body_id: str) -> BodyCertificates:
+        """A body's current certificates as the hub publishes them (check before trusting).
+
+        Kept for ``CERTIFICATES_TTL``, as a directory lookup is: whoever uses one checks it
+        again each time against its own root and current CRL, so a revocation still counts at
+        once; only a renewal reaches this client up to that much later.
+        """
+        now = self.clock()
+        cached = self._published.get(body_id)
+        if cached is not None and now - cached[0] < CERTIFICATES_TTL:
+            return cached[1]
+        published = self._typed(BodyCertificates, "GET", f"/api/bodies/{_id(body_id)}/certificates")
+        self._published[body_id] = (now, published)
+        return published
+
+
+class _Period(BaseModel):
+    label: str
+
+
+class _MeasuresPeriod(BaseModel):
+    """The part of ``/api/measures`` a reader needs: which period it covers."""
+
+    period: _Period
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[M]) -> TypeAdapter[M]:
+    """One validator per model class, made on first use."""
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(model)
+    return _ADAPTERS[model]
+
+
+_DOCUMENTS = TypeAdapter(list[DocumentPublic])
+_RECEIPTS = TypeAdapter(list[ReceiptPublic])
+_BUSINESS_EVENTS = TypeAdapter(list[BusinessEventPublic])
+_BODIES = TypeAdapter(list[BodyPublic])
 
 
 def _close_parts(parts: dict[str, Any] | None) -> None:
@@ -339,18 +438,6 @@ def _close_parts(parts: dict[str, Any] | None) -> None:
         stream = part[1] if isinstance(part, tuple) and len(part) > 1 else None
         if stream is not None and hasattr(stream, "close"):
             stream.close()
-
-
-def _error(response: httpx.Response) -> ExchangeError:
-    try:
-        body = response.json()
-        code, message, detail = body.get("code"), body.get("message"), body.get("detail")
-    except ValueError:
-        code, message, detail = None, response.text[:200], None
-    kind = _ERRORS.get(response.status_code, TransportError)
-    text = message or f"HTTP {response.status_code}"
-    return kind(f"hub refused ({response.status_code} {code or ''}): {text}".replace(" )", ")"), code=code,
-                detail=detail)
 
 
 def _dumps(data: dict[str, Any]) -> str:

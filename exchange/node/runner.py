@@ -10,7 +10,8 @@ receipt, like ``exchange node fetch`` and ``ack``.
 The orchestrator talks to the node through its standard streams, so nothing is lost and no
 pipe fills up: the node writes one JSON object per line to stdout (``ready``, ``sent``,
 ``refused``, ``received``, ``acknowledged``, ``incoming``, ``locked``, ``renewed``,
-``sent-all``, ``done``, ``error``) and reads ``go`` and ``drain`` lines from stdin. When
+``sent-all``, ``done``, ``error``: :mod:`exchange.wire.node_events`) and reads ``go`` and
+``drain`` lines from stdin. When
 stdin closes (the orchestrator stopped or died) the node exits at once: a node never outlives
 its demo.
 
@@ -41,6 +42,8 @@ from exchange.errors import AuthError, ExchangeError, RejectedError
 from exchange.node.agent import Fetched, acknowledge, fetch, node_verifier
 from exchange.node.client import HubClient, RetryPolicy, body_trust
 from exchange.pki import Credential, KeyStore
+from exchange.wire import node_events as events
+from exchange.wire.node_events import NodeEvent, encode_event
 
 #: how often a locked-out node looks for its renewed certificate, in seconds
 RENEWAL_POLL = 0.3
@@ -183,14 +186,15 @@ class Node:
         self.payloads: dict[int, bytes] = {}
 
     # -- reporting -----------------------------------------------------------------------
-    def emit(self, event: str, **data: Any) -> None:
-        self.out.write(json.dumps({"e": event, "body": self.plan.body, **data}, ensure_ascii=False) + "\n")
+    def emit(self, event: NodeEvent) -> None:
+        """Report *event* to the orchestrator: one line on stdout, flushed at once."""
+        self.out.write(encode_event(event) + "\n")
         self.out.flush()
 
     # -- the run -------------------------------------------------------------------------
     def run(self) -> int:
         self.client.authenticate()
-        self.emit("ready")
+        self.emit(events.Ready(body=self.plan.body))
         self.control.go.wait()
         if self.control.stop.is_set():
             return 0
@@ -211,11 +215,11 @@ class Node:
                     next_poll = now + self.plan.poll_interval
                 if not sent_all and not actions and not self.backlog:
                     sent_all = True
-                    self.emit("sent-all")
+                    self.emit(events.SentAll(body=self.plan.body))
                 if sent_all and not self.locked and self.control.drain.is_set():
                     while self._receive():  # until nothing new arrives
                         pass
-                    self.emit("done")
+                    self.emit(events.Done(body=self.plan.body))
                     return 0
                 due = [actions[0].at - now] if actions else []
                 pause = min([*due, RENEWAL_POLL if self.locked else max(0.0, next_poll - now), 0.2])
@@ -272,7 +276,7 @@ class Node:
         name = self.plan.documents[send.sample % len(self.plan.documents)].name
         if send.intent == "paper":
             doc = self.client.send_paper(metadata=metadata)
-            self.emit("sent", id=doc["id"], channel="paper", rows=len(send.recipients))
+            self.emit(events.Sent(body=self.plan.body, id=doc.id, channel="paper", rows=len(send.recipients)))
             return
         content = self._payload(send.sample)
         if send.altered:
@@ -282,17 +286,17 @@ class Node:
                                    signature=pending.signature)
         except RejectedError as exc:
             report = (exc.detail or {}).get("report") or {} if isinstance(exc.detail, dict) else {}
-            self.emit("refused", id=(exc.detail or {}).get("document_id"), code=exc.code,
-                      sub=report.get("sub_indication") or exc.code, rows=len(send.recipients),
-                      altered=send.altered)
+            self.emit(events.Refused(body=self.plan.body, id=(exc.detail or {}).get("document_id"), code=exc.code,
+                                     sub=report.get("sub_indication") or exc.code, rows=len(send.recipients),
+                                     altered=send.altered))
             return
-        self.emit("sent", id=doc["id"], channel=doc["channel"], rows=len(send.recipients))
+        self.emit(events.Sent(body=self.plan.body, id=doc.id, channel=doc.channel, rows=len(send.recipients)))
 
     def _arrival(self, arrival: PlannedArrival) -> None:
         scan = self.plan.documents[arrival.sample % len(self.plan.documents)] if arrival.scanned else None
         row = self.client.register_incoming(from_agency=arrival.from_agency, scan=scan, number=arrival.number,
                                             subject="Văn bản đến từ cơ quan ngoài Đảng", entered=arrival.entered)
-        self.emit("incoming", id=row["id"], scanned=bool(row["scanned"]), entered=arrival.entered)
+        self.emit(events.Incoming(body=self.plan.body, id=row.id, scanned=row.scanned, entered=arrival.entered))
 
     # -- a revoked certificate -----------------------------------------------------------
     def _revoked(self, exc: ExchangeError) -> bool:
@@ -306,7 +310,7 @@ class Node:
                 revoked = False
         if revoked and not self.locked:
             self.locked = True
-            self.emit("locked", serial=f"{serial:x}", reason=exc.code)
+            self.emit(events.Locked(body=self.plan.body, serial=f"{serial:x}", reason=exc.code))
         return revoked
 
     def _check_renewal(self) -> None:
@@ -322,14 +326,14 @@ class Node:
         self.client = self._client()
         self.client.authenticate()
         self.locked = False
-        self.emit("renewed", serial=f"{current.serial_number:x}")
+        self.emit(events.Renewed(body=self.plan.body, serial=f"{current.serial_number:x}"))
         backlog, self.backlog = self.backlog, []
         for pending in backlog:  # signed with the revoked key: the hub refuses those (REVOKED)
             self._deliver(pending)
         waiting, self.unacknowledged = self.unacknowledged, []
         for got in waiting:  # receipts refused with the revoked key, signed again with the new one
             receipt = acknowledge(self.client, got)
-            self.emit("acknowledged", id=got.document["id"], status=receipt.get("status", ""))
+            self.emit(events.Acknowledged(body=self.plan.body, id=got.document.id, status=receipt.status))
 
     # -- receiving -----------------------------------------------------------------------
     def _receive(self) -> int:
@@ -342,19 +346,19 @@ class Node:
             raise
 
     def _receive_new(self) -> int:
-        fresh = [d for d in self.client.inbox() if d["id"] not in self.seen]
+        fresh = [d for d in self.client.inbox() if d.id not in self.seen]
         if not fresh:
             return 0
         verifier = node_verifier(self.store, self.client)  # the current CRLs, local and the hub's
-        for doc in sorted(fresh, key=lambda d: d["created_at"]):
+        for doc in sorted(fresh, key=lambda d: d.created_at):
             if self.control.stop.is_set():
                 raise _Stopped
-            got = fetch(self.client, doc["id"], out_dir=self.plan.out_dir, verifier=verifier, at=self._now,
+            got = fetch(self.client, doc.id, out_dir=self.plan.out_dir, verifier=verifier, at=self._now,
                         decrypt_with=self._decryption_keys())
-            self.seen.add(doc["id"])
+            self.seen.add(doc.id)
             verdict = got.verdict.indication.value if got.verdict is not None else "UNSIGNED"
-            self.emit("received", id=doc["id"], sender=doc["sender"], verdict=verdict)
-            if self._answers(doc["id"]):
+            self.emit(events.Received(body=self.plan.body, id=doc.id, sender=doc.sender, verdict=verdict))
+            if self._answers(doc.id):
                 try:
                     receipt = acknowledge(self.client, got)
                 except RejectedError as exc:
@@ -364,7 +368,7 @@ class Node:
                         raise
                     self.unacknowledged.append(got)
                     return len(fresh)
-                self.emit("acknowledged", id=doc["id"], status=receipt.get("status", ""))
+                self.emit(events.Acknowledged(body=self.plan.body, id=doc.id, status=receipt.status))
         return len(fresh)
 
     def _decryption_keys(self) -> list[Credential]:
@@ -396,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the process edge: one line for the orchestrator, the traceback to the log
         traceback.print_exc(file=sys.stderr)
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        out.write(json.dumps({"e": "error", "body": body, "message": message}, ensure_ascii=False) + "\n")
+        out.write(encode_event(events.Error(body=body, message=message)) + "\n")
         out.flush()
         return 1
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 
@@ -23,6 +22,7 @@ from exchange.errors import UnusableCertificateError
 from exchange.node.client import HubClient
 from exchange.pki import PathValidator, check_encryption_certificate, load_certificates
 from exchange.pki.certificates import read_file
+from exchange.wire import DocumentPublic
 
 #: the extension the envelope of a secret document travels under
 ENVELOPE_SUFFIX = ".p7m"
@@ -37,11 +37,11 @@ def recipient_certificates(client: HubClient, recipients: Sequence[str], *, path
     """
     certificates = []
     for recipient in dict.fromkeys(recipients):
-        published = client.certificates(recipient).get("encryption")
-        if not published:
+        published = client.certificates(recipient).encryption
+        if published is None:
             raise UnusableCertificateError(f"{recipient} has no encryption certificate: cannot send it a secret "
                                            "document")
-        certificate = load_certificates(published["pem"].encode(), source=f"{recipient}'s encryption certificate")[0]
+        certificate = load_certificates(published.pem.encode(), source=f"{recipient}'s encryption certificate")[0]
         check_encryption_certificate(certificate, paths=paths, body_id=recipient, at=at,
                                      intermediates=client.credential.chain)
         certificates.append(certificate)
@@ -50,7 +50,7 @@ def recipient_certificates(client: HubClient, recipients: Sequence[str], *, path
 
 def send_secret(client: HubClient, content: Path | bytes, *, metadata: DocumentMetadata, paths: PathValidator,
                 own_encryption: x509.Certificate | None, at: datetime, filename: str | None = None
-                ) -> dict[str, Any]:
+                ) -> DocumentPublic:
     """Sign, encrypt (to the recipients and *own_encryption*) and sign again, then send.
 
     The hub receives the envelope and the outer signature only; the plaintext never leaves

@@ -154,6 +154,23 @@ def issue_body(
     return cert
 
 
+def issue_unstored(store: KeyStore, body: Body, *, at: datetime, days: int = 30,
+                   not_before: datetime | None = None, unit: str | None = None) -> Credential:
+    """A fresh key and signing certificate for *body* from the issuing CA, valid from
+    *not_before* (default: *at* less the usual back-dating) for *days*, in the PKI's algorithm;
+    returned only, never written to *store*: a one-off signer that leaves the body's own
+    certificate alone (the training mode's revoked and expired certificates). *unit* names it
+    in the certificate (default: the body's English name)."""
+    issuing = store.issuing_ca()
+    algorithm = KeyAlgorithm(store.manifest().get("algorithm", KeyAlgorithm.RSA2048.value))
+    key = generate_key(algorithm)
+    cert = issue_signing_certificate(key, issuer=issuing, body_id=body.id, name_vi=body.name_vi,
+                                     unit=unit if unit is not None else body.name_en,
+                                     not_before=not_before if not_before is not None else at - BACKDATE,
+                                     days=days)
+    return Credential(cert, key, (issuing.certificate,))
+
+
 def revoke(
     store: KeyStore,
     body_id: str,

@@ -51,12 +51,14 @@ from urllib.parse import urlencode
 import httpx
 
 from exchange.clock import ClockFile, SimulatedClock, SystemClock
-from exchange.errors import ExchangeError, InputError
+from exchange.errors import ExchangeError, InputError, MalformedError
 from exchange.metrics import MeasuresReport, Period, TargetProfile
 from exchange.node.client import hub_trust
 from exchange.pki import KeyAlgorithm, KeyStore, Validity, init_pki, renew, revoke
 from exchange.ports import port_is_free
 from exchange.simulate.demo_plan import DemoPlan, build_plan, scenario_for
+from exchange.wire import node_events as events
+from exchange.wire.node_events import parse_event
 
 DEFAULT_PORT = 8000
 #: how many ports after the default one are tried when it is busy
@@ -415,37 +417,37 @@ class Demo:
         if line is None:  # end of its output: _check_processes judges the exit
             return
         try:
-            event = json.loads(line)
-        except ValueError:
+            event = parse_event(line)
+        except MalformedError:
             return  # not ours (a stray print); the log has the details
-        kind = event.get("e")
-        if kind == "ready":
-            state.state = "ready"
-        elif kind == "sent":
-            state.sent[event["channel"]] += 1
-            state.state = "sending" if state.state in ("ready", "sending") else state.state
-        elif kind == "refused":
-            state.refused[event.get("sub") or event.get("code") or "refused"] += 1
-        elif kind == "received":
-            state.received += 1
-        elif kind == "acknowledged":
-            state.acknowledged += 1
-        elif kind == "incoming":
-            state.incoming += 1
-            state.scanned += bool(event.get("scanned")) and bool(event.get("entered"))
-        elif kind == "locked":
-            state.state = "locked"
-            self.on_event(f"{body}: the hub ends its session (certificate revoked); it keeps signing with the "
-                          "old key and waits for a new certificate")
-        elif kind == "renewed":
-            state.state = "sending"
-            self.on_event(f"{body}: logged in with its new certificate; sends what it signed meanwhile")
-        elif kind == "sent-all":
-            state.state = "sent-all"
-        elif kind == "done":
-            state.state = "done"
-        elif kind == "error":
-            state.state, state.error = "failed", str(event.get("message", ""))
+        match event:
+            case events.Ready():
+                state.state = "ready"
+            case events.Sent(channel=channel):
+                state.sent[channel] += 1
+                state.state = "sending" if state.state in ("ready", "sending") else state.state
+            case events.Refused(sub=sub, code=code):
+                state.refused[sub or code or "refused"] += 1
+            case events.Received():
+                state.received += 1
+            case events.Acknowledged():
+                state.acknowledged += 1
+            case events.Incoming(scanned=scanned, entered=entered):
+                state.incoming += 1
+                state.scanned += scanned and entered
+            case events.Locked():
+                state.state = "locked"
+                self.on_event(f"{body}: the hub ends its session (certificate revoked); it keeps signing with the "
+                              "old key and waits for a new certificate")
+            case events.Renewed():
+                state.state = "sending"
+                self.on_event(f"{body}: logged in with its new certificate; sends what it signed meanwhile")
+            case events.SentAll():
+                state.state = "sent-all"
+            case events.Done():
+                state.state = "done"
+            case events.Error(message=message):
+                state.state, state.error = "failed", message
 
     def _check_processes(self) -> None:
         if self.hub is not None and self.hub.process.poll() is not None:
@@ -613,7 +615,7 @@ def _all_documents(service: Any, **filters: Any) -> list[Any]:
     """Every document matching *filters*, a page at a time (pages hold at most 500)."""
     found: list[Any] = []
     while True:
-        page, total = service.find_documents(offset=len(found), limit=500, **filters)
+        page, total = service.reader.find_documents(offset=len(found), limit=500, **filters)
         found.extend(page)
         if not page or len(found) >= total:
             return found

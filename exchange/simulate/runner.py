@@ -451,8 +451,8 @@ def _finish(scenario: Scenario, service: ExchangeService, output: Path,
     """Read the register back once: write the CSVs and compute the measures from the same rows."""
     register_path, incoming_path = output / "register.csv", output / "incoming.csv"
     with outputs.atomic(register_path) as reg_out, outputs.atomic(incoming_path) as inc_out:
-        report = compute(outputs.register_rows(service.register_entries(), reg_out),
-                         outputs.incoming_rows(service.incoming_entries(), inc_out),
+        report = compute(outputs.register_rows(service.reader.register_entries(), reg_out),
+                         outputs.incoming_rows(service.reader.incoming_entries(), inc_out),
                          scenario.registry, scenario.period, scenario.targets, by="month")
     met = outputs.first_met(report)
     simulation = {

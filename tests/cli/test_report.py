@@ -61,7 +61,7 @@ def exchange_a_handful(hub: RunningHub, pki: TestPKI, folder: Path) -> None:
         first = client.send(b"Thong bao so 1" * 50, metadata=metadata("ha-noi", "nghe-an"))
         client.register_incoming(from_agency="Văn phòng Chính phủ", scan=scan, entered=False)
     with hub.client("ha-noi") as client:
-        got = fetch(client, first["id"], out_dir=folder / "in", at=lambda: datetime.now(UTC),
+        got = fetch(client, first.id, out_dir=folder / "in", at=lambda: datetime.now(UTC),
                     verifier=node_verifier(KeyStore(pki.dir), client))
         acknowledge(client, got)
         client.send(b"Bao cao thang" * 50, metadata=metadata("central-office"))

@@ -23,7 +23,7 @@ def send(hub: RunningHub, sender: str, recipient: str, text: str, **fields: obje
         if meta.classification is Classification.SECRET:  # signed, encrypted, signed again
             return str(send_secret(client, text.encode() * 10, metadata=meta, filename="cv.txt", own_encryption=None,
                                    paths=node_verifier(KeyStore(hub.keys)).paths, at=client.clock())["id"])
-        return str(client.send(text.encode() * 10, metadata=meta, filename="cv.txt")["id"])
+        return client.send(text.encode() * 10, metadata=meta, filename="cv.txt").id
 
 
 def test_without_a_login_nothing_and_a_clerk_only_its_own(hub: RunningHub, workdir: Path) -> None:

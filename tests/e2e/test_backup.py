@@ -32,8 +32,8 @@ def test_a_backup_taken_while_the_hub_serves_restores_into_a_working_hub(pki, da
             with hub.client("ha-noi") as sender:
                 for n in range(12):
                     content = document_bytes(f"before-{n}", size=2048 + 997 * n)
-                    sent[sender.send(content, metadata=metadata(*RECIPIENTS))["id"]] = content
-                paper = sender.send_paper(metadata=metadata("nghe-an"))["id"]
+                    sent[sender.send(content, metadata=metadata(*RECIPIENTS)).id] = content
+                paper = sender.send_paper(metadata=metadata("nghe-an")).id
             with hub.client("central-office") as receiver:
                 acknowledged = next(iter(sent))
                 receiver.acknowledge(acknowledged, sha256=hashlib.sha256(sent[acknowledged]).hexdigest(),
@@ -46,7 +46,7 @@ def test_a_backup_taken_while_the_hub_serves_restores_into_a_working_hub(pki, da
                 with hub.client("nghe-an") as other:
                     while not stop.is_set():
                         try:
-                            during.append(other.send(document_bytes("during"), metadata=metadata("ha-noi"))["id"])
+                            during.append(other.send(document_bytes("during"), metadata=metadata("ha-noi")).id)
                         except ExchangeError as exc:  # pragma: no cover - reported below
                             errors.append(exc)
 
@@ -85,12 +85,12 @@ def test_a_backup_taken_while_the_hub_serves_restores_into_a_working_hub(pki, da
                         report = verifier.verify(target, reader.signature(document_id), at=datetime.now(UTC))
                         assert report.indication is Indication.TOTAL_PASSED, report.summary()
                     trail = reader.status(acknowledged)
-                    assert [r["status_name"] for r in trail] == ["received"]
+                    assert [r.status_name for r in trail] == ["received"]
                 with restored.client("ha-noi") as sender:
-                    assert sender.document(paper)["channel"] == "paper"
+                    assert sender.document(paper).channel == "paper"
                     # the restored hub takes new documents
                     new = sender.send(document_bytes("after"), metadata=metadata("da-nang"))
-                    assert new["channel"] == "signed_valid"
+                    assert new.channel == "signed_valid"
             finally:
                 restored.stop()
 
@@ -131,4 +131,4 @@ def test_gc_on_a_serving_hub_removes_only_what_no_row_names(hub, workdir):  # ty
     after = set(hub.blob_files())
     assert after < before
     with hub.client("da-nang") as reader:
-        assert reader.download(kept["id"], workdir / "kept.bin").read_bytes()[:8] == b"%PDF-1.4"
+        assert reader.download(kept.id, workdir / "kept.bin").read_bytes()[:8] == b"%PDF-1.4"

@@ -71,7 +71,7 @@ def test_a_corrupted_certificate_on_a_document_is_refused_as_format_failure(hub,
 def test_a_corrupted_certificate_on_a_receipt_is_refused(hub):
     content = f"Báo cáo {uuid.uuid4()}".encode()
     with hub.client("ha-noi") as sender:
-        document_id = sender.send(content, metadata=_metadata())["id"]
+        document_id = sender.send(content, metadata=_metadata()).id
     statement = ReceiptStatement(document_id=document_id, sha256=hashlib.sha256(content).hexdigest(),
                                  status=ReceiptStatus.RECEIVED, time=datetime.now(UTC).replace(microsecond=0),
                                  receiver="nghe-an").to_bytes()
@@ -102,7 +102,7 @@ def test_dates_at_the_edge_of_the_calendar_are_400(hub, path, code, words):
 def test_a_receipt_dated_at_the_edge_of_the_calendar_is_400(hub):
     content = f"Thông báo {uuid.uuid4()}".encode()
     with hub.client("ha-noi") as sender:
-        document_id = sender.send(content, metadata=_metadata())["id"]
+        document_id = sender.send(content, metadata=_metadata()).id
     raw = {"type": "edxml-status", "document_id": document_id, "sha256": hashlib.sha256(content).hexdigest(),
            "status": "01", "time": "0001-01-01T00:00:00+14:00", "receiver": "nghe-an"}
     statement = json.dumps(raw).encode()
@@ -150,7 +150,7 @@ def test_json_nested_thousands_deep_is_400(hub, ha_noi):
 
 def test_a_receipt_nested_thousands_deep_is_400(hub):
     with hub.client("ha-noi") as sender:
-        document_id = sender.send(f"Kế hoạch {uuid.uuid4()}".encode(), metadata=_metadata())["id"]
+        document_id = sender.send(f"Kế hoạch {uuid.uuid4()}".encode(), metadata=_metadata()).id
     statement = DEEP.encode()
     signature = sign_detached(statement, hub.credential("nghe-an"), at=datetime.now(UTC))
     with hub.http(hub.token("nghe-an")) as http:

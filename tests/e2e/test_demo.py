@@ -93,8 +93,8 @@ def test_a_small_demo_runs_real_traffic_and_stops_everything(tmp_path: Path) -> 
     service = build_service(HubSettings(keys_dir=folder / "keys", data_dir=folder / "hub",
                                         bodies_file=folder / "bodies.toml"))
     try:
-        entries = list(service.register_entries())
-        incoming = list(service.incoming_entries())
+        entries = list(service.reader.register_entries())
+        incoming = list(service.reader.incoming_entries())
         with Session(service.engine) as session:
             refused = session.exec(select(Document).where(Document.channel == Channel.SIGNED_INVALID.value)).all()
             refused_reasons = {d.sub_indication for d in refused}

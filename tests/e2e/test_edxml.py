@@ -76,7 +76,7 @@ def test_a_recall_reaches_the_recipients_and_their_signed_answers_are_on_the_tra
     assert {(r["recipient"], r["status"], r["indication"]) for r in trail} == {
         ("ha-noi", "15", "TOTAL_PASSED"), ("central-office", "16", "TOTAL_PASSED")}
     events = hub.client("organization-commission").business_events(sent["id"])
-    assert [(e["action"], e["reason"], e["indication"]) for e in events] == [
+    assert [(e.action, e.reason, e.indication) for e in events] == [
         ("recall", "Gửi nhầm phụ lục", "TOTAL_PASSED")]
     hub.cli("edxml", "status", sent["id"], "--as", "organization-commission", "-o", "s13.edxml", cwd=workdir)
     hub.cli("edxml", "status", sent["id"], "--as", "ha-noi", "-o", "s15.edxml", cwd=workdir)
@@ -100,7 +100,7 @@ def test_a_replacement_names_the_replaced_document_and_k1_counts_it_once(hub, wo
                   "Sửa số liệu", "--date", "2015-07-01", cwd=workdir).stdout
     new_id = out.split("replaced by ")[1].split()[0]
     events = hub.client("central-office").business_events(new_id)
-    assert [(e["action"], e["document_id"], e["related_id"]) for e in events] == [("replace", sent["id"], new_id)]
+    assert [(e.action, e.document_id, e.related_id) for e in events] == [("replace", sent["id"], new_id)]
     after = _measures(hub)["k1"]["denominator"]
     assert after == middle  # the original left K1, its replacement came in: one document, counted once
     hub.cli("edxml", "export", new_id, "--as", "organization-commission", "-o", "rep.edxml", cwd=workdir)

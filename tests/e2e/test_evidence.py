@@ -52,10 +52,10 @@ def _exchange(hub: RunningHub, pki, tmp_path: Path) -> str:  # type: ignore[no-u
     with hub.client("ha-noi") as sender:
         sent = sender.send(f"Báo cáo {uuid.uuid4()}\n".encode() * 50, metadata=metadata, filename="bc.txt")
     with hub.client("central-office") as receiver:
-        got = fetch(receiver, sent["id"], out_dir=tmp_path / "in", verifier=node_verifier(pki.store, receiver),
+        got = fetch(receiver, sent.id, out_dir=tmp_path / "in", verifier=node_verifier(pki.store, receiver),
                     at=lambda: datetime.now(UTC))
         acknowledge(receiver, got)
-    return str(sent["id"])
+    return sent.id
 
 
 def _auditor(hub: RunningHub) -> str:

@@ -39,7 +39,7 @@ def test_a_signed_document_to_two_bodies_is_verified_acknowledged_and_traced(hub
     inbox = hub.cli_json("node", "inbox", "--as", CENTRAL[0], cwd=workdir)
     assert sent["id"] in [d["id"] for d in inbox]
     with hub.client(CENTRAL[1]) as client:
-        assert sent["id"] in [d["id"] for d in client.inbox()]
+        assert sent["id"] in [d.id for d in client.inbox()]
 
     # Each recipient downloads and verifies it itself: exit 0 and the report (as text, as JSON).
     shown = hub.cli("node", "fetch", sent["id"], "--as", CENTRAL[0], "--out", "in-co", cwd=workdir)
@@ -80,8 +80,8 @@ def test_a_signed_document_to_two_bodies_is_verified_acknowledged_and_traced(hub
     text = hub.cli("node", "status", sent["id"], "--as", "ha-noi", cwd=workdir).stdout
     assert "accepted" in text and CENTRAL[1] in text and "12-BC/TU" in text
     mine = hub.client(CENTRAL[1]).status(sent["id"])  # a recipient sees only its own steps
-    assert {s["recipient"] for s in mine} == {CENTRAL[1]}
-    assert sent["id"] not in [d["id"] for d in hub.client(CENTRAL[0]).inbox()]  # acknowledged: not new
+    assert {s.recipient for s in mine} == {CENTRAL[1]}
+    assert sent["id"] not in [d.id for d in hub.client(CENTRAL[0]).inbox()]  # acknowledged: not new
 
 
 def test_an_unsigned_document_is_delivered_and_recorded_as_unsigned(hub, workdir):
@@ -109,14 +109,14 @@ def test_hubclient_sends_to_one_or_many_and_each_recipient_gets_the_bytes(hub, p
                                            "message_id": str(uuid.uuid4())})
     with hub.client("nghe-an") as sender:
         sent = sender.send(content, metadata=metadata, sign=signed, filename="ke-hoach.pdf")
-    assert sent["channel"] == ("signed_valid" if signed else "unsigned")
+    assert sent.channel == ("signed_valid" if signed else "unsigned")
     for recipient in recipients:
         with hub.client(recipient) as client:
-            got = fetch(client, sent["id"], out_dir=tmp_path / recipient,
+            got = fetch(client, sent.id, out_dir=tmp_path / recipient,
                         verifier=node_verifier(KeyStore(pki.dir), client), at=lambda: datetime.now(UTC))
         assert got.path.read_bytes() == content
         assert (got.report.passed if got.report else None) is (True if signed else None)
-    register = [(e["recipient"], e["delivered"]) for e in hub.register() if e["document_id"] == sent["id"]]
+    register = [(e["recipient"], e["delivered"]) for e in hub.register() if e["document_id"] == sent.id]
     assert sorted(register) == sorted((r, True) for r in recipients)
 
 
@@ -134,7 +134,7 @@ def test_a_repeated_send_with_the_same_message_id_makes_no_duplicate(hub, workdi
         metadata = DocumentMetadata.from_dict({"recipients": ["ha-noi", "nghe-an"], "message_id": message_id,
                                                "subject": "cong-van"})
         third = client.send(document, metadata=metadata)
-        assert (third["id"], third["duplicate"]) == (first["id"], True)
+        assert (third.id, third.duplicate) == (first["id"], True)
         with pytest.raises(ConflictError) as reused:  # the same id for other bytes is a conflict
             client.send(b"other bytes", metadata=metadata)
     assert reused.value.code == "message-id-reused"

@@ -127,7 +127,7 @@ def test_a_stale_crl_and_a_ca_signed_document_are_refused_with_their_reasons(
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-    assert accepted["channel"] == "signed_valid"
+    assert accepted.channel == "signed_valid"
 
 
 def _signed(hub, document: Path, workdir: Path) -> Path:  # type: ignore[no-untyped-def]

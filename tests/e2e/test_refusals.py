@@ -80,10 +80,10 @@ def test_a_body_reads_neither_another_bodys_inbox_nor_its_documents(hub, ha_noi,
     outsider = hub.token("da-nang")
     with hub.http(outsider) as http:
         for path in ("", "/file", "/signature", "/status"):
-            assert_error(http.get(f"/api/documents/{sent['id']}{path}"), 403, "not-authorized")
+            assert_error(http.get(f"/api/documents/{sent.id}{path}"), 403, "not-authorized")
         inbox = http.get("/api/inbox", params={"all": "true", "body": "central-office"})
-        assert inbox.status_code == 200 and sent["id"] not in [d["id"] for d in inbox.json()]
-    refused = hub.cli("node", "fetch", sent["id"], "--as", "da-nang", "--out", "x", cwd=workdir, check=False)
+        assert inbox.status_code == 200 and sent.id not in [d["id"] for d in inbox.json()]
+    refused = hub.cli("node", "fetch", sent.id, "--as", "da-nang", "--out", "x", cwd=workdir, check=False)
     assert refused.returncode == 1
     assert "403" in refused.stderr and "not-authorized" in refused.stderr
     assert not (workdir / "x").exists() or not any((workdir / "x").iterdir())

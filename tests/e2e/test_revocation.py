@@ -44,4 +44,4 @@ def test_exchange_keys_revoke_ends_a_bodys_access_at_the_running_hub(pki_copy, s
     cli = hub.cli("node", "inbox", "--as", "nghe-an", cwd=workdir, check=False)
     assert cli.returncode == 1 and "certificate-refused" in cli.stderr
     with hub.client("ha-noi") as other:  # everyone else carries on
-        assert [d["message_id"] for d in other.inbox()] == ["before-revocation"]
+        assert [d.message_id for d in other.inbox()] == ["before-revocation"]

@@ -79,8 +79,8 @@ def test_secret_document_travels_encrypted_and_only_its_recipient_reads_it(hub, 
     trail = hub.cli_json("node", "status", sent["id"], "--as", "nghe-an", cwd=workdir)
     assert [(s["recipient"], s["status"]) for s in trail] == [("central-office", "01")]
     with hub.client("nghe-an") as client:
-        delivery = client.document(sent["id"])["deliveries"][0]
-    assert delivery["verified"] is True  # the recipient's verification of the inner signature
+        delivery = client.document(sent["id"]).deliveries[0]
+    assert delivery.verified is True  # the recipient's verification of the inner signature
 
     # The hub holds no plaintext: not in a blob, a log, the database or its WAL.
     assert _found_in_data(hub, marker) == []

@@ -17,15 +17,15 @@ def test_two_workers_start_on_an_empty_database_and_share_tokens_and_the_registe
     sent = [sender.send(f"Công văn số {n}\n".encode() * 500,
                         metadata=metadata("central-office", number=f"{n}-CV/TU"), filename=f"{n}.txt")
             for n in range(6)]
-    assert {d["channel"] for d in sent} == {"signed_valid"}
+    assert {d.channel for d in sent} == {"signed_valid"}
 
-    inbox = {d["id"] for d in recipient.inbox()}
-    assert {d["id"] for d in sent} <= inbox
+    inbox = {d.id for d in recipient.inbox()}
+    assert {d.id for d in sent} <= inbox
     verifier = node_verifier(pki.store, recipient)
     for document in sent:
-        got = fetch(recipient, document["id"], out_dir=tmp_path / "in", verifier=verifier,
+        got = fetch(recipient, document.id, out_dir=tmp_path / "in", verifier=verifier,
                     at=lambda: datetime.now(UTC))
         assert got.report is not None and got.report.passed
         acknowledge(recipient, got)
-    assert all(step["status_name"] == "received" for d in sent for step in sender.status(d["id"]))
+    assert all(step.status_name == "received" for d in sent for step in sender.status(d.id))
 

@@ -25,9 +25,9 @@ def test_the_hub_lives_on_its_clock(hub_settings: HubSettings, pki, credentials)
 
         sender = hub.client("ha-noi", clock=clock.now)
         sent = sender.send(document_bytes("on the calendar"), metadata=metadata("central-office"))
-        stored = datetime.fromisoformat(sent["created_at"])
+        stored = sent.created_at
         assert start + timedelta(hours=1) <= stored < start + timedelta(days=2)
-        rows = list(hub.service.register_entries())
+        rows = list(hub.service.reader.register_entries())
         assert [r.sent_at.date() for r in rows] == [stored.date()]
 
         # a token lasts 15 real minutes: 15 × 3600 clock minutes on this clock

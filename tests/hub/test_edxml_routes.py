@@ -44,7 +44,7 @@ def test_bad_packages_are_4xx_json_and_store_nothing(hub, data, status, code):
     assert response.headers["content-type"].startswith("application/json")
     if code:
         assert response.json()["code"] == code
-    assert list(hub.service.incoming_entries()) == []
+    assert list(hub.service.reader.incoming_entries()) == []
     assert hub.service.edxml_imports() == []
 
 
@@ -65,48 +65,48 @@ def test_an_altered_package_with_a_real_signature_is_refused(hub, pki):
     with pytest.raises(RejectedError, match="does not match"):
         hub.client("ha-noi").register_edxml(altered)
     assert hub.service.edxml_imports() == []
-    assert hub.client("ha-noi").register_edxml(signed)["xml_signature"]["status"] == "valid"
+    assert hub.client("ha-noi").register_edxml(signed).xml_signature["status"] == "valid"
 
 
 def test_recall_update_and_replace_follow_the_rules(hub):
     sender, other = hub.client("ha-noi"), hub.client("nghe-an")
     doc = sender.send(document_bytes("a"), metadata=metadata("central-office", "nghe-an"))
     with pytest.raises(NotAuthorizedError):  # a statement naming someone else
-        other.business(_statement(BusinessAction.RECALL, doc["id"], "ha-noi"))
+        other.business(_statement(BusinessAction.RECALL, doc.id, "ha-noi"))
     with pytest.raises(NotAuthorizedError, match="only the sender"):
-        other.business(_statement(BusinessAction.RECALL, doc["id"], "nghe-an"))
+        other.business(_statement(BusinessAction.RECALL, doc.id, "nghe-an"))
     with pytest.raises(ConflictError, match="awaits an answer"):  # 15 with nothing to answer
-        other.acknowledge(doc["id"], sha256=doc["sha256"], status=ReceiptStatus.CHANGE_ACCEPTED)
-    sender.business(_statement(BusinessAction.RECALL, doc["id"], "ha-noi"))
+        other.acknowledge(doc.id, sha256=doc.sha256, status=ReceiptStatus.CHANGE_ACCEPTED)
+    sender.business(_statement(BusinessAction.RECALL, doc.id, "ha-noi"))
     with pytest.raises(ConflictError, match="already recalled"):
-        sender.business(_statement(BusinessAction.RECALL, doc["id"], "ha-noi"))
-    assert other.acknowledge(doc["id"], sha256=doc["sha256"], status=ReceiptStatus.CHANGE_REJECTED)["status"] == "16"
+        sender.business(_statement(BusinessAction.RECALL, doc.id, "ha-noi"))
+    assert other.acknowledge(doc.id, sha256=doc.sha256, status=ReceiptStatus.CHANGE_REJECTED).status == "16"
     with pytest.raises(InputError, match="changes nothing"):
-        sender.business(_statement(BusinessAction.UPDATE, doc["id"], "ha-noi", changes={"number": "12-BC/TU"}))
+        sender.business(_statement(BusinessAction.UPDATE, doc.id, "ha-noi", changes={"number": "12-BC/TU"}))
     with pytest.raises(InputError, match="cannot change"):
-        sender.business(_statement(BusinessAction.UPDATE, doc["id"], "ha-noi", changes={"sender": "x"}))
+        sender.business(_statement(BusinessAction.UPDATE, doc.id, "ha-noi", changes={"sender": "x"}))
     with pytest.raises(NotFoundError):
-        sender.business(_statement(BusinessAction.REPLACE, doc["id"], "ha-noi", replacement="no-such-doc"))
+        sender.business(_statement(BusinessAction.REPLACE, doc.id, "ha-noi", replacement="no-such-doc"))
     unsigned = sender.send(document_bytes("u"), metadata=metadata("central-office"), sign=False)
     with pytest.raises(InputError, match="must be a signed document"):
-        sender.business(_statement(BusinessAction.REPLACE, doc["id"], "ha-noi", replacement=unsigned["id"]))
+        sender.business(_statement(BusinessAction.REPLACE, doc.id, "ha-noi", replacement=unsigned.id))
     new = sender.send(document_bytes("b"), metadata=metadata("central-office", "nghe-an"))
-    sender.business(_statement(BusinessAction.REPLACE, doc["id"], "ha-noi", replacement=new["id"]))
+    sender.business(_statement(BusinessAction.REPLACE, doc.id, "ha-noi", replacement=new.id))
     with pytest.raises(ConflictError, match="already replaced"):
-        sender.business(_statement(BusinessAction.UPDATE, doc["id"], "ha-noi", changes={"subject": "x"}))
-    assert [e["action"] for e in other.business_events(new["id"])] == ["replace"]
+        sender.business(_statement(BusinessAction.UPDATE, doc.id, "ha-noi", changes={"subject": "x"}))
+    assert [e.action for e in other.business_events(new.id)] == ["replace"]
 
 
 def test_a_statement_signed_by_another_key_is_refused(hub):
     sender = hub.client("ha-noi")
     doc = sender.send(document_bytes("c"), metadata=metadata("central-office"))
-    data = _statement(BusinessAction.RECALL, doc["id"], "ha-noi").to_bytes()
+    data = _statement(BusinessAction.RECALL, doc.id, "ha-noi").to_bytes()
     forged = sign_detached(data, hub.credential("nghe-an"), at=datetime.now(UTC))
     http = hub.http(sender.authenticate())
-    response = http.post(f"/api/documents/{doc['id']}/business",
+    response = http.post(f"/api/documents/{doc.id}/business",
                          files={"statement": ("s.json", data), "signature": ("s.p7s", forged)})
     assert response.status_code == 422 and "signed by nghe-an" in response.json()["message"]
-    garbage = http.post(f"/api/documents/{doc['id']}/business",
+    garbage = http.post(f"/api/documents/{doc.id}/business",
                         files={"statement": ("s.json", json.dumps({"type": "edxml-business"}).encode()),
                                "signature": ("s.p7s", forged)})
     assert garbage.status_code == 400 and garbage.json()["code"] == "invalid-statement"

@@ -25,10 +25,10 @@ from hub.inprocess import document_bytes, metadata
 def _exchange(hub, pki, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     sent = hub.client("ha-noi").send(document_bytes("logged"), metadata=metadata("central-office", "nghe-an"))
     receiver = hub.client("central-office")
-    got = fetch(receiver, sent["id"], out_dir=tmp_path / "in", verifier=node_verifier(pki.store, receiver),
+    got = fetch(receiver, sent.id, out_dir=tmp_path / "in", verifier=node_verifier(pki.store, receiver),
                 at=lambda: datetime.now(UTC))
     acknowledge(receiver, got)
-    return str(sent["id"])
+    return sent.id
 
 
 def _entries(http) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -127,5 +127,5 @@ def test_an_edxml_package_registered_as_incoming_is_logged_like_any_incoming(hub
     sample = Path(__file__).resolve().parents[2] / "samples" / "edxml" / "sdk" / "edoc_new.edxml"
     registered = hub.client("ha-noi").register_edxml(sample.read_bytes())
     incoming = [e for e in _entries(hub.http()) if e["kind"] == "incoming"]
-    assert [e["entry"] for e in incoming] == [registered["incoming"]["id"]]
+    assert [e["entry"] for e in incoming] == [registered.incoming.id if registered.incoming else None]
     assert incoming[0]["body"] == "ha-noi" and incoming[0]["sha256"] is not None

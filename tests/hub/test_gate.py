@@ -31,13 +31,13 @@ class Docs:
 def docs(hub: InProcessHub) -> Docs:
     nghe_an = hub.client("nghe-an")
     normal = nghe_an.send(NORMAL_TEXT.encode() * 10, filename="cv.txt",
-                          metadata=metadata("central-office", subject="Công văn thường"))["id"]
+                          metadata=metadata("central-office", subject="Công văn thường")).id
     # A secret document leaves the node signed, encrypted to its recipients and signed again.
     secret = send_secret(nghe_an, SECRET_TEXT.encode() * 10, filename="mat.txt", metadata=metadata(
         "central-office", subject="Văn bản mật", classification=Classification.SECRET),
-        paths=node_verifier(hub.store).paths, own_encryption=None, at=nghe_an.clock())["id"]
+        paths=node_verifier(hub.store).paths, own_encryption=None, at=nghe_an.clock()).id
     other = hub.client("da-nang").send(b"Da Nang to Ha Noi " * 20, filename="dn.txt",
-                                       metadata=metadata("ha-noi", subject="Đà Nẵng gửi Hà Nội"))["id"]
+                                       metadata=metadata("ha-noi", subject="Đà Nẵng gửi Hà Nội")).id
     return Docs(normal, secret, other)
 
 

@@ -24,39 +24,39 @@ def test_a_signed_document_travels_to_two_bodies_and_comes_back_with_signed_rece
     content = document_bytes("to two bodies")
     sent = sender.send(content, metadata=metadata("central-office", "organization-commission"),
                        filename="12-BC-TU.pdf")
-    assert sent["channel"] == "signed_valid" and sent["sha256"] == hashlib.sha256(content).hexdigest()
+    assert sent.channel == "signed_valid" and sent.sha256 == hashlib.sha256(content).hexdigest()
 
     for recipient in ("central-office", "organization-commission"):
         client = hub.client(recipient)
-        assert sent["id"] in [d["id"] for d in client.inbox()]
-        got = fetch(client, sent["id"], out_dir=tmp_path / recipient, verifier=node_verifier(pki.store, client),
+        assert sent.id in [d.id for d in client.inbox()]
+        got = fetch(client, sent.id, out_dir=tmp_path / recipient, verifier=node_verifier(pki.store, client),
                     at=lambda: datetime.now(UTC))
         assert got.report is not None and got.report.passed
         assert got.path.read_bytes() == content and got.path.name.endswith("12-BC-TU.pdf")
         acknowledge(client, got)
-        assert sent["id"] not in [d["id"] for d in client.inbox()]
-        assert sent["id"] in [d["id"] for d in client.inbox(include_all=True)]
+        assert sent.id not in [d.id for d in client.inbox()]
+        assert sent.id in [d.id for d in client.inbox(include_all=True)]
 
-    trail = sender.status(sent["id"])
-    assert sorted((r["recipient"], r["status_name"]) for r in trail) == [
+    trail = sender.status(sent.id)
+    assert sorted((r.recipient, r.status_name) for r in trail) == [
         ("central-office", "received"), ("organization-commission", "received")]
     for step in trail:
-        statement = json.loads(step["statement"])
-        assert statement["sha256"] == sent["sha256"] and statement["receiver"] == step["recipient"]
-    document = sender.document(sent["id"])
-    assert {d["recipient"]: d["verified"] for d in document["deliveries"]} == {
+        statement = json.loads(step.statement)
+        assert statement["sha256"] == sent.sha256 and statement["receiver"] == step.recipient
+    document = sender.document(sent.id)
+    assert {d.recipient: d.verified for d in document.deliveries} == {
         "central-office": True, "organization-commission": True}
 
 
 def test_the_download_carries_the_digest_and_a_safe_file_name(hub):
     sent = hub.client("ha-noi").send(b"%PDF tiny", metadata=metadata("nghe-an"), filename="../../secret/q\u0111.pdf")
     receiver = hub.client("nghe-an")
-    response = hub.http(receiver.authenticate()).get(f"/api/documents/{sent['id']}/file")
+    response = hub.http(receiver.authenticate()).get(f"/api/documents/{sent.id}/file")
     assert response.status_code == 200
     assert response.content == b"%PDF tiny"
     assert response.headers["X-Content-SHA256"] == hashlib.sha256(b"%PDF tiny").hexdigest()
     assert "secret" not in response.headers["content-disposition"]
-    assert sent["filename"] == "q\u0111.pdf"
+    assert sent.filename == "q\u0111.pdf"
 
 
 def test_a_tampered_upload_is_refused_with_the_report(hub, pki):
@@ -79,13 +79,13 @@ def test_bodies_read_only_what_was_sent_by_or_to_them(hub):
     outsider = hub.client("da-nang")
     token = outsider.authenticate()
     for path in ("", "/file", "/signature", "/status"):
-        assert_error(hub.http(token).get(f"/api/documents/{sent['id']}{path}"), 403, "not-authorized")
-    assert sent["id"] not in [d["id"] for d in outsider.inbox(include_all=True)]
+        assert_error(hub.http(token).get(f"/api/documents/{sent.id}{path}"), 403, "not-authorized")
+    assert sent.id not in [d.id for d in outsider.inbox(include_all=True)]
     # The inbox is always the caller's own: a body named in the query is ignored.
     snooping = hub.http(token).get("/api/inbox", params={"all": "true", "body": "central-office"})
-    assert sent["id"] not in [d["id"] for d in snooping.json()]
+    assert sent.id not in [d["id"] for d in snooping.json()]
     with pytest.raises(NotAuthorizedError):
-        outsider.acknowledge(sent["id"], sha256=sent["sha256"], status=ReceiptStatus.RECEIVED)
+        outsider.acknowledge(sent.id, sha256=sent.sha256, status=ReceiptStatus.RECEIVED)
 
 
 def test_an_unknown_document_is_404(hub):
@@ -105,10 +105,10 @@ def test_paper_and_incoming_documents_are_registered(hub):
     client = hub.client("nghe-an")
     paper = client.send_paper(metadata=metadata("central-office"))
     incoming = client.register_incoming(from_agency="Bộ Tài chính", subject="Công văn 12")
-    assert paper["channel"] == "paper"
+    assert paper.channel == "paper"
     register = hub.person("auditor").get("/api/register").json()
-    assert {(e["document_id"], e["channel"]) for e in register["entries"]} == {(paper["id"], "paper")}
-    assert [(i["entry_id"], i["scanned"]) for i in register["incoming"]] == [(incoming["id"], False)]
+    assert {(e["document_id"], e["channel"]) for e in register["entries"]} == {(paper.id, "paper")}
+    assert [(i["entry_id"], i["scanned"]) for i in register["incoming"]] == [(incoming.id, False)]
 
 
 def test_auditors_get_the_trust_anchor_the_crl_and_the_bodies(hub, pki):

@@ -123,7 +123,7 @@ def test_a_signature_over_another_file_is_refused_and_the_refusal_recorded(servi
     assert refused.value.code == "invalid-signature"
     assert refused.value.detail["report"]["sub_indication"] == SubIndication.HASH_FAILURE
     document_id = refused.value.detail["document_id"]
-    entries = [e for e in service.register_entries() if e.document_id == document_id]
+    entries = [e for e in service.reader.register_entries() if e.document_id == document_id]
     assert {(e.recipient, e.channel, e.delivered) for e in entries} == {
         (r, Channel.SIGNED_INVALID, False) for r in CENTRAL}
     for recipient in CENTRAL:
@@ -316,7 +316,7 @@ def test_signed_receipts_make_the_senders_status_trail(service, at, delivered, c
     own = service.status_trail(body="organization-commission", document_id=delivered["id"])
     assert [r.recipient for r in own] == ["organization-commission"]
 
-    entries = {e.recipient: e for e in service.register_entries() if e.document_id == delivered["id"]}
+    entries = {e.recipient: e for e in service.reader.register_entries() if e.document_id == delivered["id"]}
     assert entries["central-office"].receipt_status is ReceiptStatus.ACCEPTED
     assert entries["central-office"].verified_by_recipient is True
     assert service.inbox(body="central-office") == []  # acknowledged: no longer new
@@ -399,7 +399,7 @@ def test_a_paper_document_counts_in_the_register_but_is_not_delivered(service, a
     again = service.register_paper(sender=SENDER, metadata=meta, at=at)
 
     assert doc.channel == Channel.PAPER and again.id == doc.id and again.duplicate
-    entries = [e for e in service.register_entries() if e.document_id == doc.id]
+    entries = [e for e in service.reader.register_entries() if e.document_id == doc.id]
     assert {(e.channel, e.delivered) for e in entries} == {(Channel.PAPER, False)}
     assert service.inbox(body="nghe-an") == []
     with pytest.raises(NotFoundError) as no_file:
@@ -412,7 +412,7 @@ def test_incoming_documents_are_recorded_scanned_or_not(service, at):
                                         scan=Upload(io.BytesIO(b"%PDF scan"), "scan.pdf"), at=at)
     paper = service.register_incoming(body="nghe-an", from_agency="Bộ Nội vụ", scan=None, entered=False, at=at)
     assert (scanned.scanned, paper.scanned, paper.entered) == (True, False, False)
-    assert [(e.from_agency, e.scanned) for e in service.incoming_entries()] == [
+    assert [(e.from_agency, e.scanned) for e in service.reader.incoming_entries()] == [
         ("Bộ Tài chính", True), ("Bộ Nội vụ", False)]
     with pytest.raises(InputError):
         service.register_incoming(body="nghe-an", from_agency="  ", scan=None, at=at)
@@ -421,6 +421,6 @@ def test_incoming_documents_are_recorded_scanned_or_not(service, at):
 def test_the_register_filters_by_time(service, at):
     first = submit(service, document_bytes(), metadata("nghe-an"), at=at)
     second = submit(service, document_bytes(), metadata("nghe-an"), at=at + timedelta(hours=1))
-    window = [e.document_id for e in service.register_entries(start=at + timedelta(minutes=30))]
+    window = [e.document_id for e in service.reader.register_entries(start=at + timedelta(minutes=30))]
     assert window == [second["id"]]
-    assert [e.document_id for e in service.register_entries(end=at + timedelta(minutes=30))] == [first["id"]]
+    assert [e.document_id for e in service.reader.register_entries(end=at + timedelta(minutes=30))] == [first["id"]]

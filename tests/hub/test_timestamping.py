@@ -147,7 +147,7 @@ def test_with_only_a_stale_crl_the_hub_refuses_signed_documents_and_receipts(cop
         copy_service.acknowledge(body="central-office", document_id=before["id"], statement=statement,
                                  signature=sign_detached(statement, pki_copy.credential("central-office"), at=at),
                                  at=at)
-    assert not [d for d in copy_service.find_documents()[0] if d.channel == "signed_invalid"]  # nothing blamed
+    assert not [d for d in copy_service.reader.find_documents()[0] if d.channel == "signed_invalid"]  # nothing blamed
 
     # the CA publishes a fresh CRL: the hub notices and accepts again
     reissue_crls(pki_copy, at=at)
@@ -232,7 +232,7 @@ def test_openssl_verifies_a_document_as_the_hub_delivers_it(hub, pki, tmp_path) 
     content = document_bytes("for openssl")
     sender = hub.client(SENDER)
     doc = sender.send(content, metadata=metadata("central-office"))
-    delivered = hub.client("central-office").signature(doc["id"])
+    delivered = hub.client("central-office").signature(doc.id)
     assert DetachedSignature.from_der(delivered).timestamp_tokens
     (tmp_path / "doc.pdf").write_bytes(content)
     (tmp_path / "doc.pdf.p7s").write_bytes(delivered)

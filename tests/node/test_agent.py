@@ -21,6 +21,7 @@ from exchange.pki import KeyStore, build_crl, revoke
 from exchange.pki.revocation import crl_pem
 
 from hub.inprocess import InProcessHub, document_bytes, metadata, running
+from node.answers import document_answer, receipt_answer
 
 
 @pytest.fixture
@@ -38,24 +39,24 @@ def test_a_fetched_document_is_verified_locally_and_acknowledged_over_its_digest
     sent = hub.client("ha-noi").send(content, metadata=metadata("nghe-an"), filename="ke-hoach.pdf")
     receiver = hub.client("nghe-an")
 
-    got = fetch(receiver, sent["id"], out_dir=tmp_path / "in", verifier=node_verifier(pki.store, receiver), at=now)
+    got = fetch(receiver, sent.id, out_dir=tmp_path / "in", verifier=node_verifier(pki.store, receiver), at=now)
     assert got.path.parent == tmp_path / "in" and got.path.read_bytes() == content
     assert got.signature_path is not None and got.signature_path.name == got.path.name + ".p7s"
     assert got.report is not None and got.report.passed and got.report.signer.body_id == "ha-noi"
     assert got.sha256 == hashlib.sha256(content).hexdigest()
 
     answer = acknowledge(receiver, got)
-    statement = json.loads(answer["statement"])
-    assert (answer["status_name"], statement["sha256"], statement["verification"]) == (
+    statement = json.loads(answer.statement)
+    assert (answer.status_name, statement["sha256"], statement["verification"]) == (
         "received", got.sha256, "TOTAL_PASSED")
 
 
 def test_an_unsigned_document_has_no_report_and_is_acknowledged_as_unsigned(hub, pki, tmp_path):
     sent = hub.client("ha-noi").send(b"plain text", metadata=metadata("nghe-an"), sign=False)
     receiver = hub.client("nghe-an")
-    got = fetch(receiver, sent["id"], out_dir=tmp_path, verifier=node_verifier(pki.store, receiver), at=now)
+    got = fetch(receiver, sent.id, out_dir=tmp_path, verifier=node_verifier(pki.store, receiver), at=now)
     assert got.report is None and got.signature_path is None
-    assert json.loads(acknowledge(receiver, got)["statement"])["verification"] == "UNSIGNED"
+    assert json.loads(acknowledge(receiver, got).statement)["verification"] == "UNSIGNED"
 
 
 def test_a_revocation_the_hub_knows_of_reaches_a_node_with_an_old_crl(pki, pki_copy, tmp_path):
@@ -68,7 +69,7 @@ def test_a_revocation_the_hub_knows_of_reaches_a_node_with_an_old_crl(pki, pki_c
         revoke(pki_copy, "da-nang", at=now() - timedelta(days=1))  # compromised before it signed
         receiver = hub.client("nghe-an")
         local = KeyStore(pki.dir)  # the node's own copy of the PKI: the CRL from before
-        got = fetch(receiver, sent["id"], out_dir=tmp_path, verifier=node_verifier(local, receiver), at=now)
+        got = fetch(receiver, sent.id, out_dir=tmp_path, verifier=node_verifier(local, receiver), at=now)
         assert got.report is not None and got.report.sub_indication is SubIndication.REVOKED
         assert node_verifier(local).verify(got.path, got.signature_path.read_bytes(), at=now()).passed
 
@@ -80,8 +81,8 @@ class LyingHub:
     """A hub that says TOTAL_PASSED and serves whatever bytes and names it likes."""
 
     def __init__(self, *, content: bytes, signature: bytes, filename: str, crl: bytes) -> None:
-        self.document = {"id": "doc-1", "filename": filename, "indication": "TOTAL_PASSED",
-                         "sha256": hashlib.sha256(content).hexdigest(), "sender": "ha-noi"}
+        self.document = document_answer(filename=filename, sha256=hashlib.sha256(content).hexdigest(),
+                                        recipients=["nghe-an"])
         self.files = {"/api/documents/doc-1/file": content, "/api/documents/doc-1/signature": signature,
                       "/api/pki/crl": crl}
         self.receipts: list[dict[str, bytes]] = []
@@ -99,7 +100,7 @@ class LyingHub:
             return httpx.Response(200, content=self.files[path])
         if path == "/api/documents/doc-1/receipts":
             self.receipts.append({"body": request.read()})
-            return httpx.Response(201, json={"status_name": "rejected"})
+            return httpx.Response(201, json=receipt_answer())
         return httpx.Response(404, json={"code": "not-found", "message": path})
 
 
@@ -151,7 +152,7 @@ def test_a_crl_from_the_hub_that_the_ca_did_not_sign_is_not_believed(pki, tmp_pa
 def test_a_status_can_be_chosen_and_a_rejection_needs_no_verification(hub, pki, tmp_path):
     sent = hub.client("ha-noi").send(document_bytes(), metadata=metadata("nghe-an"))
     receiver = hub.client("nghe-an")
-    got = fetch(receiver, sent["id"], out_dir=tmp_path, verifier=node_verifier(pki.store, receiver), at=now)
+    got = fetch(receiver, sent.id, out_dir=tmp_path, verifier=node_verifier(pki.store, receiver), at=now)
     answer = acknowledge(receiver, got, status=ReceiptStatus.REJECTED, reason="sent to the wrong body")
-    assert (answer["status"], answer["reason"]) == ("02", "sent to the wrong body")
+    assert (answer.status, answer.reason) == ("02", "sent to the wrong body")
     assert Path(got.path).is_file()

@@ -27,6 +27,9 @@ from exchange.errors import (
     TransportError,
 )
 from exchange.node import HubClient, RetryPolicy
+from exchange.wire import BodyCertificates, DocumentPublic
+
+from node.answers import document_answer, receipt_answer
 
 FAST = RetryPolicy(attempts=5, backoff=0.0)
 Script = list[httpx.Response | Exception]
@@ -82,7 +85,8 @@ def error(status: int, code: str, message: str = "refused", **detail: Any) -> ht
     return httpx.Response(status, json=body)
 
 
-CREATED = httpx.Response(201, json={"id": "doc-1", "duplicate": False})
+DOCUMENT = document_answer()
+CREATED = httpx.Response(201, json=DOCUMENT)
 META = DocumentMetadata.from_dict({"recipients": ["central-office"], "subject": "s", "message_id": "msg-42"})
 
 
@@ -99,7 +103,7 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def test_a_5xx_then_success_resends_the_same_document_with_the_same_message_id(credential, now):
     hub = FakeHub(now=now, script=[httpx.Response(503), error(500, "http-error"), CREATED])
-    assert client_for(hub, credential).send(b"%PDF body", metadata=META) == CREATED.json()
+    assert client_for(hub, credential).send(b"%PDF body", metadata=META) == DocumentPublic.model_validate(DOCUMENT)
 
     sent = [parts(r) for r in hub.requests]
     assert len(sent) == 3
@@ -121,7 +125,7 @@ def test_a_file_is_reopened_and_resent_whole_on_each_attempt(credential, tmp_pat
                                    httpx.RemoteProtocolError("closed")])
 def test_a_transport_fault_is_retried(credential, fault, now):
     hub = FakeHub(now=now, script=[fault, fault, CREATED])
-    assert client_for(hub, credential).send(b"x", metadata=META)["id"] == "doc-1"
+    assert client_for(hub, credential).send(b"x", metadata=META).id == "doc-1"
     assert {json.loads(parts(r)["metadata"])["message_id"] for r in hub.requests} == {"msg-42"}
 
 
@@ -284,7 +288,7 @@ def test_a_document_id_that_is_not_an_id_is_refused_before_any_request(credentia
 
 
 def test_a_receipt_states_the_digest_status_and_receiver_and_is_signed(credential, pki, now):
-    hub = FakeHub(now=now, script=[httpx.Response(201, json={"id": 1})])
+    hub = FakeHub(now=now, script=[httpx.Response(201, json=receipt_answer())])
     client_for(hub, credential).acknowledge("doc-1", sha256="ab" * 32, status=ReceiptStatus.REJECTED,
                                             reason="wrong recipient", verification="TOTAL_PASSED")
     form = parts(hub.requests[0])
@@ -297,13 +301,15 @@ def test_a_receipt_states_the_digest_status_and_receiver_and_is_signed(credentia
 
 
 def test_published_certificates_are_kept_five_minutes_then_asked_again(credential, now):
-    published = {"body": "nghe-an", "signing": {}, "encryption": {"pem": "…"}}
+    certificate = {"pem": "…", "serial": "1f", "not_before": "2015-01-01T00:00:00Z",
+                   "not_after": "2017-01-01T00:00:00Z", "status": "valid"}
+    published = {"body": "nghe-an", "signing": certificate, "encryption": certificate}
     hub = FakeHub(script=[httpx.Response(200, json=published), httpx.Response(200, json=published)], now=now)
     clock = [now]
     client = client_for(hub, credential, clock=lambda: clock[0])
-    assert client.certificates("nghe-an") == published
+    assert client.certificates("nghe-an") == BodyCertificates.model_validate(published)
     clock[0] = now + timedelta(minutes=5) - timedelta(seconds=1)
-    assert client.certificates("nghe-an") == published
+    assert client.certificates("nghe-an") == BodyCertificates.model_validate(published)
     assert [r.url.path for r in hub.requests] == ["/api/bodies/nghe-an/certificates"]  # once
     clock[0] = now + timedelta(minutes=5)
     client.certificates("nghe-an")

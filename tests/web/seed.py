@@ -51,19 +51,19 @@ def seed(hub: RunningHub, samples: Path, workdir: Path) -> Seeded:
     with hub.client("central-office") as client:
         signed = client.send(documents / "01-cong-van-bao-cao-cntt.txt", metadata=metadata(
             ("ha-noi", "nghe-an"), "V/v báo cáo kết quả ứng dụng công nghệ thông tin 6 tháng đầu năm",
-            "1126-CV/VPTW"))["id"]
+            "1126-CV/VPTW")).id
     receive("ha-noi", signed)
     receive("nghe-an", signed, ReceiptStatus.ACCEPTED)
     with hub.client("nghe-an") as client:
         from_province = client.send(documents / "03-bao-cao-nghe-an-6-thang.pdf", metadata=metadata(
-            ("central-office",), "Báo cáo kết quả ứng dụng CNTT 6 tháng đầu năm 2015", "318-BC/TU"))["id"]
+            ("central-office",), "Báo cáo kết quả ứng dụng CNTT 6 tháng đầu năm 2015", "318-BC/TU")).id
     receive("central-office", from_province, ReceiptStatus.ACCEPTED)
     with hub.client("da-nang") as client:
         unsigned = client.send(documents / "05-ke-hoach-chu-ky-so-da-nang.pdf", sign=False, metadata=metadata(
-            ("organization-commission",), "Kế hoạch triển khai chữ ký số năm 2015", "86-KH/TU"))["id"]
+            ("organization-commission",), "Kế hoạch triển khai chữ ký số năm 2015", "86-KH/TU")).id
     with hub.client("ha-noi") as client:
         paper = client.send_paper(metadata=metadata(("propaganda-commission",), "Công văn gửi bằng giấy",
-                                                    "77-CV/TU"))["id"]
+                                                    "77-CV/TU")).id
     with hub.client("organization-commission") as client:
         original = (documents / "02-quyet-dinh-quy-che-chu-ky-so.txt").read_bytes()
         signature = sign_detached(original, client.credential, at=client.clock())
@@ -76,7 +76,7 @@ def seed(hub: RunningHub, samples: Path, workdir: Path) -> Seeded:
         store = KeyStore(hub.keys)
         secret = send_secret(client, f"{SECRET_MARKER}\n".encode() * 20, filename="mat.txt", metadata=metadata(
             ("ha-noi",), "Văn bản mật (thử nghiệm)", "9-M/BTG", Classification.SECRET), paths=verifier.paths,
-            own_encryption=store.encryption_certificate("propaganda-commission"), at=client.clock())["id"]
+            own_encryption=store.encryption_certificate("propaganda-commission"), at=client.clock()).id
     with hub.client("ha-noi") as client:
         client.register_incoming(from_agency="Bộ Tài chính", scan=documents / "04-thong-bao-tam-ngung-he-thong.pdf",
                                  subject="Công văn về dự toán ngân sách")

@@ -15,6 +15,7 @@ from edxml.sdk_parser import parse as sdk_parse
 
 from exchange.domain.business import BusinessAction, BusinessStatement
 from exchange.domain.documents import DocumentMetadata
+from exchange.wire import DocumentPublic
 
 pytestmark = pytest.mark.browser
 PERIOD = str(datetime.now(UTC).year)
@@ -25,7 +26,7 @@ def _k3(hub) -> dict:  # type: ignore[no-untyped-def]
         return http.get("/api/measures", params={"period": PERIOD}).json()["k3"]
 
 
-def _send(hub, sender: str, to: tuple[str, ...], content: bytes, number: str) -> dict:  # type: ignore[no-untyped-def]
+def _send(hub, sender: str, to: tuple[str, ...], content: bytes, number: str) -> DocumentPublic:  # type: ignore[no-untyped-def]
     with hub.client(sender) as client:
         return client.send(content, filename=f"{number.replace('/', '-')}.pdf", metadata=DocumentMetadata(
             recipients=to, subject="Báo cáo kết quả ứng dụng CNTT", message_id=str(uuid.uuid4()), number=number))
@@ -60,7 +61,7 @@ def test_the_trainer_imports_an_outside_agencys_package_and_sees_its_header(page
 def test_a_document_downloads_as_edxml_and_shows_its_recall_and_replacement(page, web_hub, screenshot):  # type: ignore[no-untyped-def]
     content = b"%PDF-1.4\n% bao cao\n%%EOF\n"
     doc = _send(web_hub, "nghe-an", ("central-office", "ha-noi"), content, "318-BC/TU")
-    page.goto(f"/documents/{doc['id']}")
+    page.goto(f"/documents/{doc.id}")
     with page.expect_download() as info:
         page.locator("#download-edxml").click()
     got = sdk_parse(open(info.value.path(), "rb").read())
@@ -69,19 +70,19 @@ def test_a_document_downloads_as_edxml_and_shows_its_recall_and_replacement(page
     assert got["attachments"]["318-BC-TU.pdf"] == hashlib.sha256(content).hexdigest()
 
     with web_hub.client("nghe-an") as client:
-        client.business(_statement(BusinessAction.RECALL, doc["id"], "nghe-an"))
+        client.business(_statement(BusinessAction.RECALL, doc.id, "nghe-an"))
         new = _send(web_hub, "nghe-an", ("central-office", "ha-noi"), content + b"v2", "319-BC/TU")
-        client.business(_statement(BusinessAction.REPLACE, doc["id"], "nghe-an", replacement=new["id"]))
-    page.goto(f"/documents/{doc['id']}")
+        client.business(_statement(BusinessAction.REPLACE, doc.id, "nghe-an", replacement=new.id))
+    page.goto(f"/documents/{doc.id}")
     business = page.locator("#business").inner_text()
     assert "Recall requested" in business and "Replaced by" in business and "Gửi nhầm phụ lục" in business
     screenshot(page, "21-document-recalled-replaced")
-    page.goto(f"/documents/{new['id']}")
+    page.goto(f"/documents/{new.id}")
     assert "Replaces" in page.locator("#business").inner_text()
     page.goto("/documents")
     row = page.locator("tbody tr", has_text="318-BC/TU").first
     assert "recalled" in row.inner_text() and "replaced by" in row.inner_text()
-    page.goto(f"/documents/{doc['id']}/workflow")
+    page.goto(f"/documents/{doc.id}/workflow")
     flow = page.locator("#business-flow").inner_text()
     assert "Sender recalls (status 13)" in flow and "awaiting its answer" in flow
     screenshot(page, "22-workflow-recall")

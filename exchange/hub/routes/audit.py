@@ -55,7 +55,7 @@ async def bundle(document_id: str, request: Request, evidence: EvidenceDep, at: 
     # A person who may read the document's content (a clerk: only its own body's): 404, 403
     # before anything is written. A secret document's file is its ciphertext.
     viewer.require(Permission.CONTENT)
-    doc = await run_in_threadpool(evidence.service.audit_document, document_id=document_id)
+    doc = await run_in_threadpool(evidence.service.reader.audit_document, document_id=document_id)
     viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
     path = _temporary(request)
     try:

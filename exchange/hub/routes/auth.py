@@ -4,37 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from exchange.errors import InputError, NotAuthenticatedError, NotAuthorizedError
 from exchange.hub.deps import NowDep, ServiceDep, TokensDep, TrustDep
 from exchange.hub.openapi import errors
+from exchange.wire import Challenge, ChallengeRequest, Token, TokenRequest
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=errors(400, 413))
-
-
-class ChallengeRequest(BaseModel):
-    body: str
-
-
-class Challenge(BaseModel):
-    body: str
-    challenge: str
-
-
-class TokenRequest(BaseModel):
-    challenge: str
-    signature: str  # base64 DER detached CMS over the challenge text (UTF-8)
-
-
-class Token(BaseModel):
-    token: str
-    body: str
-    expires: datetime
 
 
 @router.post("/challenge", response_model=Challenge)

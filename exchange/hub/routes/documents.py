@@ -13,7 +13,6 @@ from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep
 from exchange.hub.gate import AccessLogDep, body_view
 from exchange.hub.openapi import CmsResponse, OctetStreamResponse, errors
 from exchange.hub.service import Upload
-from exchange.hub.store.models import DocumentPublic, ReceiptPublic
 from exchange.hub.upload import (
     file_part,
     json_part,
@@ -22,6 +21,7 @@ from exchange.hub.upload import (
     signed_statement,
     statement_body,
 )
+from exchange.wire import DocumentPublic, ReceiptPublic
 
 router = APIRouter(prefix="/api", tags=["documents"], responses=errors(400, 401, 403))
 

@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep
 from exchange.hub.openapi import errors
-from exchange.hub.store.models import BusinessEventPublic, EdxmlImportPublic
 from exchange.hub.upload import signed_statement, single_file, statement_body
+from exchange.wire import BusinessEventPublic, EdxmlImportPublic
 
 router = APIRouter(prefix="/api", tags=["edxml"], responses=errors(400, 401, 403))
 

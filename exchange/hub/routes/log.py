@@ -13,14 +13,14 @@ from exchange.hub.deps import NowDep, ServiceDep
 from exchange.hub.evidence import Evidence
 from exchange.hub.evidence_log import MAX_PAGE
 from exchange.hub.openapi import errors
-from exchange.hub.store.models import (
+from exchange.tlog import SignedCheckpoint
+from exchange.wire import (
     CheckpointPublic,
     ConsistencyProofPublic,
     InclusionProofPublic,
     LogEntriesPublic,
     LogEntryPublic,
 )
-from exchange.tlog import SignedCheckpoint
 
 router = APIRouter(prefix="/api/log", tags=["log"], responses=errors(400))
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -16,13 +12,20 @@ from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep, TrustDep
 from exchange.hub.gate import ViewerDep, current_viewer
 from exchange.hub.openapi import PemResponse, errors
 from exchange.hub.routes.measures import PERIOD_PATTERN
-from exchange.hub.secret import BodyCertificates, body_certificates
+from exchange.hub.secret import body_certificates
 from exchange.hub.service import Upload
-from exchange.hub.store.models import IncomingPublic
 from exchange.hub.upload import json_part, optional_file_part, read_form
 from exchange.metrics import Period
 from exchange.pki.certificates import certificate_pem
 from exchange.pki.revocation import crl_pem
+from exchange.wire import (
+    BodyCertificates,
+    BodyPublic,
+    IncomingPublic,
+    IncomingRow,
+    RegisterPublic,
+    RegisterRow,
+)
 
 router = APIRouter(prefix="/api", tags=["register"])
 
@@ -54,35 +57,36 @@ MOMENT_PATTERN = (r"^(19\d\d|[2-8]\d\d\d)-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01]
 _MOMENT = "an ISO-8601 date or time, e.g. 2015-01-01 or 2015-06-30T17:00:00+07:00 (naive: UTC)"
 
 
-@router.get("/register", responses=errors(400, 401))
+@router.get("/register", response_model=RegisterPublic, responses=errors(400, 401))
 def register(service: ServiceDep, viewer: ViewerDep,
              start: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
                                        description=f"from (inclusive): {_MOMENT}"),
              end: str | None = Query(None, json_schema_extra={"pattern": MOMENT_PATTERN},
                                      description=f"to (exclusive): {_MOMENT}"),
-             ) -> dict[str, Any]:
+             ) -> RegisterPublic:
     """The register (one row per document and recipient) and the incoming log, for auditors
     (a clerk: only rows its body sent or received)."""
     since = parse_moment(start, what="start") if start else None
     until = parse_moment(end, what="end") if end else None
     scope = viewer.scope
-    entries = [_row(asdict(e)) for e in service.register_entries(start=since, end=until)
+    entries = [RegisterRow.from_entry(e) for e in service.reader.register_entries(start=since, end=until)
                if scope is None or scope in (e.sender, e.recipient)]
-    incoming = [_row(asdict(e)) for e in service.incoming_entries(start=since, end=until)
+    incoming = [IncomingRow.from_entry(e) for e in service.reader.incoming_entries(start=since, end=until)
                 if scope is None or e.body == scope]
-    return {"entries": entries, "incoming": incoming}
+    return RegisterPublic(entries=entries, incoming=incoming)
 
 
-@router.get("/bodies", dependencies=[Depends(current_viewer)], responses=errors(400, 401))
+@router.get("/bodies", response_model=list[BodyPublic], dependencies=[Depends(current_viewer)],
+            responses=errors(400, 401))
 def bodies(service: ServiceDep,
            period: str | None = Query(None, json_schema_extra={"pattern": PERIOD_PATTERN},
                                       description="2015, 2015H1, 2015Q2, 2015-03, or FROM..TO (dates): the "
                                                   "bodies the register served then; default: those it serves"),
-           ) -> list[dict[str, Any]]:
+           ) -> list[BodyPublic]:
     """The bodies the hub serves; with ``period``, those the register served in it: K2's
     denominator and the per-body tables of ``/api/measures``."""
-    served = service.served_bodies(Period.parse(period)) if period and period.strip() else service.bodies
-    return [{"id": b.id, "kind": b.kind.value, "name": b.name_vi, "name_en": b.name_en} for b in served]
+    served = service.reader.served_bodies(Period.parse(period)) if period and period.strip() else service.bodies
+    return [BodyPublic.from_body(b) for b in served]
 
 
 @router.get("/bodies/{body_id}/certificates", response_model=BodyCertificates,
@@ -126,8 +130,5 @@ def health(at: NowDep) -> dict[str, str]:
     """Alive, and the hub's clock (the demo's simulated calendar shows here)."""
     return {"status": "ok", "time": at.isoformat()}
 
-
-def _row(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
 
 

@@ -11,12 +11,12 @@ from markupsafe import Markup
 from exchange.domain.bodies import Body, BodyKind
 from exchange.hub.measures import body_reports, measures_report, profile_named
 from exchange.hub.service import ExchangeService
-from exchange.hub.store.models import DocumentPublic, EdxmlImportPublic
 from exchange.hub.web.cards import MeasureCard
 from exchange.hub.web.charts import Series, line_chart
 from exchange.hub.web.period import PeriodPicker
 from exchange.metrics import BodyMeasures, UseStatus
 from exchange.pki import KeyStore, certificate_status
+from exchange.wire import DocumentPublic, EdxmlImportPublic
 
 USE_WORDS = {
     UseStatus.REGULAR: "regular",
@@ -100,7 +100,7 @@ class BodiesPage:
         picker = PeriodPicker.from_query(service, period_text, at=at, path="/bodies",
                                          keep={"kind": chosen if chosen != "all" else ""})
         report = measures_report(service, picker.period, profile=profile_named(profile_name))
-        receipts = service.receipt_tallies(start=picker.period.start, end=picker.period.end)
+        receipts = service.reader.receipt_tallies(start=picker.period.start, end=picker.period.end)
         store, crl = service.trust.store, service.trust.crl()
         rows = [_row(row, receipts, CertificateView.of(store, crl, row.body.id, at=at))
                 for row in report.bodies if chosen == "all" or row.body.kind.value == chosen]
@@ -148,8 +148,8 @@ class BodyPage:
             Series("k1r", "K1 of what it received", tuple(m.k1 for m in received.months)),
             Series("k3", "K3 outside documents", tuple(m.k3 for m in sent.months)),
         ], target=profile.k1, title=f"{body.name_vi}: measures per month, {period.label}")
-        delivered, acknowledged = service.receipt_tallies(start=period.start, end=period.end).get(body.id, (0, 0))
-        recent, total = service.find_documents(body=body.id, limit=RECENT_LIMIT)
+        delivered, acknowledged = service.reader.receipt_tallies(start=period.start, end=period.end).get(body.id, (0, 0))
+        recent, total = service.reader.find_documents(body=body.id, limit=RECENT_LIMIT)
         return cls(
             picker=picker, body=body, kind=KIND_WORDS[body.kind],
             certificate=CertificateView.of(service.trust.store, service.trust.crl(), body.id, at=at),

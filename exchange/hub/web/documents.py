@@ -18,14 +18,14 @@ from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
 from exchange.hub.people import Permission, Viewer
 from exchange.hub.service import ExchangeService
-from exchange.hub.store.models import (
+from exchange.tlog import decode_leaf
+from exchange.wire import (
     BusinessEventPublic,
     DeliveryPublic,
     DocumentPublic,
     EdxmlImportPublic,
     ReceiptPublic,
 )
-from exchange.tlog import decode_leaf
 
 CHANNEL_WORDS = {
     "signed_valid": "electronic, signed, valid",
@@ -203,7 +203,7 @@ class DocumentPage:
         """The page of *document_id* as *viewer* may see it: NotAuthorizedError (``other-body``)
         outside a clerk's body; the text preview only for a role that may read content. *at*:
         when to validate the signature again (default now)."""
-        doc = service.audit_document(document_id=document_id)
+        doc = service.reader.audit_document(document_id=document_id)
         viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
         report = ValidationReport.from_dict(doc.report) if doc.report else None
         state = validity_key(doc)
@@ -221,8 +221,8 @@ class DocumentPage:
         secret = doc.classification != "normal"
         return cls(
             doc=doc, report=report, state=state, headline=headline, reason=reason, checks=checks,
-            receipts=[receipt_view(r) for r in service.audit_receipts(document_id=doc.id)],
-            events=service.audit_events(document_id=doc.id),
+            receipts=[receipt_view(r) for r in service.reader.audit_receipts(document_id=doc.id)],
+            events=service.reader.audit_events(document_id=doc.id),
             preview=None if secret or not viewer.can(Permission.CONTENT)
             else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,

@@ -22,7 +22,7 @@ def document_as_edxml(service: ExchangeService, *, document_id: str, viewer: Vie
     """(file name, package bytes) of a stored electronic, non-secret document, for a viewer who
     may read its content (NotAuthorizedError otherwise: it carries the document's bytes)."""
     viewer.require(Permission.CONTENT)
-    doc = service.audit_document(document_id=document_id)
+    doc = service.reader.audit_document(document_id=document_id)
     viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
     if doc.sha256 is None:
         raise NotFoundError(f"document {document_id} was sent on paper: there is no file", code="no-file")
@@ -35,7 +35,7 @@ def document_as_edxml(service: ExchangeService, *, document_id: str, viewer: Vie
     except NotFoundError:
         signature = None
     events = [e.model_dump(mode="json") for e in service.business_events(body=None, document_id=document_id)]
-    replaced = [service.audit_document(document_id=e["document_id"]).model_dump(mode="json") for e in events
+    replaced = [service.reader.audit_document(document_id=e["document_id"]).model_dump(mode="json") for e in events
                 if e["action"] == "replace" and e.get("related_id") == document_id]
     package = document_package(doc.model_dump(mode="json"), bodies=service.bodies, content=content,
                                signature=signature, at=at, business=events, replaced_docs=replaced)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from exchange.cms.envelope import Envelope, MalformedEnvelopeError
 from exchange.domain.bodies import BodyRegistry
 from exchange.hub.service import ExchangeService
-from exchange.hub.store.models import DocumentPublic
 from exchange.hub.web.documents import body_name
 from exchange.pki import KeyStore
+from exchange.wire import DocumentPublic
 
 CIPHER_WORDS = {"aes256_gcm": "AES-256-GCM", "aes128_gcm": "AES-128-GCM", "aes256_cbc": "AES-256-CBC",
                 "aes128_cbc": "AES-128-CBC", "aes192_cbc": "AES-192-CBC", "aes192_gcm": "AES-192-GCM"}

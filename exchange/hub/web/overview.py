@@ -32,7 +32,7 @@ class Live:
     @classmethod
     def read(cls, service: ExchangeService, *, at: datetime) -> Live:
         midnight = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        counts: dict[str, Any] = service.activity(since=midnight)
+        counts: dict[str, Any] = service.reader.activity(since=midnight)
         return cls(version=int(counts["last_event_id"]), documents_today=int(counts["documents"]),
                    refused_today=int(counts["refused"]), awaiting_receipt=int(counts["awaiting_receipt"]),
                    last_activity=counts["last_event_at"], today=midnight.date().isoformat())

@@ -49,7 +49,7 @@ class PeriodPicker:
 def _choices(service: ExchangeService, period: Period, *, at: datetime, path: str,
              keep: dict[str, str]) -> list[Choice]:
     years = {at.year, period.start.year}
-    span = service.register_span()
+    span = service.reader.register_span()
     if span is not None:
         first, last = span
         years.update(range(max(first.year, last.year - 5), last.year + 1))

@@ -7,11 +7,11 @@ from urllib.parse import urlencode
 
 from exchange.domain.bodies import Body
 from exchange.errors import InputError
+from exchange.hub.register_reader import STATUS_FILTERS, VALIDITY_FILTERS
 from exchange.hub.service import ExchangeService
-from exchange.hub.store import repository
-from exchange.hub.store.models import DocumentPublic
 from exchange.hub.web.documents import CHANNEL_WORDS
 from exchange.metrics import Period
+from exchange.wire import DocumentPublic
 
 PAGE_SIZE = 25
 VALIDITY_WORDS = {"passed": "signature valid", "failed": "signature invalid",
@@ -80,8 +80,8 @@ class RegisterPage:
                 error = exc.message
         unknown = [name for name, value, allowed in (
             ("channel", filters.channel, CHANNEL_WORDS),
-            ("validity", filters.validity, repository.VALIDITY_FILTERS),
-            ("status", filters.status, repository.STATUS_FILTERS),
+            ("validity", filters.validity, VALIDITY_FILTERS),
+            ("status", filters.status, STATUS_FILTERS),
         ) if value and value not in allowed]
         if unknown:
             error = f"unknown value for {', '.join(unknown)}: ignored"
@@ -89,7 +89,7 @@ class RegisterPage:
             "" if name in unknown else getattr(filters, name)
             for name in ("channel", "sender", "recipient", "validity", "status")))
         page = max(page, 1)
-        documents, total = service.find_documents(
+        documents, total = service.reader.find_documents(
             start=period.start if period else None, end=period.end if period else None,
             channel=safe.channel or None, sender=safe.sender or None, recipient=safe.recipient or None,
             validity=safe.validity or None, status=safe.status or None, body=body,

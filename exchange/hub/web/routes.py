@@ -29,8 +29,9 @@ from exchange.hub.gate import (
 )
 from exchange.hub.openapi import errors
 from exchange.hub.people import Permission, Viewer
+from exchange.hub.register_reader import MAX_OFFSET
 from exchange.hub.routes.log import checkpoint_public
-from exchange.hub.service import MAX_OFFSET, ExchangeService
+from exchange.hub.service import ExchangeService
 from exchange.hub.web.bodies import BodiesPage, BodyPage
 from exchange.hub.web.documents import (
     DocumentPage,
@@ -117,7 +118,7 @@ def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at:
     page = OverviewPage.build(service, period_text=period, at=at, profile_name=_profile(profile))
     extra: dict[str, Any] = {}
     if training_on(request) and viewer.can(Permission.TRAIN):
-        awaiting, _ = service.find_documents(status="awaiting", limit=30)
+        awaiting, _ = service.reader.find_documents(status="awaiting", limit=30)
         extra = {"samples": list_samples(samples_dir()), "modes": MODES, "awaiting": awaiting,
                  "statuses": list(ReceiptStatus), "edxml_samples": edxml_samples()}
     evidence = getattr(request.app.state, "evidence", None)

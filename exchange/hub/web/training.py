@@ -44,19 +44,15 @@ from exchange.domain.documents import (
 from exchange.domain.receipts import ReceiptStatement
 from exchange.errors import DecryptionError, InputError, MalformedError, RejectedError
 from exchange.hub.service import ExchangeService, Upload
-from exchange.hub.store.models import ReceiptPublic
 from exchange.pki import (
     Credential,
-    KeyAlgorithm,
     KeyStore,
     RevocationReason,
-    RevokedEntry,
-    build_crl,
     check_encryption_certificate,
+    issue_unstored,
+    revoke_certificate,
 )
-from exchange.pki.ca import BACKDATE
-from exchange.pki.certificates import generate_key, issue_signing_certificate
-from exchange.pki.revocation import crl_number, crl_pem, revoked_entries
+from exchange.wire import ReceiptPublic
 
 MODES = {
     "signed": "signed with the sender's certificate",
@@ -277,29 +273,18 @@ class Trainer:
     def _throwaway(self, body: Body, *, at: datetime, expired: bool) -> Credential:
         """A fresh key and certificate for *body* from the issuing CA, used once and never
         written to the key directory (the body's own certificate is untouched)."""
-        issuing = self.store.issuing_ca()
-        algorithm = KeyAlgorithm(self.store.manifest().get("algorithm", KeyAlgorithm.RSA2048.value))
-        key = generate_key(algorithm)
+        unit = f"{body.name_en} (training certificate)"
         if expired:
-            not_before, days = at - timedelta(days=400), 365
-        else:
-            not_before, days = at - BACKDATE, 30
-        cert = issue_signing_certificate(key, issuer=issuing, body_id=body.id, name_vi=body.name_vi,
-                                         unit=f"{body.name_en} (training certificate)",
-                                         not_before=not_before, days=days)
-        return Credential(cert, key, (issuing.certificate,))
+            return issue_unstored(self.store, body, at=at, not_before=at - timedelta(days=400), days=365,
+                                  unit=unit)
+        return issue_unstored(self.store, body, at=at, days=30, unit=unit)
 
     def _revoke(self, credential: Credential, *, at: datetime) -> None:
         """Put the throwaway certificate on the CRL, revoked a second before it signs."""
-        issuing = self.store.issuing_ca()
         revoked_at = (at - timedelta(seconds=1)).replace(microsecond=0)
         with _CRL_LOCK:
-            current = self.store.crl()
-            entries = revoked_entries(current)
-            entries.append(RevokedEntry(credential.certificate.serial_number, revoked_at,
-                                        RevocationReason.KEY_COMPROMISE))
-            crl = build_crl(issuing, entries, at=revoked_at, number=crl_number(current) + 1)
-            self.store.write("crl.pem", crl_pem(crl))
+            revoke_certificate(self.store, credential.certificate, at=revoked_at,
+                               reason=RevocationReason.KEY_COMPROMISE, name="the training certificate")
         self.service.trust.reload()  # the hub enforces the new CRL now, not within a second
 
 

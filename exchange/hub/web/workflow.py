@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from exchange.domain.bodies import BodyRegistry
-from exchange.hub.store.models import DeliveryPublic
 from exchange.hub.web.documents import DocumentPage, ReceiptView, body_name
 from exchange.hub.web.templating import short_hash, size
+from exchange.wire import DeliveryPublic
 
 #: a step's state, also its CSS class
 OK, FAILED, WARN, SKIPPED, PENDING, UNREACHED = "ok", "failed", "warn", "skipped", "pending", "unreached"
