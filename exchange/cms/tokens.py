@@ -46,6 +46,10 @@ _HASHLIB = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashli
 
 
 class MalformedTokenError(MalformedError):
+    """Raised by :meth:`TimestampToken.from_der` when bytes are not an RFC 3161 token (not
+    SignedData, content not TSTInfo, not one signer); :func:`check_token` turns it into a failed
+    check."""
+
     code = "malformed-timestamp"
 
 

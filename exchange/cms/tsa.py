@@ -47,17 +47,17 @@ _SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
 
 
 class TimestampError(ExchangeError):
-    """A TSA refused to time-stamp, or answered with something that is not a token for us."""
+    """Raised by the client side when a TSA refused to time-stamp, could not be reached, or
+    answered with something that is not a token for our request."""
 
     code = "timestamp-failed"
 
 
-
 class TimestampUnavailableError(PKIError):
-    """This hub's TSA cannot issue tokens now (its certificate is not valid at this time)."""
+    """Raised by :meth:`TimeStampAuthority.issue` when the TSA certificate is not valid at the
+    time asked for: it has no time to give (the protocol answers timeNotAvailable)."""
 
     code = "timestamp-unavailable"
-
 
 
 class TimeStampResp(core.Sequence):
@@ -272,6 +272,7 @@ class TimeStampAuthority:
 
     @property
     def certificate(self) -> x509.Certificate:
+        """The TSA's certificate (id-kp-timeStamping), which its tokens carry and name."""
         return self.credential.certificate
 
     def respond(self, request: bytes, *, at: datetime) -> bytes:

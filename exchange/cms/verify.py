@@ -62,6 +62,10 @@ _MIN_RSA_BITS = 2048
 
 
 class MalformedSignatureError(MalformedError):
+    """Raised at parse time when bytes are not a CMS SignedData with one signer that we can read
+    (``DetachedSignature.from_der``, the inner layer of a sealed document); a signature that parses
+    but fails is a report, not this."""
+
     code = "malformed-signature"
 
 
