@@ -25,8 +25,8 @@ REPEAT_WINDOW = timedelta(hours=24)
 
 
 class Action(Enum):
-    """What a person or body did that the access log records: log in (or fail to), log out, view, or
-    be refused."""
+    """What the access log records: a login (or a failed one), a logout, a view of a document, a
+    refusal (401/403), or an operator's change to an account."""
 
     LOGIN = "login"
     LOGIN_FAILED = "login-failed"
