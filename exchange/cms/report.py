@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from exchange.domain.indication import Indication
 
-class Indication(StrEnum):
-    TOTAL_PASSED = "TOTAL_PASSED"
-    TOTAL_FAILED = "TOTAL_FAILED"
-    INDETERMINATE = "INDETERMINATE"
+__all__ = ["CertificateInfo", "Check", "Indication", "Outcome", "SignerInfo", "SubIndication",
+           "TimestampInfo", "ValidationReport", "iso"]
 
 
 class SubIndication(StrEnum):
