@@ -39,7 +39,7 @@ class Channel(StrEnum):
 
     @property
     def electronic(self) -> bool:
-        """Whether the document travelled through the hub (every channel but paper)."""
+        """Whether the document travelled electronically (signed or not), i.e. not on paper."""
         return self is not Channel.PAPER
 
 
@@ -82,7 +82,8 @@ class ReceiptStatus(StrEnum):
 
     @property
     def answers_change(self) -> bool:
-        """Whether this status answers the sender's recall or update (15 or 16)."""
+        """Whether this status answers a recall or update (15 accepted, 16 refused), which needs one
+        pending."""
         return self in (ReceiptStatus.CHANGE_ACCEPTED, ReceiptStatus.CHANGE_REJECTED)
 
     @classmethod
@@ -97,7 +98,8 @@ class ReceiptStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        """The status's name as the CLI and the pages write it (``received``)."""
+        """The status's name in lower case (``received``, ``accepted``, …), as receipts and pages
+        show it."""
         return self.name.lower()
 
 
@@ -180,6 +182,7 @@ class DocumentMetadata:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The metadata as the JSON of an upload's ``metadata`` field (recipients as a list)."""
         return {
             "recipients": list(self.recipients),
             "subject": self.subject,
