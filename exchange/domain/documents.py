@@ -14,6 +14,8 @@ from exchange.errors import InputError
 
 
 class Classification(StrEnum):
+    """A document's classification: normal, or secret (Mật), whose content no page ever shows."""
+
     NORMAL = "normal"
     SECRET = "secret"  # "Mật": content never shown on pages (encryption in transit is not simulated)
 
@@ -28,6 +30,7 @@ class Channel(StrEnum):
 
     @property
     def electronic(self) -> bool:
+        """Whether the document travelled electronically (signed or not), i.e. not on paper."""
         return self is not Channel.PAPER
 
 
@@ -50,6 +53,8 @@ class ReceiptStatus(StrEnum):
 
     @property
     def answers_change(self) -> bool:
+        """Whether this status answers a recall or update (15 accepted, 16 refused), which needs one
+        pending."""
         return self in (ReceiptStatus.CHANGE_ACCEPTED, ReceiptStatus.CHANGE_REJECTED)
 
     @classmethod
@@ -64,6 +69,8 @@ class ReceiptStatus(StrEnum):
 
     @property
     def label(self) -> str:
+        """The status's name in lower case (``received``, ``accepted``, …), as receipts and pages
+        show it."""
         return self.name.lower()
 
 
@@ -146,6 +153,7 @@ class DocumentMetadata:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The metadata as the JSON of an upload's ``metadata`` field (recipients as a list)."""
         return {
             "recipients": list(self.recipients),
             "subject": self.subject,
