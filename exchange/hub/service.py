@@ -23,7 +23,13 @@ from sqlmodel import Session
 
 from exchange.cms import Indication, ValidationReport
 from exchange.domain.bodies import BodyRegistry
-from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
+from exchange.domain.documents import (
+    Channel,
+    Classification,
+    DeliveryState,
+    DocumentMetadata,
+    ReceiptStatus,
+)
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.domain.text import checked_text, safe_filename
@@ -136,7 +142,7 @@ class ExchangeService:
             report_json=report.to_json() if report else None,
             signer=report.signer.body_id if report and report.signer else None,
         )
-        state = "refused" if channel is Channel.SIGNED_INVALID else "delivered"
+        state = DeliveryState.REFUSED if channel is Channel.SIGNED_INVALID else DeliveryState.DELIVERED
         with self._session() as session:
             try:
                 repo.add_document(session, row=row, recipients=metadata.recipients, state=state, at=at)
@@ -176,7 +182,7 @@ class ExchangeService:
         repeats.check_repeat(existing, deliveries, metadata=metadata, kind=kind, sha256=sha)
         public = _document_public(existing, deliveries)
         public.duplicate = True
-        if existing.channel == Channel.SIGNED_INVALID.value:
+        if existing.channel is Channel.SIGNED_INVALID:
             report = ValidationReport.from_dict(json.loads(existing.report_json)) if existing.report_json else None
             # A valid signature that was refused was refused for its signer: say so again.
             self._refuse(public, "signer-mismatch" if report and report.passed else "invalid-signature", report)
@@ -212,12 +218,12 @@ class ExchangeService:
             if existing is not None:
                 return self._repeat(session, existing, metadata, repeats.PAPER, None)
             row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
-            repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
+            repo.add_document(session, row=row, recipients=metadata.recipients, state=DeliveryState.PAPER, at=at)
             repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
             self.log.append(session, log_events.document_entries(
-                row, recipients=metadata.recipients, state="paper", reason="", report=None, at=at))
+                row, recipients=metadata.recipients, state=DeliveryState.PAPER, reason="", report=None, at=at))
             session.commit()
-        return _new_public(row, metadata.recipients, "paper")
+        return _new_public(row, metadata.recipients, DeliveryState.PAPER)
 
     def register_incoming(self, *, body: str, from_agency: str, number: str = "", subject: str = "",
                           scan: Upload | None, entered: bool = True, at: datetime,
@@ -319,7 +325,7 @@ class ExchangeService:
             if target is None:
                 raise NotFoundError(f"no document {document_id}")
             sha256, delivery_id, state = target
-            if delivery_id is None or state != "delivered":
+            if delivery_id is None or state is not DeliveryState.DELIVERED:
                 raise NotAuthorizedError(f"document {document_id} was not delivered to {body}")
             if parsed.status.answers_change:  # 15/16 answer a recall or an update (edXML)
                 business.require_pending_change(session, document_id=document_id)
@@ -342,7 +348,7 @@ class ExchangeService:
             receipt_id = repo.add_receipt(session, row=row)
             delivery: dict[str, Any] = {"status": parsed.status.value, "status_at": parsed.time}
             if parsed.verification:
-                delivery["verified"] = parsed.verification == Indication.TOTAL_PASSED.value
+                delivery["verified"] = parsed.verification == Indication.TOTAL_PASSED
             repo.update_delivery(session, delivery_id=delivery_id, **delivery)
             repo.add_event(session, at=at, actor=body, action=f"status-{parsed.status.label}",
                            document_id=document_id, detail=parsed.reason)
@@ -528,7 +534,7 @@ class ExchangeService:
         content is never shown), a paper document, or bytes that are not UTF-8 text."""
         with self._session() as session:
             doc = repo.find_document(session, document_id=document_id)
-        if doc is None or doc.classification != "normal" or doc.sha256 is None:
+        if doc is None or doc.classification is not Classification.NORMAL or doc.sha256 is None:
             return None
         with self.blobs.path(doc.sha256).open("rb") as stream:
             head = stream.read(limit + 4)
@@ -543,14 +549,14 @@ class ExchangeService:
         return text[:limit]
 
 
-def _check_readable(body: str, document_id: str, *, sender: str, delivery_state: str | None) -> None:
+def _check_readable(body: str, document_id: str, *, sender: str, delivery_state: DeliveryState | None) -> None:
     """Raise NotAuthorizedError unless *body* sent the document or it was delivered to it."""
     if sender == body:
         return
     if delivery_state is None:
         raise NotAuthorizedError(f"document {document_id} was neither sent by nor to {body}")
     # A refused document was never delivered: its would-be recipients must not read it.
-    if delivery_state == "refused":
+    if delivery_state is DeliveryState.REFUSED:
         raise NotAuthorizedError(f"document {document_id} was refused by the hub and not delivered to {body}",
                                  code="not-delivered")
 
@@ -568,7 +574,7 @@ _DOCUMENT_PUBLIC = ("id", "message_id", "sender", "number", "doc_type", "subject
                     "channel", "filename", "sha256", "size", "indication", "sub_indication", "created_at")
 
 
-def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: str) -> DocumentPublic:
+def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: DeliveryState) -> DocumentPublic:
     """The answer for a document just registered, built from what was written (no re-read):
     the same as :func:`_document_public` of the stored rows."""
     deliveries = [DeliveryPublic(recipient=r, state=state, sent_at=row["created_at"]) for r in sorted(recipients)]
