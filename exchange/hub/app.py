@@ -54,6 +54,9 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Build what the hub serves with when the server starts (the service, after sweeping
+        partial uploads a crash left; tokens, accounts, the access log) and release it when it
+        stops."""
         service = build_service(settings)
         with service.blobs.exclusive():  # waits for any other worker's upload in flight
             swept = service.blobs.sweep_tmp()

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from exchange.domain.bodies import BodyRegistry
 from exchange.domain.documents import Channel
+from exchange.domain.indication import Indication
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.errors import InputError, NotFoundError
 from exchange.hub import roster
@@ -136,11 +137,11 @@ class RegisterReader:
         while True:
             with self._session() as session:
                 page, total = repo.search_documents(session, start=start, end=end, sender=sender,
-                                                    channel=Channel.SIGNED_INVALID.value, offset=offset,
+                                                    channel=Channel.SIGNED_INVALID, offset=offset,
                                                     limit=MAX_PAGE)
             for doc in page:
                 # A valid signature refused for its signer was refused as signer-mismatch.
-                reason = doc.sub_indication or ("signer-mismatch" if doc.indication == "TOTAL_PASSED"
+                reason = doc.sub_indication or ("signer-mismatch" if doc.indication is Indication.TOTAL_PASSED
                                                 else doc.indication or "refused")
                 yield Refused(doc, reason)
             offset += len(page)

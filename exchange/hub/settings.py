@@ -15,6 +15,12 @@ from exchange.hub.service import DEFAULT_MAX_UPLOAD
 
 @dataclass(frozen=True)
 class HubSettings:
+    """Everything a hub is built from, given to ``create_app`` (nothing is read from the
+    environment after that): its PKI (``keys_dir``), its files (``data_dir``: blobs, and SQLite's
+    ``hub.db`` unless ``db_url`` names another database), its bodies, upload and token limits,
+    how often it re-reads CRLs and signs checkpoints, the log's origin, durability, mTLS-bound
+    tokens, training mode, and its clock."""
+
     keys_dir: Path
     data_dir: Path
     db_url: str | None = None  # None: SQLite file DATA/hub.db
@@ -33,6 +39,8 @@ class HubSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
+        """The hub's settings from the command's *settings*, with *overrides* (None ignored) for
+        the options ``hub serve`` adds."""
         base = cls(keys_dir=settings.keys_dir, data_dir=settings.data_dir, db_url=settings.db_url,
                    bodies_file=settings.resolved_bodies_file())
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -40,8 +48,10 @@ class HubSettings:
 
     @property
     def database_url(self) -> str:
+        """The database to use: ``db_url``, else SQLite at ``DATA/hub.db``."""
         return self.db_url or f"sqlite:///{self.data_dir / 'hub.db'}"
 
     @property
     def resolved_bodies_file(self) -> Path:
+        """The bodies file: the one given, else the checkout's ``samples/bodies.toml``."""
         return self.bodies_file or default_bodies_file()
