@@ -21,8 +21,8 @@ def send(hub: RunningHub, sender: str, recipient: str, text: str, **fields: obje
                                        "message_id": str(uuid.uuid4()), **fields})
     with hub.client(sender) as client:
         if meta.classification is Classification.SECRET:  # signed, encrypted, signed again
-            return str(send_secret(client, text.encode() * 10, metadata=meta, filename="cv.txt", own_encryption=None,
-                                   paths=node_verifier(KeyStore(hub.keys)).paths, at=client.clock())["id"])
+            return send_secret(client, text.encode() * 10, metadata=meta, filename="cv.txt", own_encryption=None,
+                               paths=node_verifier(KeyStore(hub.keys)).paths, at=client.clock()).id
         return client.send(text.encode() * 10, metadata=meta, filename="cv.txt").id
 
 

@@ -108,7 +108,7 @@ def test_a_replacement_names_the_replaced_document_and_k1_counts_it_once(hub, wo
     assert got["business_type"] == "3" and got["replaces"] == [got["document_id"].replace(",2015/07/01,", ",2015/06/30,")]
     hub.cli("node", "update", new_id, "--as", "organization-commission", "--subject", "Báo cáo (sửa)",
             "--reason", "Sai trích yếu", cwd=workdir)
-    assert hub.client("central-office").document(new_id)["subject"] == "Báo cáo (sửa)"
+    assert hub.client("central-office").document(new_id).subject == "Báo cáo (sửa)"
     hub.cli("edxml", "export", new_id, "--as", "organization-commission", "--business", "update", "-o", "u.edxml",
             cwd=workdir)
     assert sdk_parse((workdir / "u.edxml").read_bytes())["business_type"] == "2"

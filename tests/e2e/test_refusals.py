@@ -50,12 +50,12 @@ def test_a_signature_over_another_file_is_refused_recorded_and_not_delivered(hub
         ("central-office", "signed_invalid", False), ("da-nang", "signed_invalid", False)]
     for recipient in ("central-office", "da-nang"):  # ... and delivered to no one
         with hub.client(recipient) as client:
-            assert document_id not in [d["id"] for d in client.inbox(include_all=True)]
+            assert document_id not in [d.id for d in client.inbox(include_all=True)]
             token = client.authenticate()
         with hub.http(token) as http:
             assert_error(http.get(f"/api/documents/{document_id}/file"), 403, "not-delivered")
     with hub.client("ha-noi") as sender:  # the sender can read why
-        assert sender.document(document_id)["report"]["sub_indication"] == "HASH_FAILURE"
+        assert (sender.document(document_id).report or {})["sub_indication"] == "HASH_FAILURE"
 
 
 def test_a_body_cannot_send_as_another(hub):

@@ -42,7 +42,7 @@ def test_node_send_rides_out_a_hub_restart_and_resends_safely(pki, database_kind
         assert again.stdout.split()[0] == sent.stdout.split()[0] and "already sent" in again.stdout
         assert hub.document_rows() == 2  # the one before the crash, and this one once
         with restarted[0].client("da-nang") as reader:
-            assert reader.document(acknowledged)["sender"] == "ha-noi"
+            assert reader.document(acknowledged).sender == "ha-noi"
 
         restarted[0].stop()
         monkeypatch.setenv("EXCHANGE_RETRY_WINDOW", "0.5")

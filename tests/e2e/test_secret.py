@@ -140,15 +140,15 @@ def test_k1_counts_the_outer_signature_and_k1_verified_the_recipients_inner_chec
                                            "classification": "secret", "message_id": str(uuid.uuid4())})
     with hub.client("nghe-an") as sender:
         sent = sender.send(envelope, metadata=metadata, filename="het-han.txt.p7m")  # outer: nghe-an's own
-    assert (sent["channel"], sent["indication"]) == ("signed_valid", "TOTAL_PASSED")
+    assert (sent.channel, sent.indication) == ("signed_valid", "TOTAL_PASSED")
 
     with hub.client("central-office") as client:
-        got = fetch(client, sent["id"], out_dir=workdir / "co", verifier=node_verifier(store, client),
+        got = fetch(client, sent.id, out_dir=workdir / "co", verifier=node_verifier(store, client),
                     at=lambda: datetime.now(UTC), decrypt_with=store.encryption_credentials("central-office"))
         assert got.report is not None and got.report.passed  # the outer signature
         assert got.secret is not None and got.secret.report is not None and not got.secret.report.passed
         receipt = acknowledge(client, got)
-    assert receipt["status"] == "02"  # rejected, with why
-    assert "inner signature" in receipt["reason"]
-    (row,) = [e for e in hub.register() if e["document_id"] == sent["id"]]
+    assert receipt.status == "02"  # rejected, with why
+    assert "inner signature" in receipt.reason
+    (row,) = [e for e in hub.register() if e["document_id"] == sent.id]
     assert (row["channel"], row["delivered"], row["verified_by_recipient"]) == ("signed_valid", True, False)
