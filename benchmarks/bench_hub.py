@@ -46,7 +46,6 @@ import itertools
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -70,6 +69,7 @@ from exchange.hub.settings import HubSettings
 from exchange.hub.store.db import make_engine
 from exchange.node import HubClient
 from exchange.pki import Credential, KeyStore, init_pki
+from exchange.ports import free_port
 
 from machine import describe  # benchmarks/ is on sys.path when a benchmark runs
 
@@ -86,12 +86,6 @@ PG_ENV = "EXCHANGE_TEST_PG"
 
 
 # -- the servers ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

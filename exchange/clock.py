@@ -39,6 +39,14 @@ from exchange.errors import InputError, InputFileError
 MAX_SCALED = timedelta(days=36525)
 
 
+def utc_iso(moment: datetime) -> str:
+    """*moment* as the project writes times: UTC, ISO 8601, ``Z`` for ``+00:00``, microseconds
+    only when not zero (``2015-03-02T08:00:00Z``); a naive *moment* is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 @runtime_checkable
 class Clock(Protocol):
     """Where "now" comes from."""

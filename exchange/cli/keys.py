@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange.cli.common import BodiesOpt, JsonOpt, KeysOpt, parse_time, registry, settings
+from exchange.clock import utc_iso
 from exchange.pki import (
     CertificateStatus,
     KeyAlgorithm,
@@ -26,7 +27,6 @@ from exchange.pki import (
 )
 from exchange.pki.ca import Validity, crl_lifetime
 from exchange.pki.certificates import common_name_of
-from exchange.pki.store import utc_iso
 
 app = typer.Typer(help="The demo PKI: root CA, issuing CA, one signing certificate per body, the hub's "
                        "time-stamping authority, CRLs.", no_args_is_help=True)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from exchange.clock import utc_iso
+
+#: UTC ISO-8601 with a ``Z``, the one time format of reports
+iso = utc_iso
 
 
 class Indication(StrEnum):
@@ -184,10 +188,6 @@ class ValidationReport:
             timestamp=TimestampInfo(**data["timestamp"]) if data.get("timestamp") else None,
         )
 
-
-def iso(moment: datetime) -> str:
-    """UTC ISO-8601 with a ``Z``, the one time format of reports."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _plain(value: Any) -> Any:

@@ -35,3 +35,12 @@ def checked_text(value: str, *, what: str) -> str:
 def printable(value: str) -> str:
     """*value* safe to put in an answer: lone surrogates replaced by U+FFFD."""
     return _UNSTORABLE.sub("\ufffd", value)
+
+
+def safe_filename(name: object, *, limit: int = 255) -> str | None:
+    """A file name from someone else (a client's upload, the hub's record) made safe to show and to
+    join to a directory: its last path part only (``/`` or ``\\``), control characters removed,
+    no leading dots (no hidden or ``..`` name), at most *limit* characters; None if nothing is left."""
+    base = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
+    return cleaned[:limit] or None

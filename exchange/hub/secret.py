@@ -14,11 +14,11 @@ from pathlib import Path
 from cryptography import x509
 from pydantic import BaseModel
 
+from exchange.clock import utc_iso
 from exchange.cms.envelope import Envelope, MalformedEnvelopeError
 from exchange.errors import NotFoundError, RejectedError
 from exchange.pki import CertificateStatus, KeyStore, certificate_status
 from exchange.pki.certificates import certificate_pem
-from exchange.pki.store import utc_iso
 
 
 class CertificatePublic(BaseModel):

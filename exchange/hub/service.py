@@ -25,7 +25,7 @@ from exchange.domain.bodies import BodyRegistry
 from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
-from exchange.domain.text import checked_text
+from exchange.domain.text import checked_text, safe_filename
 from exchange.errors import (
     InputError,
     NotAuthorizedError,
@@ -132,7 +132,7 @@ class ExchangeService:
                 signature, report = self._stamp(signature, report, at=at)
         row = _document_row(
             document_id, metadata, sender=sender, channel=channel, at=at,
-            filename=_display_name(upload.filename), media_type=(upload.media_type or "")[:128] or None,
+            filename=safe_filename(upload.filename), media_type=(upload.media_type or "")[:128] or None,
             sha256=sha, size=size,
             signature_sha256=self.blobs.put_bytes(signature) if signature is not None else None,
             indication=report.indication.value if report else None,
@@ -236,7 +236,7 @@ class ExchangeService:
                 sha, size = self.blobs.put_stream(scan.stream, limit=self.max_upload)
                 if size == 0:
                     raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
-                filename = _display_name(scan.filename)
+                filename = safe_filename(scan.filename)
             row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
                    "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
                    "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
@@ -608,11 +608,3 @@ def _receipt_answer(receipt_id: int, row: Mapping[str, Any]) -> ReceiptPublic:
         signature_b64=base64.b64encode(row["signature"]).decode(), report=json.loads(row["report_json"]),
     )
 
-
-def _display_name(name: str | None) -> str | None:
-    """The client's file name, kept for display only: path parts and control characters removed."""
-    if not name:
-        return None
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
-    return cleaned[:255] or None

@@ -101,3 +101,28 @@ def json_part(form: FormData, name: str) -> Any:
     if text is None:
         raise InputError(f"the {name!r} part must be a form field holding JSON", code="invalid-metadata")
     return jsontext.loads(text, what=f"the {name!r} part", code="invalid-metadata")
+
+
+async def signed_statement(request: Request) -> tuple[bytes, bytes]:
+    """A signed statement uploaded as multipart: its ``statement`` part (JSON) and its detached CMS
+    ``signature`` part (DER), both read whole; InputError if the form or a part is malformed or
+    missing. The receipts and the business operations (recall, update, replace) arrive so."""
+    form = await read_form(request)
+    statement, signature = file_part(form, "statement"), file_part(form, "signature")
+    return await statement.read(), await signature.read()
+
+
+async def single_file(request: Request, name: str) -> bytes:
+    """The file part *name* of a multipart upload, read whole; InputError as :func:`file_part`."""
+    form = await read_form(request)
+    return await file_part(form, name).read()
+
+
+def statement_body(statement: str) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of an upload read by :func:`signed_statement`; *statement*
+    describes the statement part."""
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["statement", "signature"], "properties": {
+            "statement": {"type": "string", "format": "binary", "description": statement},
+            "signature": {"type": "string", "format": "binary", "description": "its detached CMS (DER)"},
+        }}}}}}

@@ -18,6 +18,7 @@ from typing import Any
 from exchange.cms import ValidationReport, Verifier, digest
 from exchange.cms.sealed import open_sealed
 from exchange.domain.documents import Classification, ReceiptStatus
+from exchange.domain.text import safe_filename
 from exchange.errors import DecryptionError, ExchangeError, MalformedError
 from exchange.node.client import HubClient
 from exchange.node.secret import ENVELOPE_SUFFIX
@@ -111,9 +112,7 @@ def _open(envelope: Path, credentials: Sequence[Credential], *, verifier: Verifi
 
 def _local_name(name: object, document_id: str) -> str:
     """A file name from the hub, made safe to join to a directory (the node trusts no path)."""
-    base = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
-    return cleaned[:200] or f"{document_id}.bin"
+    return safe_filename(name, limit=200) or f"{document_id}.bin"
 
 
 def acknowledge(client: HubClient, fetched: Fetched, *, status: ReceiptStatus | None = None,

@@ -22,6 +22,7 @@ from enum import StrEnum
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
+from exchange.clock import utc_iso
 from exchange.domain.bodies import Body
 from exchange.errors import ConflictError, InputError, PKIError, PKIExistsError
 from exchange.pki.certificates import (
@@ -48,7 +49,7 @@ from exchange.pki.revocation import (
     crl_pem,
     revoked_entries,
 )
-from exchange.pki.store import KeyStore, utc_iso
+from exchange.pki.store import KeyStore
 
 #: Certificates are back-dated a little so a clock a few minutes slow still accepts them.
 BACKDATE = timedelta(minutes=10)

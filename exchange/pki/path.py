@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from exchange.clock import utc_iso
 from exchange.pki.certificates import common_name_of, load_certificate_file, read_file
 from exchange.pki.revocation import RevocationIndex, RevokedEntry, load_crl
 
@@ -208,13 +209,13 @@ class PathValidator:
         # 2. validity period of every certificate at the validation time
         for cert, name in zip(path, names, strict=True):
             if at < cert.not_valid_before_utc:
-                out.add("validity", False, f"{name!r} is not valid before {_iso(cert.not_valid_before_utc)}",
+                out.add("validity", False, f"{name!r} is not valid before {utc_iso(cert.not_valid_before_utc)}",
                         PathStatus.NOT_YET_VALID)
             elif at > cert.not_valid_after_utc:
-                out.add("validity", False, f"{name!r} expired at {_iso(cert.not_valid_after_utc)}",
+                out.add("validity", False, f"{name!r} expired at {utc_iso(cert.not_valid_after_utc)}",
                         PathStatus.EXPIRED)
         if out.status is PathStatus.VALID:
-            out.add("validity", True, f"all {len(path)} certificates valid at {_iso(at)}")
+            out.add("validity", True, f"all {len(path)} certificates valid at {utc_iso(at)}")
 
         # 3. constraints: CA flags and path length above, what the leaf may do for *purpose*
         problems = known.problems_for(purpose)
@@ -240,21 +241,21 @@ class PathValidator:
                 checked = checked or depth == 0
                 revoked = revoked or entry
                 out.add("revocation", False,
-                        f"{name!r} (serial {cert.serial_number:x}) revoked at {_iso(entry.revoked_at)}, "
+                        f"{name!r} (serial {cert.serial_number:x}) revoked at {utc_iso(entry.revoked_at)}, "
                         f"reason {entry.reason.value}", PathStatus.REVOKED)
                 continue
             assert crl is not None
             next_update = crl.next_update_utc
             if next_update is not None and next_update < at:
                 out.add("revocation", False,
-                        f"the newest CRL from {issuer_name!r} (issued {_iso(crl.last_update_utc)}) was due "
-                        f"to be replaced at {_iso(next_update)}, before {_iso(at)}: no current "
+                        f"the newest CRL from {issuer_name!r} (issued {utc_iso(crl.last_update_utc)}) was due "
+                        f"to be replaced at {utc_iso(next_update)}, before {utc_iso(at)}: no current "
                         f"revocation data for {name!r}", PathStatus.REVOCATION_UNKNOWN)
                 continue
             if depth == 0:
                 checked = True
-            out.add("revocation", True, f"{name!r} not on the CRL of {_iso(crl.last_update_utc)}"
-                    + (f" (current until {_iso(crl.next_update_utc)})" if crl.next_update_utc else ""))
+            out.add("revocation", True, f"{name!r} not on the CRL of {utc_iso(crl.last_update_utc)}"
+                    + (f" (current until {utc_iso(crl.next_update_utc)})" if crl.next_update_utc else ""))
         return PathResult(out.status, path, tuple(out.checks), out.detail, revoked, checked)
 
 
@@ -342,6 +343,3 @@ def _ext(cert: x509.Certificate, kind: type[_E]) -> _E | None:
     except x509.ExtensionNotFound:
         return None
 
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

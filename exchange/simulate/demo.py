@@ -35,7 +35,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from exchange.errors import ExchangeError, InputError
 from exchange.metrics import MeasuresReport, Period, TargetProfile
 from exchange.node.client import hub_trust
 from exchange.pki import KeyAlgorithm, KeyStore, Validity, init_pki, renew, revoke
+from exchange.ports import port_is_free
 from exchange.simulate.demo_plan import DemoPlan, build_plan, scenario_for
 
 DEFAULT_PORT = 8000
@@ -669,17 +669,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-
-
-def port_is_free(port: int) -> bool:
-    """Whether a server could listen on 127.0.0.1:*port* now (as uvicorn does, SO_REUSEADDR)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def pid_alive(pid: int) -> bool:

@@ -10,10 +10,11 @@ times and outcomes, never a subject or a document's content.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from exchange.clock import utc_iso
 from exchange.errors import MalformedError
 
 #: the version of the entry format, the ``v`` of every entry
@@ -46,11 +47,8 @@ def canonical_json(value: dict[str, Any]) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
-def entry_time(at: datetime) -> str:
-    """A time as entries write it: UTC, ISO 8601, ``Z``, microseconds only when not zero."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+#: a time as entries write it: UTC, ISO 8601, ``Z``, microseconds only when not zero
+entry_time = utc_iso
 
 
 def make_entry(kind: EntryKind, *, at: datetime, **fields: Any) -> bytes:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from exchange.hub.store.models import Document
 from exchange.node import HubClient, RetryPolicy, hub_trust
 from exchange.node.client import body_trust
 from exchange.pki import Credential, KeyStore
+from exchange.ports import free_port
 
 PG_ENV = "EXCHANGE_TEST_PG"
 #: the password every test person gets unless a test gives another
@@ -89,12 +89,6 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
 
 
 # -- the hub process -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

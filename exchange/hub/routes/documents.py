@@ -14,7 +14,14 @@ from exchange.hub.gate import AccessLogDep, body_view
 from exchange.hub.openapi import CmsResponse, OctetStreamResponse, errors
 from exchange.hub.service import Upload
 from exchange.hub.store.models import DocumentPublic, ReceiptPublic
-from exchange.hub.upload import file_part, json_part, optional_file_part, read_form
+from exchange.hub.upload import (
+    file_part,
+    json_part,
+    optional_file_part,
+    read_form,
+    signed_statement,
+    statement_body,
+)
 
 router = APIRouter(prefix="/api", tags=["documents"], responses=errors(400, 401, 403))
 
@@ -27,11 +34,7 @@ _MULTIPART_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
                      "description": "a JSON object, DocumentMetadataIn: recipients, subject, message_id, "
                      "number, doc_type, doc_date, classification"},
     }}}}}}
-_MULTIPART_RECEIPT: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {
-    "schema": {"type": "object", "required": ["statement", "signature"], "properties": {
-        "statement": {"type": "string", "format": "binary", "description": "the receipt statement (JSON)"},
-        "signature": {"type": "string", "format": "binary", "description": "its detached CMS (DER)"},
-    }}}}}}
+_MULTIPART_RECEIPT = statement_body("the receipt statement (JSON)")
 
 
 @router.post("/documents", response_model=DocumentPublic, status_code=201, openapi_extra=_MULTIPART_DOC,
@@ -88,10 +91,9 @@ def download_signature(document_id: str, who: PrincipalDep, service: ServiceDep)
 async def acknowledge(document_id: str, request: Request, who: PrincipalDep, service: ServiceDep,
                       at: NowDep) -> ReceiptPublic:
     """A recipient's signed status (edXML 01–06) over exactly the bytes it received."""
-    form = await read_form(request)
-    statement, signature = file_part(form, "statement"), file_part(form, "signature")
+    statement, signature = await signed_statement(request)
     return await run_in_threadpool(service.acknowledge, body=who.body_id, document_id=document_id,
-                                   statement=await statement.read(), signature=await signature.read(), at=at)
+                                   statement=statement, signature=signature, at=at)
 
 
 @router.get("/documents/{document_id}/status", response_model=list[ReceiptPublic], responses=errors(404))
