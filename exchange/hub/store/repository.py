@@ -108,6 +108,18 @@ def add_document(session: Session, *, row: dict[str, Any], recipients: tuple[str
         {"document_id": row["id"], "recipient": r, "state": state, "sent_at": at} for r in recipients])
 
 
+def find_receipt(session: Session, *, document_id: str, recipient: str, statement: bytes) -> Receipt | None:
+    """The receipt *recipient* gave for *document_id* with exactly these *statement* bytes, if any."""
+    return session.exec(select(Receipt).where(Receipt.document_id == document_id, Receipt.recipient == recipient,
+                                              Receipt.statement == statement).limit(1)).first()
+
+
+def lock_delivery(session: Session, *, delivery_id: int) -> None:
+    """Hold one row of the register until the transaction ends (PostgreSQL ``FOR UPDATE``;
+    SQLite's writers take turns on the whole database anyway)."""
+    session.connection().execute(_select(_DELIVERY.c.id).where(_DELIVERY.c.id == delivery_id).with_for_update())
+
+
 def add_receipt(session: Session, *, row: dict[str, Any]) -> int:
     """Insert a receipt (*row*: its column values but the id); returns its id."""
     result = session.connection().execute(_INSERT_RECEIPT, row)
