@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from exchange.cms import Indication, TimeStampAuthority, Verifier, sign_detached, strip_timestamps
-from exchange.cms.timestamp import build_request
+from exchange.cms.tsa import build_request
 from exchange.domain import BodyRegistry
 from exchange.pki import KeyAlgorithm, KeyStore, init_pki
 

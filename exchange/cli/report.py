@@ -41,6 +41,9 @@ _HALF = re.compile(r"^\d{4}H[12]$")
 
 
 class ReportFormat(StrEnum):
+    """The formats ``exchange report`` writes: a terminal table, CSV, JSON, a PNG chart, Markdown,
+    HTML (and print-ready HTML)."""
+
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
@@ -51,6 +54,8 @@ class ReportFormat(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> ReportFormat:
+        """The format named *text* (any case); raises InputError listing the formats for an unknown
+        one."""
         try:
             return cls(text.strip().lower())
         except ValueError:
@@ -68,6 +73,7 @@ class ReportFormat(StrEnum):
 
     @property
     def suffix(self) -> str:
+        """The file-name suffix of a report in this format (``print.html`` for print-ready HTML)."""
         return "print.html" if self is ReportFormat.PRINT else self.value
 
 

@@ -14,12 +14,12 @@ from exchange.cms import (
     TimestampToken,
     Verifier,
     add_timestamp,
-    request_token,
     sign_detached,
 )
 from exchange.cms.report import iso
-from exchange.cms.timestamp import signature_value
+from exchange.cms.tokens import signature_value
 from exchange.errors import InputFileError
+from exchange.node.tsa_client import request_token
 from exchange.pki import KeyStore, PathValidator, load_certificate_file
 from exchange.pki.certificates import read_file
 from exchange.pki.revocation import load_crls

@@ -18,15 +18,8 @@ from exchange.cms.report import (
 )
 from exchange.cms.sealed import Opened, Sealed, attach, detach, open_sealed, seal
 from exchange.cms.sign import sign_detached, sign_digest
-from exchange.cms.timestamp import (
-    TimeStampAuthority,
-    TimestampError,
-    TimestampToken,
-    add_timestamp,
-    check_token,
-    request_token,
-    strip_timestamps,
-)
+from exchange.cms.tokens import TimestampToken, add_timestamp, check_token, strip_timestamps
+from exchange.cms.tsa import TimeStampAuthority, TimestampError
 from exchange.cms.verify import DetachedSignature, MalformedSignatureError, Verifier
 
 __all__ = [
@@ -58,7 +51,6 @@ __all__ = [
     "digests",
     "encrypt",
     "open_sealed",
-    "request_token",
     "seal",
     "sign_detached",
     "sign_digest",

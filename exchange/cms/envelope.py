@@ -88,6 +88,8 @@ class Recipient:
     kind: str  # "key transport (RSA-OAEP)", "key agreement (ECDH)", …
 
     def matches(self, certificate: x509.Certificate) -> bool:
+        """Whether this recipient info names *certificate*: by issuer and serial, or by subject key
+        identifier."""
         if self.serial is not None:
             # The issuer's encoding is copied from the certificate by every CMS writer we know.
             return certificate.serial_number == self.serial and certificate.issuer.public_bytes() == self.issuer_der
@@ -132,6 +134,7 @@ class Envelope:
         return envelope
 
     def is_for(self, certificate: x509.Certificate) -> bool:
+        """Whether any recipient of this envelope is *certificate*, i.e. its key may open it."""
         return any(r.matches(certificate) for r in self.recipients)
 
     def decrypt(self, certificate: x509.Certificate, key: PrivateKey) -> bytes:

@@ -18,6 +18,9 @@ iso = utc_iso
 
 
 class Indication(StrEnum):
+    """The verdict of a validation (ETSI EN 319 102-1 §5.1.3): passed, failed, or indeterminate (it
+    cannot tell yet, e.g. no current CRL)."""
+
     TOTAL_PASSED = "TOTAL_PASSED"
     TOTAL_FAILED = "TOTAL_FAILED"
     INDETERMINATE = "INDETERMINATE"
@@ -45,6 +48,8 @@ class SubIndication(StrEnum):
 
     @property
     def explanation(self) -> str:
+        """One sentence for a person saying what this sub-indication means (the CLI and pages show
+        it)."""
         return _EXPLANATIONS[self]
 
 
@@ -73,6 +78,9 @@ _EXPLANATIONS = {
 
 
 class Outcome(StrEnum):
+    """How one check of a report ended: passed, failed, or skipped (not performed, e.g. revocation
+    with no CRL given)."""
+
     PASSED = "passed"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -89,6 +97,9 @@ class Check:
 
 @dataclass(frozen=True)
 class CertificateInfo:
+    """A certificate of the chain as the report shows it: subject, issuer, hex serial, validity (ISO
+    8601) and SHA-256 fingerprint."""
+
     subject: str
     issuer: str
     serial: str
@@ -139,6 +150,7 @@ class ValidationReport:
 
     @property
     def passed(self) -> bool:
+        """Whether the indication is TOTAL_PASSED."""
         return self.indication is Indication.TOTAL_PASSED
 
     @property
@@ -159,11 +171,14 @@ class ValidationReport:
         return f"{self.indication.value} / {sub}: {self.reason}{who}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-able data, with its one-line ``summary`` added (what the API
+        returns)."""
         data = _plain(self)
         data["summary"] = self.summary()
         return data
 
     def to_json(self, **kwargs: Any) -> str:
+        """The report as JSON text (``to_dict``); *kwargs* go to ``json.dumps`` (e.g. ``indent``)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
     @classmethod

@@ -13,7 +13,7 @@ The steps, numbered as in the report's checks:
    every certificate below the root from the CRLs supplied, each current at that time
    (see exchange.pki.path)
 11. signature time-stamp — an RFC 3161 token over the signature value (CAdES-B-T), checked by
-   :func:`exchange.cms.timestamp.check_token`: its time is proof of existence (POE)
+   :func:`exchange.cms.tokens.check_token`: its time is proof of existence (POE)
 12. proof of existence — when the path fails only for what happened after the signature
    existed (the certificate expired or was revoked since, or the CRL is no longer current),
    the path is validated again at the token's time (ETSI EN 319 102-1 §5.5, validation with
@@ -50,7 +50,7 @@ from exchange.cms.report import (
     ValidationReport,
     iso,
 )
-from exchange.cms.timestamp import CLOCK_LEEWAY, TokenCheck, check_token
+from exchange.cms.tokens import CLOCK_LEEWAY, TokenCheck, check_token
 from exchange.errors import MalformedError
 from exchange.pki.certificates import body_id_of, common_name_of
 from exchange.pki.path import PathResult, PathStatus, PathValidator
@@ -62,6 +62,10 @@ _MIN_RSA_BITS = 2048
 
 
 class MalformedSignatureError(MalformedError):
+    """Raised at parse time when bytes are not a CMS SignedData with one signer that we can read
+    (``DetachedSignature.from_der``, the inner layer of a sealed document); a signature that parses
+    but fails is a report, not this."""
+
     code = "malformed-signature"
 
 

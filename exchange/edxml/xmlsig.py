@@ -36,6 +36,9 @@ from exchange.pki.path import PathValidator
 
 
 class XmlSignatureStatus(StrEnum):
+    """What checking a package's XMLDSig found: valid, invalid (altered), untrusted (certificate),
+    the SDK's placeholder, or absent."""
+
     VALID = "valid"  # XMLDSig verified and the signer's certificate path validated
     INVALID = "invalid"  # the package was altered or the signature does not match
     UNTRUSTED = "untrusted"  # the signature matches, but the certificate does not validate
@@ -55,13 +58,16 @@ class XmlSignatureReport:
 
     @property
     def valid(self) -> bool:
+        """Whether the XML signature verified and its certificate path validated."""
         return self.status is XmlSignatureStatus.VALID
 
     def summary(self) -> str:
+        """One line: the status, the signer if known, and why."""
         who = f" by {self.signer or self.subject}" if (self.signer or self.subject) else ""
         return f"XML signature {self.status.value}{who}: {self.detail}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data (status, detail, signer, subject, signing time)."""
         return {"status": self.status.value, "detail": self.detail, "signer": self.signer,
                 "subject": self.subject, "at": self.at.isoformat() if self.at else None}
 

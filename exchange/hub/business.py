@@ -161,6 +161,8 @@ def relations(service: ExchangeService, *, document_ids: list[str]) -> dict[str,
 
 
 def public(event: BusinessEvent) -> BusinessEventPublic:
+    """The API's view of a stored business *event*: its statement as text and its signature in
+    base64."""
     return BusinessEventPublic(
         id=event.id or 0, document_id=event.document_id, related_id=event.related_id, action=event.action,
         sender=event.sender, reason=event.reason, changes=json.loads(event.changes_json or "{}"),

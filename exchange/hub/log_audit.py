@@ -23,6 +23,8 @@ def entries(engine: Engine) -> Iterator[tuple[int, bytes]]:
 
 
 def checkpoints(engine: Engine) -> list[SignedCheckpoint]:
+    """Every signed checkpoint the hub stored, smallest tree first (what a replay checks the log
+    against)."""
     with engine.connect() as connection:
         rows = connection.execute(select(LogCheckpoint.note, LogCheckpoint.cms)  # type: ignore[call-overload]
                                   .order_by(LogCheckpoint.size)).all()

@@ -43,6 +43,7 @@ def document_entries(row: Mapping[str, Any], *, recipients: tuple[str, ...], sta
 
 
 def downloaded_entry(*, document_id: str, recipient: str, at: datetime) -> Append:
+    """The log entry recording that *recipient* downloaded document *document_id* at *at*."""
     return _entry(EntryKind.DOWNLOADED, at, document_id, document=document_id, recipient=recipient)
 
 
@@ -56,6 +57,8 @@ def receipt_entry(row: Mapping[str, Any], *, receipt_id: int, verification: str 
 
 
 def incoming_entry(row: Mapping[str, Any], *, at: datetime) -> Append:
+    """The log entry recording an incoming (paper or scanned) document registered at the hub, from
+    its register *row*."""
     return _entry(EntryKind.INCOMING, at, None, entry=row["id"], body=row["body"], from_agency=row["from_agency"],
                   scanned=row["scanned"], entered=row["entered"], sha256=row["sha256"])
 

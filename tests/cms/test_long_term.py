@@ -24,7 +24,7 @@ from exchange.cms import (
     add_timestamp,
     sign_detached,
 )
-from exchange.cms.timestamp import signature_value, strip_timestamps
+from exchange.cms.tokens import signature_value, strip_timestamps
 from exchange.pki import Credential, KeyAlgorithm, PathValidator, RevokedEntry, build_crl
 from exchange.pki.certificates import generate_key, issue_tsa_certificate
 

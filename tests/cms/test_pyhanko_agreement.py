@@ -27,7 +27,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 
 from exchange.cms import Indication, SubIndication, Verifier, add_timestamp, sign_detached
-from exchange.cms.timestamp import signature_value
+from exchange.cms.tokens import signature_value
 from exchange.pki import PathValidator, RevokedEntry, build_crl
 
 pytest.importorskip("pyhanko.sign.validation")

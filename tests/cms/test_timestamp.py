@@ -1,4 +1,5 @@
-"""The RFC 3161 time-stamping authority, its client and tokens inside signatures.
+"""The RFC 3161 time-stamping authority and tokens inside signatures (the HTTP client's tests are
+tests/node/test_tsa_client.py).
 
 openssl is the referee both ways: it verifies our tokens (``openssl ts -verify``) and still
 verifies a signature we added a token to (``openssl cms -verify``); a TSA of another PKI made
@@ -15,30 +16,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from asn1crypto import cms, core, tsp
 
 from exchange.cms import (
     Indication,
-    TimeStampAuthority,
-    TimestampError,
     TimestampToken,
     Verifier,
     add_timestamp,
-    request_token,
     sign_detached,
     strip_timestamps,
 )
-from exchange.cms.timestamp import (
-    POLICY,
-    TimeStampResp,
-    _read_typed,
-    _request_fast,
-    build_request,
-    read_response,
-    signature_value,
-)
+from exchange.cms.tokens import _read_typed, signature_value
+from exchange.cms.tsa import POLICY, TimeStampResp, _request_fast, build_request, read_response
 from exchange.cms.verify import DetachedSignature
 from exchange.pki import PathValidator
 from exchange.pki.certificates import is_tsa_certificate
@@ -225,47 +215,6 @@ def test_the_tsas_own_stamp_says_what_it_added(pki: TestPKI, tsa) -> None:
     token = TimestampToken.from_der(stamped.token)
     assert stamped.info.time == token.gen_time.isoformat().replace("+00:00", "Z")
     assert stamped.info.serial == f"{token.serial:x}" and stamped.info.passed
-
-
-# -- the client --------------------------------------------------------------------------------
-
-
-def _transport(tsa: TimeStampAuthority, *, tamper=None) -> httpx.MockTransport:  # type: ignore[no-untyped-def]
-    def handle(request: httpx.Request) -> httpx.Response:
-        assert request.headers["content-type"] == "application/timestamp-query"
-        reply = tsa.respond(request.content, at=datetime.now(UTC))
-        return httpx.Response(200, content=tamper(reply) if tamper else reply,
-                              headers={"content-type": "application/timestamp-reply"})
-
-    return httpx.MockTransport(handle)
-
-
-def test_request_token_asks_with_a_nonce_and_checks_the_answer(pki: TestPKI, tsa) -> None:
-    signature = sign_detached(DOCUMENT, pki.signer, at=pki.created)
-    token = request_token("http://tsa.test/api/tsa", signature_value(signature), transport=_transport(tsa))
-    parsed = TimestampToken.from_der(token)
-    assert parsed.hashed_message == hashlib.sha256(signature_value(signature)).digest()
-    assert parsed.nonce is not None and parsed.certificates
-    report = pki.verifier().verify(DOCUMENT, add_timestamp(signature, token), at=datetime.now(UTC))
-    assert report.timestamp is not None and report.timestamp.passed
-
-
-def test_request_token_refuses_an_answer_to_another_request(tsa) -> None:
-    other = tsa.respond(build_request(hashlib.sha256(b"other").digest(), nonce=1), at=datetime.now(UTC))
-    with pytest.raises(TimestampError, match="other data"):
-        request_token("http://tsa.test/", b"mine", transport=_transport(tsa, tamper=lambda _: other))
-    with pytest.raises(TimestampError, match="nonce"):
-        read_response(other, hashed_message=hashlib.sha256(b"other").digest(), nonce=2)
-
-
-def test_request_token_reports_a_rejection_and_bad_http(tsa) -> None:
-    refusal = tsa.respond(b"junk", at=datetime.now(UTC))
-    with pytest.raises(TimestampError, match="refused: rejection .bad_data_format."):
-        request_token("http://tsa.test/", b"x", transport=_transport(tsa, tamper=lambda _: refusal))
-    with pytest.raises(TimestampError, match="HTTP 404"):
-        request_token("http://tsa.test/", b"x", transport=httpx.MockTransport(lambda _: httpx.Response(404)))
-    with pytest.raises(TimestampError, match="not a TimeStampResp"):
-        request_token("http://tsa.test/", b"x", transport=_transport(tsa, tamper=lambda _: b"<html>"))
 
 
 # -- openssl, both ways -------------------------------------------------------------------------

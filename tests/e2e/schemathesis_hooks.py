@@ -10,7 +10,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import strategies as st
 
-from exchange.cms.timestamp import POLICY, build_request
+from exchange.cms.tsa import POLICY, build_request
 
 requests = st.builds(
     lambda digest, nonce, cert_req, policy: build_request(digest, nonce=nonce, cert_req=cert_req, policy=policy),

@@ -19,7 +19,7 @@ import pytest
 from cryptography import x509
 
 from exchange.cms import Indication, SubIndication, TimestampToken, sign_detached, strip_timestamps
-from exchange.cms.timestamp import TimeStampResp, build_request, read_response
+from exchange.cms.tsa import TimeStampResp, build_request, read_response
 from exchange.cms.verify import DetachedSignature
 from exchange.domain.documents import ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement

@@ -54,10 +54,13 @@ class AccountInfo:
     created_at: datetime
 
     def locked(self, *, at: datetime) -> bool:
+        """Whether the account is locked out at *at* (too many failed logins, until
+        ``locked_until``)."""
         return self.locked_until is not None and self.locked_until > at
 
     @classmethod
     def of(cls, row: Account) -> AccountInfo:
+        """What may be shown of the stored *row* (its password hash left out)."""
         return cls(row.name, Role(row.role), row.body, row.active, row.locked_until, row.created_at)
 
 
@@ -100,10 +103,12 @@ class Accounts:
             return AccountInfo.of(row)
 
     def list(self) -> list[AccountInfo]:
+        """Every account, by name."""
         with Session(self.engine) as session:
             return [AccountInfo.of(row) for row in session.exec(select(Account).order_by(Account.name))]
 
     def get(self, name: str) -> AccountInfo:
+        """The account named *name*; raises NotFoundError when there is none."""
         with Session(self.engine) as session:
             return AccountInfo.of(self._row(session, name))
 

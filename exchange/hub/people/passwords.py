@@ -42,6 +42,7 @@ class Passwords:
         self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
+        """The Argon2id hash of *password* (salted; what the account row stores)."""
         return self._hasher.hash(password)
 
     def matches(self, stored: str | None, password: str) -> bool:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from exchange.cms.timestamp import MAX_REQUEST, QUERY_MEDIA_TYPE, REPLY_MEDIA_TYPE, rejection
+from exchange.cms.tsa import MAX_REQUEST, QUERY_MEDIA_TYPE, REPLY_MEDIA_TYPE, rejection
 from exchange.errors import NotFoundError
 from exchange.hub.deps import NowDep, TrustDep
 from exchange.hub.openapi import CrlResponse, TimestampReplyResponse, errors
