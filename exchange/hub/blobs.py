@@ -32,6 +32,10 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStore:
+    """Document bytes on disk under *root*, named by their SHA-256 (see the module docstring):
+    written whole or not at all, stored once, owner-only, fsynced when *durable*. Creates *root*
+    and its ``tmp/`` folder; raises NotFoundError for a blob it does not hold."""
+
     def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
         self.durable = durable
@@ -42,6 +46,8 @@ class BlobStore:
         self._dirs: set[str] = set()
 
     def path(self, sha256: str) -> Path:
+        """Where the blob *sha256* lives (whether or not it exists); NotFoundError for anything
+        but 64 lower-case hex digits, so no client string becomes a path."""
         if _SHA256_HEX.fullmatch(sha256) is None:
             raise NotFoundError(f"no blob {sha256!r}")
         return self.root / sha256[:2] / sha256[2:]
@@ -73,6 +79,7 @@ class BlobStore:
             raise
 
     def put_bytes(self, data: bytes) -> str:
+        """Store *data*; returns its SHA-256 (hex). Storing the same bytes again writes nothing."""
         sha = hashlib.sha256(data).hexdigest()
         target = self.path(sha)
         if not target.exists():
@@ -163,12 +170,14 @@ class BlobStore:
             self._sync_dir(folder)
 
     def read(self, sha256: str) -> bytes:
+        """The bytes of blob *sha256*; NotFoundError when it is not stored."""
         try:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:
             raise NotFoundError(f"no stored content {sha256}") from None
 
     def exists(self, sha256: str) -> bool:
+        """Whether blob *sha256* is stored."""
         return self.path(sha256).is_file()
 
 

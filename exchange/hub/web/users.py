@@ -39,6 +39,8 @@ def _page(request: Request, templates: TemplatesDep, accounts: AccountsDep, at: 
 
 @router.get("/users", response_class=HTMLResponse)
 def users(request: Request, templates: TemplatesDep, accounts: AccountsDep, at: NowDep) -> HTMLResponse:
+    """The people page: every account with its role, body and state, and the forms to change
+    them."""
     return _page(request, templates, accounts, at)
 
 
@@ -47,7 +49,10 @@ async def add_user(request: Request, templates: TemplatesDep, accounts: Accounts
                    viewer: ViewerDep, at: NowDep, name: Annotated[str, Form(max_length=200)],
                    role: Annotated[str, Form(max_length=32)], password: Annotated[str, Form(max_length=2000)],
                    body: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Add an account from the form; the page says what was added, or why not (a bad name, a weak
+    password, a name taken)."""
     def add() -> str:
+        """Add the account; the line the page shows."""
         info = accounts.add(name=name, role=Role.parse(role), body=body or None, password=password, at=at)
         return f"added {info.name} ({info.role.value}{', ' + info.body if info.body else ''})"
     return await _change(request, templates, accounts, log, viewer, at, add, f"add {name}")
@@ -56,18 +61,21 @@ async def add_user(request: Request, templates: TemplatesDep, accounts: Accounts
 @router.post("/users/{name}/disable", dependencies=FORM, response_class=HTMLResponse)
 async def disable(request: Request, name: str, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,
                   viewer: ViewerDep, at: NowDep) -> Response:
+    """Disable account *name*: it can no longer log in, its sessions and tokens end now."""
     return await _account_change(request, templates, accounts, log, viewer, at, AccountAction.DISABLE, name)
 
 
 @router.post("/users/{name}/enable", dependencies=FORM, response_class=HTMLResponse)
 async def enable(request: Request, name: str, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,
                  viewer: ViewerDep, at: NowDep) -> Response:
+    """Enable the disabled account *name* again."""
     return await _account_change(request, templates, accounts, log, viewer, at, AccountAction.ENABLE, name)
 
 
 @router.post("/users/{name}/reset", dependencies=FORM, response_class=HTMLResponse)
 async def reset(request: Request, name: str, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,
                 viewer: ViewerDep, at: NowDep, password: Annotated[str, Form(max_length=2000)]) -> Response:
+    """Set a new password for *name*: its sessions and tokens end and any lock-out is lifted."""
     return await _account_change(request, templates, accounts, log, viewer, at, AccountAction.RESET, name,
                                  password=password)
 
