@@ -151,6 +151,31 @@ def commit_latency(db_url: str, *, count: int = 200) -> dict[str, float]:
             "p90_ms": ordered[int(0.9 * (len(ordered) - 1))]}
 
 
+def _database_bytes(db_url: str) -> int:
+    from sqlalchemy.engine import make_url
+
+    libpq = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _storage(db_url: str, data: Path, *, empty: int) -> dict[str, float]:
+    """Bytes a stored document takes: in PostgreSQL (the database's growth over the documents it
+    holds: rows, indexes, the evidence log) and in the blob store (the file, its time-stamped
+    signature)."""
+    from sqlalchemy.engine import make_url
+
+    libpq = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        documents = int(conn.execute("SELECT count(*) FROM document").fetchone()[0])  # type: ignore[index]
+    blobs = sum(p.stat().st_size for p in (data / "blobs").rglob("*") if p.is_file())
+    if not documents:
+        return {}
+    return {"documents": documents, "database_bytes": (_database_bytes(db_url) - empty) / documents,
+            "blob_bytes": blobs / documents}
+
+
 def run_scale_out(bench: Any, *, pg_url: str, rounds: int, seconds: float, concurrency: int, warmup: float,
                   bodies_file: Path, tmp: Path) -> dict[str, Any]:
     """Measure 1 hub against 2 hubs on PostgreSQL (see the module's doc); *bench* is bench_hub."""
@@ -186,9 +211,11 @@ def run_scale_out(bench: Any, *, pg_url: str, rounds: int, seconds: float, concu
                     tokens.append(client.authenticate())  # good at every process of the target
             uploads[target.name] = bench.Uploads(credentials, tokens, body_ids)
         backends = {t.name: BackendCpu(admin, make_url(t.db_url).database, bench._cpu_of) for t in targets}
+        empty = _database_bytes(targets[1].db_url)
         results = asyncio.run(_measure(targets, uploads, backends, rounds=rounds, seconds=seconds,
                                        concurrency=concurrency, warmup=warmup))
         commit = commit_latency(targets[0].db_url)
+        storage = _storage(targets[1].db_url, tmp / "2-hubs", empty=empty)
     summary = {name: _summarize(rs) for name, rs in results.items()}
     one, two = summary["1 hub"], summary["2 hubs"]
     per_cpu = (two["docs_per_hub_cpu_second"] / one["docs_per_hub_cpu_second"]
@@ -203,6 +230,7 @@ def run_scale_out(bench: Any, *, pg_url: str, rounds: int, seconds: float, concu
                    "docs_per_hub_cpu_second 2/1": per_cpu},
         "aim": {"docs_per_hub_cpu_second 2/1": AIM_PER_CPU},
         "log_head_commit": commit,
+        "storage_per_document": storage,
         "projection": project(two, commit),
     }
 
@@ -310,6 +338,11 @@ def print_scale_out(result: dict[str, Any]) -> None:
     print(f"a durable one-row commit on this PostgreSQL: mean {c['mean_ms']:.2f} ms, median {c['median_ms']:.2f} ms, "
           f"p90 {c['p90_ms']:.2f} ms (the evidence log's head row is held through each document's commit: at "
           f"most ~{1000 / c['mean_ms']:.0f} documents/s, whatever the cores)")
+    st = s.get("storage_per_document") or {}
+    if st:
+        print(f"storage per document ({st['documents']} stored with 2 hubs): PostgreSQL "
+              f"{st['database_bytes'] / 1024:.1f} KiB (rows, indexes, evidence log), blobs "
+              f"{st['blob_bytes'] / 1024:.1f} KiB (the file and its time-stamped signature)")
     print("what more cores should reach (hub and PostgreSQL CPU per document as measured with 2 hubs):")
     for row in s["projection"]:
         print(f"  {row['cores']:>2} cores: {row['hub_processes']:>2} hub processes + PostgreSQL ≈ "
