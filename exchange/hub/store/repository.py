@@ -170,7 +170,7 @@ def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 5
     )
     if not include_all:
         # New: not yet acknowledged, or recalled by its sender and awaiting the answer (15/16).
-        query = query.where(or_(col(Delivery.status).is_(None), Delivery.status == ReceiptStatus.RECALL))
+        query = query.where(or_(col(Delivery.status).is_(None), col(Delivery.status) == ReceiptStatus.RECALL))
     query = query.order_by(col(Delivery.sent_at).desc()).limit(limit)
     return [(d, r) for d, r in session.exec(query)]
 
@@ -185,16 +185,16 @@ def receipts_of(session: Session, *, document_id: str, recipient: str | None = N
 def register_entries(session: Session, *, start: datetime | None = None, end: datetime | None = None,
                      batch: int = 5000) -> Iterator[RegisterEntry]:
     """Every (document, recipient) of the register sent in [start, end), streamed in batches."""
-    replaced = select(BusinessEvent.document_id).where(BusinessEvent.action == BusinessAction.REPLACE)
-    query = select(Document.id, Document.sender, Document.channel, Delivery.recipient, Delivery.sent_at,
-                   Delivery.state, Delivery.verified, Delivery.status, Delivery.status_at,
-                   col(Document.id).in_(replaced)).join(
-        Delivery, col(Delivery.document_id) == col(Document.id))
+    replaced = _select(_BUSINESS_EVENT.c.document_id).where(_BUSINESS_EVENT.c.action == BusinessAction.REPLACE)
+    document, delivery = _DOCUMENT.c, _DELIVERY.c
+    query = _select(document.id, document.sender, document.channel, delivery.recipient, delivery.sent_at,
+                    delivery.state, delivery.verified, delivery.status, delivery.status_at,
+                    document.id.in_(replaced)).join_from(_DOCUMENT, _DELIVERY, delivery.document_id == document.id)
     if start is not None:
-        query = query.where(col(Delivery.sent_at) >= start)
+        query = query.where(delivery.sent_at >= start)
     if end is not None:
-        query = query.where(col(Delivery.sent_at) < end)
-    result = session.exec(query.order_by(col(Delivery.sent_at)).execution_options(yield_per=batch))
+        query = query.where(delivery.sent_at < end)
+    result = session.connection().execute(query.order_by(delivery.sent_at).execution_options(yield_per=batch))
     for doc_id, sender, channel, recipient, sent_at, state, verified, status, status_at, superseded in result:
         yield RegisterEntry(
             document_id=doc_id,
@@ -263,7 +263,7 @@ def search_documents(session: Session, *, start: datetime | None = None, end: da
         query = query.where(Document.sender == sender)
     if body:
         received = select(Delivery.document_id).where(Delivery.recipient == body)
-        query = query.where(or_(Document.sender == body, col(Document.id).in_(received)))
+        query = query.where(or_(col(Document.sender) == body, col(Document.id).in_(received)))
     if validity:
         query = query.where(_validity_clause(validity))
     if recipient or status:
@@ -288,7 +288,7 @@ def _validity_clause(validity: str) -> Any:
 
 def _status_clause(status: str) -> Any:
     if status == "awaiting":
-        return and_(Delivery.state == DeliveryState.DELIVERED, col(Delivery.status).is_(None))
+        return and_(col(Delivery.state) == DeliveryState.DELIVERED, col(Delivery.status).is_(None))
     if status in {state.value for state in DeliveryState}:
         return Delivery.state == DeliveryState(status)
     codes = {s.label: s for s in ReceiptStatus}
@@ -385,8 +385,8 @@ def add_business_event(session: Session, *, row: BusinessEventCreate) -> int:
 
 def business_events_of(session: Session, *, document_id: str) -> list[BusinessEvent]:
     """Every business event that names *document_id* (acted on, or the new version), oldest first."""
-    query = select(BusinessEvent).where(or_(BusinessEvent.document_id == document_id,
-                                            BusinessEvent.related_id == document_id))
+    query = select(BusinessEvent).where(or_(col(BusinessEvent.document_id) == document_id,
+                                            col(BusinessEvent.related_id) == document_id))
     return list(session.exec(query.order_by(col(BusinessEvent.created_at), col(BusinessEvent.id))))
 
 

@@ -62,19 +62,27 @@ class DocumentCreate(Row):
 
 
 @dataclass(frozen=True, slots=True)
-class ReceiptCreate(Row):
+class SignedStatementCreate(Row):
+    """The columns of a signed statement the hub validated (see
+    :class:`~exchange.hub.store.models.SignedStatement`): the exact bytes, the signature (with
+    the hub's time-stamp), the hub's verdict and report, when it was stated and recorded."""
+
+    statement: bytes
+    signature: bytes
+    indication: Indication
+    report_json: str
+    stated_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCreate(SignedStatementCreate):
     """A recipient's signed status statement as the hub accepted it (its id is the database's)."""
 
     document_id: str
     recipient: str
     status: ReceiptStatus
     reason: str
-    statement: bytes
-    signature: bytes  # with the hub's signature time-stamp
-    indication: Indication
-    report_json: str
-    stated_at: datetime
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,7 @@ class IncomingCreate(Row):
 
 
 @dataclass(frozen=True, slots=True)
-class BusinessEventCreate(Row):
+class BusinessEventCreate(SignedStatementCreate):
     """A sender's signed recall, update or replacement as the hub accepted it."""
 
     document_id: str
@@ -105,12 +113,6 @@ class BusinessEventCreate(Row):
     sender: str
     reason: str
     changes_json: str
-    statement: bytes
-    signature: bytes
-    indication: Indication
-    report_json: str
-    stated_at: datetime
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
