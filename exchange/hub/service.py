@@ -8,10 +8,11 @@ failure leaves at most an unreferenced blob, never a half-stored document.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from exchange.cms import Check, Indication, Outcome, ValidationReport
+from exchange.cms import Indication, ValidationReport
 from exchange.domain.bodies import BodyRegistry
 from exchange.domain.documents import (
     Channel,
@@ -58,6 +59,7 @@ from exchange.hub.store.models import (
 )
 from exchange.hub.store.writes import DocumentCreate, IncomingCreate, ReceiptCreate
 from exchange.hub.trust import Trust
+from exchange.hub.verdicts import Verdict, judge
 from exchange.metrics import Period
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
@@ -92,20 +94,22 @@ class ExchangeService:
 
     # -- sending --------------------------------------------------------------------------
     def submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-               at: datetime, document_id: str | None = None) -> DocumentPublic:
+               at: datetime, document_id: str | None = None, verdict: Verdict | None = None) -> DocumentPublic:
         """Validate and register an electronic document; deliver it if it passes.
 
         Raises RejectedError (with the validation report) after recording a refusal.
         A repeated message id returns the stored document (``duplicate=True``).
-        *document_id* (default: a random UUID) lets the simulator derive ids from its seed.
+        *document_id* (default: a random UUID) lets the simulator derive ids from its seed;
+        *verdict*, :func:`~exchange.hub.verdicts.judge` already run on this signature (by the
+        simulator's workers), spares running it here (InputError if it is about other inputs).
         """
         # Held from storing the blobs until their row commits: ``exchange hub gc`` waits.
         with self.blobs.writing():
             return self._submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at,
-                                document_id=document_id)
+                                document_id=document_id, verdict=verdict)
 
     def _submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-                at: datetime, document_id: str | None) -> DocumentPublic:
+                at: datetime, document_id: str | None, verdict: Verdict | None) -> DocumentPublic:
         self._check_recipients(sender, metadata.recipients)
         if signature is not None and len(signature) > MAX_SIGNATURE:
             raise InputError("the signature part is larger than 1 MiB", code="invalid-signature-part")
@@ -124,19 +128,11 @@ class ExchangeService:
         if signature is None:
             channel = Channel.UNSIGNED
         else:
-            # Without current revocation data a revoked signer would pass: refuse to judge.
-            self.trust.require_current(at=at)
             # The upload was hashed as it was stored: the verifier need not read it again.
-            report = self.trust.verifier().verify(self.blobs.path(sha), signature, at=at,
-                                                  sha256=bytes.fromhex(sha))
-            signer = report.signer.body_id if report.signer else None
-            if not report.passed:
-                channel, reason = Channel.SIGNED_INVALID, "invalid-signature"
-            elif signer != sender:
-                channel, reason = Channel.SIGNED_INVALID, "signer-mismatch"
-            else:
-                channel = Channel.SIGNED_VALID
-                signature, report = self._stamp(signature, report, at=at)
+            verdict = self._verdict(verdict, sender=sender, content=self.blobs.path(sha), content_sha256=sha,
+                                    signature=signature, at=at)
+            report, reason, signature = verdict.report, verdict.reason, verdict.signature
+            channel = Channel.SIGNED_VALID if verdict.accepted else Channel.SIGNED_INVALID
         row = _new_document(
             document_id, metadata, sender=sender, channel=channel, at=at,
             filename=safe_filename(upload.filename), media_type=(upload.media_type or "")[:128] or None,
@@ -190,14 +186,16 @@ class ExchangeService:
             self._refuse(public, "signer-mismatch" if report and report.passed else "invalid-signature", report)
         return public
 
-    def _stamp(self, signature: bytes, report: ValidationReport, *, at: datetime
-               ) -> tuple[bytes, ValidationReport]:
-        """The accepted *signature* with the hub's signature time-stamp (CAdES-B-T), and the
-        report saying so: the token proves the signature existed when the hub accepted it, so
-        it stays valid after its signer's certificate expires or is revoked."""
-        stamped = self.trust.tsa().stamp(signature, at=at)
-        check = Check("signature time-stamp", Outcome.PASSED, stamped.info.detail)
-        return stamped.signature, replace(report, checks=(*report.checks, check), timestamp=stamped.info)
+    def _verdict(self, given: Verdict | None, *, sender: str, content: Path | bytes, content_sha256: str,
+                 signature: bytes, at: datetime) -> Verdict:
+        """*given* if it was reached on these very inputs, else the hub's verdict now
+        (:func:`~exchange.hub.verdicts.judge`: validate, check the signer, time-stamp)."""
+        if given is None:
+            return judge(self.trust, sender=sender, content=content, signature=signature, at=at,
+                         content_sha256=content_sha256)
+        if not given.concerns(sender=sender, content_sha256=content_sha256, signature=signature, at=at):
+            raise InputError("the verdict given was reached on other bytes, sender or time", code="verdict-mismatch")
+        return given
 
     @staticmethod
     def _refuse(public: DocumentPublic, code: str, report: ValidationReport | None) -> None:
@@ -306,8 +304,10 @@ class ExchangeService:
             return self.blobs.read(doc.signature_sha256)
 
     def acknowledge(self, *, body: str, document_id: str, statement: bytes, signature: bytes,
-                    at: datetime) -> ReceiptPublic:
-        """Validate and store a recipient's signed status statement (edXML 01–06)."""
+                    at: datetime, verdict: Verdict | None = None) -> ReceiptPublic:
+        """Validate and store a recipient's signed status statement (edXML 01–06).
+
+        *verdict*: as for :meth:`submit`, the receipt's signature already judged."""
         if len(statement) > MAX_RECEIPT or len(signature) > MAX_SIGNATURE:
             raise InputError("the receipt is too large", code="invalid-receipt")
         parsed = ReceiptStatement.from_bytes(statement)
@@ -330,14 +330,27 @@ class ExchangeService:
             if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
-            self.trust.require_current(at=at)
-            report = self.trust.verifier().verify(statement, signature, at=at)
-            signer = report.signer.body_id if report.signer else None
-            if not report.passed or signer != body:
+            # A receipt sent again (a retry after a lost answer, maybe to another hub process) is
+            # the same signed statement: answer the stored one rather than record it twice.
+            stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
+            if stored is not None:
+                return _receipt_public(stored)
+            verdict = self._verdict(verdict, sender=body, content=statement,
+                                    content_sha256=hashlib.sha256(statement).hexdigest(), signature=signature, at=at)
+            report = verdict.report
+            if not verdict.accepted:
+                signer = report.signer.body_id if report.signer else None
                 why = report.summary() if not report.passed else f"signed by {signer}, not {body}"
                 raise RejectedError(f"receipt signature refused: {why}", code="invalid-signature",
                                     detail={"report": report.to_dict()})
-            signature, report = self._stamp(signature, report, at=at)
+            signature = verdict.signature
+            # Two copies arriving at once (two hub processes) take turns on the delivery's row
+            # lock; the second then finds the first's receipt.
+            repo.lock_delivery(session, delivery_id=delivery_id)
+            stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
+            if stored is not None:
+                session.rollback()
+                return _receipt_public(stored)
             row = ReceiptCreate(document_id=document_id, recipient=body, status=parsed.status,
                                 reason=parsed.reason[:500], statement=statement, signature=signature,
                                 indication=report.indication, report_json=report.to_json(),
