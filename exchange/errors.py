@@ -25,6 +25,13 @@ one-line messages)::
     ├── TransportError             the hub could not be reached or answered badly (client side)
     └── BackupError                a backup could not be made or restored (a tool failed, damage)
 
+Subclasses beside the code that raises them: ``MalformedSignatureError``,
+``MalformedEnvelopeError``, ``MalformedTokenError`` (cms), ``MalformedEntryError``,
+``MalformedCheckpointError`` (tlog) under MalformedError; ``ScenarioError`` (simulate) and
+``ProofRangeError`` (tlog) under InputError; ``TimestampUnavailableError`` (cms.tsa) and
+``RevocationDataStaleError`` (hub.trust) under PKIError; ``TimestampError`` (cms.tsa) and
+``DemoError`` (simulate) directly under ExchangeError.
+
 A signature that parses but does not verify is *not* an error: verification returns a
 report whose indication says why (see :mod:`exchange.cms.report`).
 """

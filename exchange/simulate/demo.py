@@ -69,7 +69,8 @@ FINISH_GRACE = 120.0
 
 
 class DemoError(ExchangeError):
-    """The demo could not run or a process of it failed (one line, names the process)."""
+    """Raised when the demo's hub does not start or answer in time, a node does not exit, or a step
+    times out; the message is one line naming the process and its log."""
 
     code = "demo-failed"
 

@@ -32,7 +32,7 @@ DEFAULT_AGENCIES = (
 
 
 class ScenarioError(InputError):
-    """A scenario file that cannot be read or has a bad field (the message names it)."""
+    """Raised when a scenario file cannot be read or has a bad field (the message names it)."""
 
     code = "bad-scenario"
 
