@@ -11,6 +11,7 @@ import typer
 
 from exchange.cli.common import CaOpt, JsonOpt, KeysOpt, known_body, parse_time, registry, settings
 from exchange.config import Settings
+from exchange.domain.documents import Classification
 from exchange.edxml import (
     DEFAULT_MAX_PACKAGE,
     BusinessDocType,
@@ -71,7 +72,7 @@ def export(
                              "(the envelope is signed with the sender's key)")
         if doc["sha256"] is None:
             raise InputError(f"document {document_id} was sent on paper: there is no file to put in a package")
-        if doc["classification"] != "normal":
+        if doc["classification"] != Classification.NORMAL:
             raise InputError(f"document {document_id} is secret (Mật): edXML carries no encryption, so a secret "
                              "document never leaves as an edXML package")
         content = client.download(document_id, Path(tmp) / "document").read_bytes()

@@ -12,7 +12,6 @@ import typer
 from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
 from exchange.clock import ClockFile, clock_from_option
 from exchange.errors import InputError, InputFileError
-from exchange.hub.trust import require_layout
 from exchange.pki import KeyStore
 from exchange.pki.tls import server_certificate
 
@@ -56,6 +55,7 @@ def serve(
 
     from exchange.hub import create_app
     from exchange.hub.settings import HubSettings
+    from exchange.hub.trust import require_layout
 
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
     if checkpoint_interval < 0:

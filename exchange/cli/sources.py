@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from exchange.domain.bodies import Body, BodyKind, BodyRegistry
 from exchange.domain.documents import Channel, ReceiptStatus
+from exchange.domain.indication import Indication
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.errors import (
     ExchangeError,
@@ -243,11 +244,11 @@ class DatabaseSource:
         with self._session() as session:
             while True:
                 page, total = repo.search_documents(session, start=period.start, end=period.end, sender=body_id,
-                                                    channel=Channel.SIGNED_INVALID.value, offset=offset,
+                                                    channel=Channel.SIGNED_INVALID, offset=offset,
                                                     limit=500)
                 for doc in page:
                     # A valid signature refused for its signer was refused as signer-mismatch.
-                    reason = doc.sub_indication or ("signer-mismatch" if doc.indication == "TOTAL_PASSED"
+                    reason = doc.sub_indication or ("signer-mismatch" if doc.indication is Indication.TOTAL_PASSED
                                                     else doc.indication or "refused")
                     found.append(Refusal(doc.id, _aware_time(doc.created_at), doc.number, doc.subject, reason,
                                          recipients.get(doc.id, 0)))

@@ -12,18 +12,13 @@ from enum import StrEnum
 from typing import Any
 
 from exchange.clock import utc_iso
+from exchange.domain.indication import Indication
+
+__all__ = ["CertificateInfo", "Check", "Indication", "Outcome", "SignerInfo", "SubIndication",
+           "TimestampInfo", "ValidationReport", "iso"]
 
 #: UTC ISO-8601 with a ``Z``, the one time format of reports
 iso = utc_iso
-
-
-class Indication(StrEnum):
-    """The verdict of a validation (ETSI EN 319 102-1 §5.1.3): passed, failed, or indeterminate (it
-    cannot tell yet, e.g. no current CRL)."""
-
-    TOTAL_PASSED = "TOTAL_PASSED"
-    TOTAL_FAILED = "TOTAL_FAILED"
-    INDETERMINATE = "INDETERMINATE"
 
 
 class SubIndication(StrEnum):

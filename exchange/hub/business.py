@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from exchange.domain.business import BusinessAction, BusinessStatement
-from exchange.domain.documents import Channel, ReceiptStatus
+from exchange.domain.documents import Channel, DeliveryState, ReceiptStatus
 from exchange.errors import (
     ConflictError,
     InputError,
@@ -58,7 +58,7 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
         if doc.sender != body:
             raise NotAuthorizedError(f"only the sender ({doc.sender}) can {parsed.action.value} document {document_id}")
         history = repo.business_events_of(session, document_id=document_id)
-        if any(e.action == BusinessAction.REPLACE.value and e.document_id == document_id for e in history):
+        if any(e.action is BusinessAction.REPLACE and e.document_id == document_id for e in history):
             raise ConflictError(f"document {document_id} was already replaced", code="already-replaced")
         changes: dict[str, Any] = {}
         if parsed.action is BusinessAction.RECALL:
@@ -85,17 +85,17 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
     return public(BusinessEvent(id=event_id, **row))
 
 
-def _recall(session: Session, channel: str, document_id: str, history: list[BusinessEvent], at: datetime) -> None:
-    if channel == Channel.PAPER.value:
+def _recall(session: Session, channel: Channel, document_id: str, history: list[BusinessEvent], at: datetime) -> None:
+    if channel is Channel.PAPER:
         raise InputError(f"document {document_id} was sent on paper: recall it on paper", code="not-electronic")
-    if any(e.action == BusinessAction.RECALL.value for e in history):
+    if any(e.action is BusinessAction.RECALL for e in history):
         raise ConflictError(f"document {document_id} is already recalled", code="already-recalled")
-    delivered = [d for d in repo.deliveries_of(session, document_id=document_id) if d.state == "delivered"]
+    delivered = [d for d in repo.deliveries_of(session, document_id=document_id) if d.state is DeliveryState.DELIVERED]
     if not delivered:
         raise ConflictError(f"document {document_id} was never delivered: there is nothing to recall",
                             code="not-delivered")
     for delivery in (d for d in delivered if d.id is not None):
-        repo.update_delivery(session, delivery_id=delivery.id, status=ReceiptStatus.RECALL.value, status_at=at)
+        repo.update_delivery(session, delivery_id=delivery.id, status=ReceiptStatus.RECALL, status_at=at)
 
 
 def _update(session: Session, doc: Any, changes: dict[str, str]) -> dict[str, Any]:
@@ -124,17 +124,17 @@ def _replace(session: Session, body: str, document_id: str, replacement: str) ->
         raise NotFoundError(f"no document {replacement} (the replacement must be sent first)")
     if new.sender != body:
         raise NotAuthorizedError(f"the replacement {replacement} was sent by {new.sender}, not {body}")
-    if new.channel != Channel.SIGNED_VALID.value:
+    if new.channel is not Channel.SIGNED_VALID:
         raise InputError(f"the replacement {replacement} must be a signed document the hub accepted "
                          f"(it is {new.channel})", code="replacement-not-signed")
-    if any(e.action == BusinessAction.REPLACE.value and e.related_id == replacement
+    if any(e.action is BusinessAction.REPLACE and e.related_id == replacement
            for e in repo.business_events_of(session, document_id=replacement)):
         raise ConflictError(f"document {replacement} already replaces another document", code="already-replaces")
 
 
 def require_pending_change(session: Session, *, document_id: str) -> None:
     """Raise ConflictError unless a recall or update of the document awaits its recipients' answer."""
-    if not any(e.action in (BusinessAction.RECALL.value, BusinessAction.UPDATE.value) and e.document_id == document_id
+    if not any(e.action in (BusinessAction.RECALL, BusinessAction.UPDATE) and e.document_id == document_id
                for e in repo.business_events_of(session, document_id=document_id)):
         raise ConflictError(f"no recall or update of document {document_id} awaits an answer (15/16 answer one)",
                             code="nothing-to-answer")
@@ -152,10 +152,10 @@ def relations(service: ExchangeService, *, document_ids: list[str]) -> dict[str,
     with Session(service.engine) as session:
         for doc_id, found in repo.business_relations(session, document_ids=document_ids).items():
             for e in found:
-                if e.action == BusinessAction.REPLACE.value:
+                if e.action is BusinessAction.REPLACE:
                     pair = ("replaced by", e.related_id or "") if e.document_id == doc_id else ("replaces", e.document_id)
                 else:
-                    pair = ({"recall": "recalled", "update": "updated"}[e.action], "")
+                    pair = ({BusinessAction.RECALL: "recalled", BusinessAction.UPDATE: "updated"}[e.action], "")
                 out.setdefault(doc_id, []).append(pair)
     return out
 

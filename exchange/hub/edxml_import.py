@@ -131,7 +131,7 @@ def _our_document(service: ExchangeService, session: Session, body: str, package
     organ = service.bodies.get(body).organ_id
     number = wanted.split(",", 2)[2] if wanted.count(",") >= 2 else ""
     for candidate in repo.documents_sent_by(session, sender=body, number=number):
-        if candidate.channel != Channel.PAPER.value and edxml_document_id(
+        if candidate.channel is not Channel.PAPER and edxml_document_id(
                 organ_id=organ, number=candidate.number, doc_date=candidate.doc_date,
                 created_at=candidate.created_at, document_id=candidate.id) == wanted:
             return candidate.id

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from exchange.cms import SubIndication, ValidationReport
+from exchange.domain.documents import DeliveryState
 from exchange.hub.evidence_log import Append
 from exchange.tlog import EntryKind
 from exchange.tlog.entries import entry_time, make_entry
@@ -19,22 +20,22 @@ def _entry(kind: EntryKind, at: datetime, document_id: str | None = None, **fiel
     return Append(kind, at, make_entry(kind, at=at, **fields), document_id)
 
 
-def document_entries(row: Mapping[str, Any], *, recipients: tuple[str, ...], state: str, reason: str,
+def document_entries(row: Mapping[str, Any], *, recipients: tuple[str, ...], state: DeliveryState, reason: str,
                      report: ValidationReport | None, at: datetime) -> list[Append]:
     """A document registered: accepted (then delivered to each recipient), refused, or paper."""
     doc = row["id"]
     targets = sorted(recipients)
-    if state == "paper":
+    if state is DeliveryState.PAPER:
         return [_entry(EntryKind.PAPER, at, doc, document=doc, sender=row["sender"], recipients=targets,
                        classification=row["classification"])]
-    kind = EntryKind.REFUSED if state == "refused" else EntryKind.ACCEPTED
+    kind = EntryKind.REFUSED if state is DeliveryState.REFUSED else EntryKind.ACCEPTED
     entries = [_entry(
         kind, at, doc, document=doc, sender=row["sender"], recipients=targets, channel=row["channel"],
         classification=row["classification"], sha256=row["sha256"], size=row["size"],
         signature_sha256=row.get("signature_sha256"), signer=row.get("signer"),
         indication=row.get("indication"), sub_indication=row.get("sub_indication"),
         **({"reason": reason} if reason else {}))]
-    if state == "delivered":
+    if state is DeliveryState.DELIVERED:
         entries += [_entry(EntryKind.DELIVERED, at, doc, document=doc, recipient=r) for r in targets]
     if report is not None and report.sub_indication is SubIndication.REVOKED and report.signer is not None:
         entries.append(revoked_entry(at, body=report.signer.body_id, serial=report.signer.certificate.serial,

@@ -8,10 +8,11 @@ failure leaves at most an unreferenced blob, never a half-stored document.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,9 +21,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from exchange.cms import Check, Indication, Outcome, ValidationReport
+from exchange.cms import Indication, ValidationReport
 from exchange.domain.bodies import BodyRegistry
-from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
+from exchange.domain.documents import (
+    Channel,
+    Classification,
+    DeliveryState,
+    DocumentMetadata,
+    ReceiptStatus,
+)
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.domain.text import checked_text, safe_filename
@@ -51,6 +58,7 @@ from exchange.hub.store.models import (
     as_stored,
 )
 from exchange.hub.trust import Trust
+from exchange.hub.verdicts import Verdict, judge
 from exchange.metrics import Period
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
@@ -85,20 +93,22 @@ class ExchangeService:
 
     # -- sending --------------------------------------------------------------------------
     def submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-               at: datetime, document_id: str | None = None) -> DocumentPublic:
+               at: datetime, document_id: str | None = None, verdict: Verdict | None = None) -> DocumentPublic:
         """Validate and register an electronic document; deliver it if it passes.
 
         Raises RejectedError (with the validation report) after recording a refusal.
         A repeated message id returns the stored document (``duplicate=True``).
-        *document_id* (default: a random UUID) lets the simulator derive ids from its seed.
+        *document_id* (default: a random UUID) lets the simulator derive ids from its seed;
+        *verdict*, :func:`~exchange.hub.verdicts.judge` already run on this signature (by the
+        simulator's workers), spares running it here (InputError if it is about other inputs).
         """
         # Held from storing the blobs until their row commits: ``exchange hub gc`` waits.
         with self.blobs.writing():
             return self._submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at,
-                                document_id=document_id)
+                                document_id=document_id, verdict=verdict)
 
     def _submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-                at: datetime, document_id: str | None) -> DocumentPublic:
+                at: datetime, document_id: str | None, verdict: Verdict | None) -> DocumentPublic:
         self._check_recipients(sender, metadata.recipients)
         if signature is not None and len(signature) > MAX_SIGNATURE:
             raise InputError("the signature part is larger than 1 MiB", code="invalid-signature-part")
@@ -117,19 +127,11 @@ class ExchangeService:
         if signature is None:
             channel = Channel.UNSIGNED
         else:
-            # Without current revocation data a revoked signer would pass: refuse to judge.
-            self.trust.require_current(at=at)
             # The upload was hashed as it was stored: the verifier need not read it again.
-            report = self.trust.verifier().verify(self.blobs.path(sha), signature, at=at,
-                                                  sha256=bytes.fromhex(sha))
-            signer = report.signer.body_id if report.signer else None
-            if not report.passed:
-                channel, reason = Channel.SIGNED_INVALID, "invalid-signature"
-            elif signer != sender:
-                channel, reason = Channel.SIGNED_INVALID, "signer-mismatch"
-            else:
-                channel = Channel.SIGNED_VALID
-                signature, report = self._stamp(signature, report, at=at)
+            verdict = self._verdict(verdict, sender=sender, content=self.blobs.path(sha), content_sha256=sha,
+                                    signature=signature, at=at)
+            report, reason, signature = verdict.report, verdict.reason, verdict.signature
+            channel = Channel.SIGNED_VALID if verdict.accepted else Channel.SIGNED_INVALID
         row = _document_row(
             document_id, metadata, sender=sender, channel=channel, at=at,
             filename=safe_filename(upload.filename), media_type=(upload.media_type or "")[:128] or None,
@@ -140,7 +142,7 @@ class ExchangeService:
             report_json=report.to_json() if report else None,
             signer=report.signer.body_id if report and report.signer else None,
         )
-        state = "refused" if channel is Channel.SIGNED_INVALID else "delivered"
+        state = DeliveryState.REFUSED if channel is Channel.SIGNED_INVALID else DeliveryState.DELIVERED
         with self._session() as session:
             try:
                 repo.add_document(session, row=row, recipients=metadata.recipients, state=state, at=at)
@@ -180,20 +182,22 @@ class ExchangeService:
         repeats.check_repeat(existing, deliveries, metadata=metadata, kind=kind, sha256=sha)
         public = _document_public(existing, deliveries)
         public.duplicate = True
-        if existing.channel == Channel.SIGNED_INVALID.value:
+        if existing.channel is Channel.SIGNED_INVALID:
             report = ValidationReport.from_dict(json.loads(existing.report_json)) if existing.report_json else None
             # A valid signature that was refused was refused for its signer: say so again.
             self._refuse(public, "signer-mismatch" if report and report.passed else "invalid-signature", report)
         return public
 
-    def _stamp(self, signature: bytes, report: ValidationReport, *, at: datetime
-               ) -> tuple[bytes, ValidationReport]:
-        """The accepted *signature* with the hub's signature time-stamp (CAdES-B-T), and the
-        report saying so: the token proves the signature existed when the hub accepted it, so
-        it stays valid after its signer's certificate expires or is revoked."""
-        stamped = self.trust.tsa().stamp(signature, at=at)
-        check = Check("signature time-stamp", Outcome.PASSED, stamped.info.detail)
-        return stamped.signature, replace(report, checks=(*report.checks, check), timestamp=stamped.info)
+    def _verdict(self, given: Verdict | None, *, sender: str, content: Path | bytes, content_sha256: str,
+                 signature: bytes, at: datetime) -> Verdict:
+        """*given* if it was reached on these very inputs, else the hub's verdict now
+        (:func:`~exchange.hub.verdicts.judge`: validate, check the signer, time-stamp)."""
+        if given is None:
+            return judge(self.trust, sender=sender, content=content, signature=signature, at=at,
+                         content_sha256=content_sha256)
+        if not given.concerns(sender=sender, content_sha256=content_sha256, signature=signature, at=at):
+            raise InputError("the verdict given was reached on other bytes, sender or time", code="verdict-mismatch")
+        return given
 
     @staticmethod
     def _refuse(public: DocumentPublic, code: str, report: ValidationReport | None) -> None:
@@ -214,12 +218,12 @@ class ExchangeService:
             if existing is not None:
                 return self._repeat(session, existing, metadata, repeats.PAPER, None)
             row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
-            repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
+            repo.add_document(session, row=row, recipients=metadata.recipients, state=DeliveryState.PAPER, at=at)
             repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
             self.log.append(session, log_events.document_entries(
-                row, recipients=metadata.recipients, state="paper", reason="", report=None, at=at))
+                row, recipients=metadata.recipients, state=DeliveryState.PAPER, reason="", report=None, at=at))
             session.commit()
-        return _new_public(row, metadata.recipients, "paper")
+        return _new_public(row, metadata.recipients, DeliveryState.PAPER)
 
     def register_incoming(self, *, body: str, from_agency: str, number: str = "", subject: str = "",
                           scan: Upload | None, entered: bool = True, at: datetime,
@@ -302,8 +306,10 @@ class ExchangeService:
             return self.blobs.read(doc.signature_sha256)
 
     def acknowledge(self, *, body: str, document_id: str, statement: bytes, signature: bytes,
-                    at: datetime) -> ReceiptPublic:
-        """Validate and store a recipient's signed status statement (edXML 01–06)."""
+                    at: datetime, verdict: Verdict | None = None) -> ReceiptPublic:
+        """Validate and store a recipient's signed status statement (edXML 01–06).
+
+        *verdict*: as for :meth:`submit`, the receipt's signature already judged."""
         if len(statement) > MAX_RECEIPT or len(signature) > MAX_SIGNATURE:
             raise InputError("the receipt is too large", code="invalid-receipt")
         parsed = ReceiptStatement.from_bytes(statement)
@@ -319,21 +325,22 @@ class ExchangeService:
             if target is None:
                 raise NotFoundError(f"no document {document_id}")
             sha256, delivery_id, state = target
-            if delivery_id is None or state != "delivered":
+            if delivery_id is None or state is not DeliveryState.DELIVERED:
                 raise NotAuthorizedError(f"document {document_id} was not delivered to {body}")
             if parsed.status.answers_change:  # 15/16 answer a recall or an update (edXML)
                 business.require_pending_change(session, document_id=document_id)
             if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
-            self.trust.require_current(at=at)
-            report = self.trust.verifier().verify(statement, signature, at=at)
-            signer = report.signer.body_id if report.signer else None
-            if not report.passed or signer != body:
+            verdict = self._verdict(verdict, sender=body, content=statement,
+                                    content_sha256=hashlib.sha256(statement).hexdigest(), signature=signature, at=at)
+            report = verdict.report
+            if not verdict.accepted:
+                signer = report.signer.body_id if report.signer else None
                 why = report.summary() if not report.passed else f"signed by {signer}, not {body}"
                 raise RejectedError(f"receipt signature refused: {why}", code="invalid-signature",
                                     detail={"report": report.to_dict()})
-            signature, report = self._stamp(signature, report, at=at)
+            signature = verdict.signature
             row = {"document_id": document_id, "recipient": body, "status": parsed.status.value,
                    "reason": parsed.reason[:500], "statement": statement, "signature": signature,
                    "indication": report.indication.value, "report_json": report.to_json(),
@@ -341,7 +348,7 @@ class ExchangeService:
             receipt_id = repo.add_receipt(session, row=row)
             delivery: dict[str, Any] = {"status": parsed.status.value, "status_at": parsed.time}
             if parsed.verification:
-                delivery["verified"] = parsed.verification == Indication.TOTAL_PASSED.value
+                delivery["verified"] = parsed.verification == Indication.TOTAL_PASSED
             repo.update_delivery(session, delivery_id=delivery_id, **delivery)
             repo.add_event(session, at=at, actor=body, action=f"status-{parsed.status.label}",
                            document_id=document_id, detail=parsed.reason)
@@ -527,7 +534,7 @@ class ExchangeService:
         content is never shown), a paper document, or bytes that are not UTF-8 text."""
         with self._session() as session:
             doc = repo.find_document(session, document_id=document_id)
-        if doc is None or doc.classification != "normal" or doc.sha256 is None:
+        if doc is None or doc.classification is not Classification.NORMAL or doc.sha256 is None:
             return None
         with self.blobs.path(doc.sha256).open("rb") as stream:
             head = stream.read(limit + 4)
@@ -542,14 +549,14 @@ class ExchangeService:
         return text[:limit]
 
 
-def _check_readable(body: str, document_id: str, *, sender: str, delivery_state: str | None) -> None:
+def _check_readable(body: str, document_id: str, *, sender: str, delivery_state: DeliveryState | None) -> None:
     """Raise NotAuthorizedError unless *body* sent the document or it was delivered to it."""
     if sender == body:
         return
     if delivery_state is None:
         raise NotAuthorizedError(f"document {document_id} was neither sent by nor to {body}")
     # A refused document was never delivered: its would-be recipients must not read it.
-    if delivery_state == "refused":
+    if delivery_state is DeliveryState.REFUSED:
         raise NotAuthorizedError(f"document {document_id} was refused by the hub and not delivered to {body}",
                                  code="not-delivered")
 
@@ -567,7 +574,7 @@ _DOCUMENT_PUBLIC = ("id", "message_id", "sender", "number", "doc_type", "subject
                     "channel", "filename", "sha256", "size", "indication", "sub_indication", "created_at")
 
 
-def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: str) -> DocumentPublic:
+def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: DeliveryState) -> DocumentPublic:
     """The answer for a document just registered, built from what was written (no re-read):
     the same as :func:`_document_public` of the stored rows."""
     deliveries = [DeliveryPublic(recipient=r, state=state, sent_at=row["created_at"]) for r in sorted(recipients)]

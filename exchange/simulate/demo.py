@@ -51,6 +51,7 @@ from urllib.parse import urlencode
 import httpx
 
 from exchange.clock import ClockFile, SimulatedClock, SystemClock
+from exchange.domain.documents import Channel
 from exchange.errors import ExchangeError, InputError
 from exchange.metrics import MeasuresReport, Period, TargetProfile
 from exchange.node.client import hub_trust
@@ -529,7 +530,7 @@ class Demo:
             verifier = service.trust.verifier()
             proofs = []
             for body, revoked_at in self.revocations:
-                docs = _all_documents(service, sender=body, channel="signed_valid", end=revoked_at)
+                docs = _all_documents(service, sender=body, channel=Channel.SIGNED_VALID, end=revoked_at)
                 stamped: Counter[str] = Counter()
                 bare: Counter[str] = Counter()
                 for doc in docs:

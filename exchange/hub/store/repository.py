@@ -12,7 +12,9 @@ from sqlalchemy import select as _select
 from sqlalchemy import update as _update
 from sqlmodel import Session, SQLModel, col, select
 
-from exchange.domain.documents import Channel, ReceiptStatus
+from exchange.domain.business import BusinessAction
+from exchange.domain.documents import Channel, DeliveryState, ReceiptStatus
+from exchange.domain.indication import Indication
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.hub.store.models import (
     BusinessEvent,
@@ -81,7 +83,8 @@ def deliveries_of(session: Session, *, document_id: str) -> list[Delivery]:
     return sorted(rows, key=lambda d: d.recipient)
 
 
-def receipt_target(session: Session, *, document_id: str, recipient: str) -> tuple[str | None, int | None, str | None] | None:
+def receipt_target(session: Session, *, document_id: str, recipient: str
+                   ) -> tuple[str | None, int | None, DeliveryState | None] | None:
     """(the document's SHA-256, *recipient*'s delivery id, its state) in one query; None if there
     is no such document, the delivery's id and state None if it was not sent to *recipient*."""
     row = session.connection().execute(_RECEIPT_TARGET, {"document_id": document_id, "recipient": recipient}).first()
@@ -133,11 +136,11 @@ def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 5
     query = (
         select(Document, Delivery)
         .join(Delivery, col(Delivery.document_id) == col(Document.id))
-        .where(Delivery.recipient == recipient, Delivery.state == "delivered")
+        .where(Delivery.recipient == recipient, Delivery.state == DeliveryState.DELIVERED)
     )
     if not include_all:
         # New: not yet acknowledged, or recalled by its sender and awaiting the answer (15/16).
-        query = query.where(or_(col(Delivery.status).is_(None), Delivery.status == ReceiptStatus.RECALL.value))
+        query = query.where(or_(col(Delivery.status).is_(None), Delivery.status == ReceiptStatus.RECALL))
     query = query.order_by(col(Delivery.sent_at).desc()).limit(limit)
     return [(d, r) for d, r in session.exec(query)]
 
@@ -152,7 +155,7 @@ def receipts_of(session: Session, *, document_id: str, recipient: str | None = N
 def register_entries(session: Session, *, start: datetime | None = None, end: datetime | None = None,
                      batch: int = 5000) -> Iterator[RegisterEntry]:
     """Every (document, recipient) of the register sent in [start, end), streamed in batches."""
-    replaced = select(BusinessEvent.document_id).where(BusinessEvent.action == "replace")
+    replaced = select(BusinessEvent.document_id).where(BusinessEvent.action == BusinessAction.REPLACE)
     query = select(Document.id, Document.sender, Document.channel, Delivery.recipient, Delivery.sent_at,
                    Delivery.state, Delivery.verified, Delivery.status, Delivery.status_at,
                    col(Document.id).in_(replaced)).join(
@@ -167,11 +170,11 @@ def register_entries(session: Session, *, start: datetime | None = None, end: da
             document_id=doc_id,
             sender=sender,
             recipient=recipient,
-            channel=Channel(channel),
+            channel=channel,
             sent_at=_aware(sent_at),
-            delivered=state == "delivered",
+            delivered=state is DeliveryState.DELIVERED,
             verified_by_recipient=verified,
-            receipt_status=ReceiptStatus(status) if status else None,
+            receipt_status=status,
             receipt_at=_aware(status_at) if status_at else None,
             superseded=bool(superseded),
         )
@@ -200,7 +203,7 @@ def _aware(moment: datetime) -> datetime:
 VALIDITY_FILTERS = ("passed", "failed", "indeterminate", "unsigned")
 #: ``status`` filter values: a delivery state, ``awaiting`` (delivered, no receipt yet), or
 #: an edXML status by name.
-STATUS_FILTERS = ("delivered", "refused", "paper", "awaiting",
+STATUS_FILTERS = (*(state.value for state in DeliveryState), "awaiting",
                   *(status.label for status in ReceiptStatus))
 
 
@@ -248,16 +251,17 @@ def search_documents(session: Session, *, start: datetime | None = None, end: da
 def _validity_clause(validity: str) -> Any:
     if validity == "unsigned":
         return col(Document.indication).is_(None)
-    indication = {"passed": "TOTAL_PASSED", "failed": "TOTAL_FAILED", "indeterminate": "INDETERMINATE"}
+    indication = {"passed": Indication.TOTAL_PASSED, "failed": Indication.TOTAL_FAILED,
+                  "indeterminate": Indication.INDETERMINATE}
     return Document.indication == indication.get(validity, "?")
 
 
 def _status_clause(status: str) -> Any:
     if status == "awaiting":
-        return and_(Delivery.state == "delivered", col(Delivery.status).is_(None))
-    if status in ("delivered", "refused", "paper"):
-        return Delivery.state == status
-    codes = {s.label: s.value for s in ReceiptStatus}
+        return and_(Delivery.state == DeliveryState.DELIVERED, col(Delivery.status).is_(None))
+    if status in {state.value for state in DeliveryState}:
+        return Delivery.state == DeliveryState(status)
+    codes = {s.label: s for s in ReceiptStatus}
     return Delivery.status == codes.get(status, "?")
 
 
@@ -267,9 +271,9 @@ def activity(session: Session, *, since: datetime) -> dict[str, Any]:
     documents = session.exec(select(func.count()).select_from(Document)
                              .where(col(Document.created_at) >= since)).one()
     refused = session.exec(select(func.count()).select_from(Document).where(
-        col(Document.created_at) >= since, Document.channel == Channel.SIGNED_INVALID.value)).one()
+        col(Document.created_at) >= since, Document.channel == Channel.SIGNED_INVALID)).one()
     awaiting = session.exec(select(func.count()).select_from(Delivery).where(
-        Delivery.state == "delivered", col(Delivery.status).is_(None))).one()
+        Delivery.state == DeliveryState.DELIVERED, col(Delivery.status).is_(None))).one()
     last = session.exec(select(Event.id, Event.at).order_by(col(Event.id).desc()).limit(1)).first()
     return {"documents": int(documents), "refused": int(refused), "awaiting_receipt": int(awaiting),
             "last_event_id": last[0] if last else 0, "last_event_at": _aware(last[1]) if last else None}
@@ -279,7 +283,7 @@ def receipt_tallies(session: Session, *, start: datetime | None = None, end: dat
                     ) -> dict[str, tuple[int, int]]:
     """Per recipient: documents delivered to it in [start, end), and how many it acknowledged."""
     query = select(Delivery.recipient, func.count(), func.count(col(Delivery.status))).where(
-        Delivery.state == "delivered")
+        Delivery.state == DeliveryState.DELIVERED)
     if start is not None:
         query = query.where(col(Delivery.sent_at) >= start)
     if end is not None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from exchange.cms.envelope import Envelope, MalformedEnvelopeError
 from exchange.domain.bodies import BodyRegistry
+from exchange.domain.documents import Channel, Classification
+from exchange.domain.indication import Indication
 from exchange.hub.service import ExchangeService
 from exchange.hub.store.models import DocumentPublic
 from exchange.hub.web.documents import body_name
@@ -53,7 +55,7 @@ class SecretLayers:
     @classmethod
     def build(cls, service: ExchangeService, doc: DocumentPublic, bodies: BodyRegistry) -> SecretLayers | None:
         """The layers of *doc*, or None unless it is a secret document sent electronically."""
-        if doc.classification == "normal" or doc.sha256 is None or not service.blobs.exists(doc.sha256):
+        if doc.classification == Classification.NORMAL or doc.sha256 is None or not service.blobs.exists(doc.sha256):
             return None
         try:
             envelope = Envelope.from_der(service.blobs.path(doc.sha256).read_bytes())
@@ -101,7 +103,7 @@ def _layers(doc: DocumentPublic, envelope: Envelope | None, bodies: BodyRegistry
     if doc.indication is None:
         outer = Layer(3, "Outer signature", "the envelope: who sent it, unchanged in transit", SKIPPED,
                       "sent unsigned: no outer signature")
-    elif doc.indication == "TOTAL_PASSED" and doc.channel == "signed_valid":
+    elif doc.indication == Indication.TOTAL_PASSED and doc.channel == Channel.SIGNED_VALID:
         outer = Layer(3, "Outer signature", "the envelope: who sent it, unchanged in transit", OK,
                       f"signed by {sender}; the hub verified it without seeing the plaintext")
     else:

@@ -177,7 +177,7 @@ class Trainer:
         raise InputError(f"no sample document named {name!r}")
 
     def send(self, *, sender: str, recipient: str, sample: str, mode: str,
-             classification: str = "normal", at: datetime) -> Outcome:
+             classification: str = Classification.NORMAL, at: datetime) -> Outcome:
         """Send *sample* from *sender* to *recipient* in *mode* (see :data:`MODES`)."""
         if mode not in MODES:
             raise InputError(f"unknown training mode {mode!r}; one of {', '.join(MODES)}")
@@ -247,7 +247,7 @@ class Trainer:
             verification = report.indication.value
             if not report.passed:
                 reason = report.summary()
-        if doc.classification == Classification.SECRET.value:
+        if doc.classification == Classification.SECRET:
             verification, reason = self._open(path, recipient, verifier, at=at, outer_problem=reason)
         chosen = status or (ReceiptStatus.REJECTED if reason else ReceiptStatus.RECEIVED)
         if chosen is ReceiptStatus.REJECTED and not reason:
