@@ -23,7 +23,8 @@ one-line messages)::
     │   ├── UnusableCertificateError   an encryption certificate that must not be encrypted to
     │   └── DecryptionError            an envelope that is not for this key, or will not open
     ├── TransportError             the hub could not be reached or answered badly (client side)
-    └── BackupError                a backup could not be made or restored (a tool failed, damage)
+    ├── BackupError                a backup could not be made or restored (a tool failed, damage)
+    └── SchemaError                a database whose schema the hub cannot use or upgrade
 
 Subclasses beside the code that raises them: ``MalformedSignatureError``,
 ``MalformedEnvelopeError``, ``MalformedTokenError`` (cms), ``MalformedEntryError``,
@@ -181,3 +182,10 @@ class BackupError(ExchangeError):
     does not match its manifest."""
 
     code = "backup-failed"
+
+
+class SchemaError(ExchangeError):
+    """Raised when a database's schema is not one this hub can migrate: upgraded by a newer hub,
+    or made before migrations without the baseline's tables."""
+
+    code = "schema-error"
