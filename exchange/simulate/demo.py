@@ -78,6 +78,10 @@ class DemoError(ExchangeError):
 
 @dataclass(frozen=True)
 class DemoConfig:
+    """How ``exchange demo`` runs: its folder (replaced each run), how many bodies and documents,
+    the port, the seed, how long, an optional scenario or bodies file, the key algorithm, and
+    HTTPS or HTTP."""
+
     folder: Path = Path("demo-data")
     bodies: int = 12
     documents: int = 150
@@ -109,6 +113,7 @@ class BodyProgress:
 
     @property
     def documents(self) -> int:
+        """How many documents the node has sent or had refused so far."""
         return sum(self.sent.values()) + sum(self.refused.values())
 
 
@@ -125,6 +130,7 @@ class Progress:
 
     @property
     def done(self) -> int:
+        """How many documents every node together has sent or had refused so far."""
         return sum(b.documents for b in self.bodies.values())
 
 
@@ -170,6 +176,7 @@ class Demo:
 
     @property
     def url(self) -> str:
+        """The hub's base URL (https unless the demo runs with ``--no-tls``)."""
         return f"{'https' if self.config.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _verify(self) -> ssl.SSLContext | bool:
@@ -490,6 +497,7 @@ class Demo:
                 for half in (1, 2)] or [period]
 
     def dashboard_url(self) -> str:
+        """The dashboard's address for the run's period (``/?period=2015``)."""
         return f"{self.url}/?{urlencode({'period': self.period().label})}"
 
     def final_report(self, period: Period | None = None, *, by: str | None = "body") -> MeasuresReport:
@@ -674,6 +682,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process with id *pid* still exists (a signal 0 probe)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
