@@ -26,6 +26,13 @@ one-line messages)::
     ├── BackupError                a backup could not be made or restored (a tool failed, damage)
     └── SchemaError                a database whose schema the hub cannot use or upgrade
 
+Subclasses beside the code that raises them: ``MalformedSignatureError``,
+``MalformedEnvelopeError``, ``MalformedTokenError`` (cms), ``MalformedEntryError``,
+``MalformedCheckpointError`` (tlog) under MalformedError; ``ScenarioError`` (simulate) and
+``ProofRangeError`` (tlog) under InputError; ``TimestampUnavailableError`` (cms.tsa) and
+``RevocationDataStaleError`` (hub.trust) under PKIError; ``TimestampError`` (cms.tsa) and
+``DemoError`` (simulate) directly under ExchangeError.
+
 A signature that parses but does not verify is *not* an error: verification returns a
 report whose indication says why (see :mod:`exchange.cms.report`).
 """
