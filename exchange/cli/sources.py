@@ -78,11 +78,12 @@ class HubSource:
     def __init__(self, url: str, *, token: str | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
         from exchange.node.client import HubReader, RetryPolicy
+        from exchange.node.failover import hub_urls
 
-        self.url = url.rstrip("/")
+        self.url = ", ".join(hub_urls(url))  # several: the next is used when one is down
         self.description = f"the hub at {self.url}"
         self.notes: list[str] = []
-        self._hub = HubReader(self.url, token=token, transport=transport, timeout=timeout, verify=verify,
+        self._hub = HubReader(hub_urls(url), token=token, transport=transport, timeout=timeout, verify=verify,
                               retry=RetryPolicy(attempts=1, backoff=0.0))
 
     def close(self) -> None:

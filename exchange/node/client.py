@@ -3,9 +3,11 @@
 A client takes an ``httpx`` transport, so unit tests use ``httpx.MockTransport``, in-process
 tests ``httpx.ASGITransport`` and end-to-end tests a real server. Connection errors and 5xx
 answers are retried with jittered exponential backoff over a window that covers a hub restart
-(:class:`RetryPolicy`); a retried send reuses its message id, so the hub stores it once. Every
-failure becomes a project error (a 4xx keeps the hub's code: :func:`exchange.wire.hub_error`),
-and every answer a typed model of :mod:`exchange.wire`.
+(:class:`RetryPolicy`); a retried send reuses its message id, so the hub stores it once. Given
+several hub URLs (processes sharing one database), a client moves to the next one when the hub
+in use is down (:mod:`exchange.node.failover`). Every failure becomes a project error (a 4xx
+keeps the hub's code: :func:`exchange.wire.hub_error`), and every answer a typed model of
+:mod:`exchange.wire`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +31,7 @@ from exchange.domain.business import BusinessStatement
 from exchange.domain.documents import DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.errors import InputError, InputFileError, PKIError, TransportError
+from exchange.node.failover import hub_http, hub_in_use, hub_urls, is_tls, tls_refusal
 from exchange.pki import KeyStore
 from exchange.pki.certificates import Credential, body_id_of
 from exchange.pki.tls import client_certificate
@@ -57,12 +60,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def hub_trust(url: str, root: Path, *, client_cert: tuple[Path, Path] | None = None) -> ssl.SSLContext | bool:
-    """How to verify the hub at *url*: for ``https``, a TLS context trusting *root* alone (the
+def hub_trust(url: str | Sequence[str], root: Path, *, client_cert: tuple[Path, Path] | None = None
+              ) -> ssl.SSLContext | bool:
+    """How to verify the hub at *url* (or hubs: see :func:`~exchange.node.failover.hub_urls`): for
+    ``https``, a TLS context trusting *root* alone (the
     demo PKI's root, not the system's CAs), so a hub whose certificate does not chain to it is
     refused; presenting *client_cert* (certificate chain file, key file) when the hub asks for
     one (mutual TLS). Raises InputFileError if a file cannot be read."""
-    if not url.lower().startswith("https:"):
+    if not is_tls(url):
         return True
     if not root.is_file():
         raise InputFileError(f"no CA certificate at {root} to verify the hub's TLS certificate (give --ca ROOT.pem)")
@@ -75,12 +80,12 @@ def hub_trust(url: str, root: Path, *, client_cert: tuple[Path, Path] | None = N
     return context
 
 
-def body_trust(url: str, store: KeyStore, body_id: str, *, ca: Path | None = None,
+def body_trust(url: str | Sequence[str], store: KeyStore, body_id: str, *, ca: Path | None = None,
                at: datetime) -> ssl.SSLContext | bool:
     """:func:`hub_trust` for *body_id*: trusting *ca* (default the key folder's root) and
     presenting the body's TLS client certificate (issued at *at*, the real time, if the key
     folder can issue one), for hubs that require mutual TLS."""
-    if not url.lower().startswith("https:"):
+    if not is_tls(url):
         return True
     try:
         files = client_certificate(store, body_id, at=at)
@@ -88,16 +93,6 @@ def body_trust(url: str, store: KeyStore, body_id: str, *, ca: Path | None = Non
     except PKIError:
         client = None  # a key folder without the CA's key: no client certificate to offer
     return hub_trust(url, ca or store.root_path, client_cert=client)
-
-
-def _tls_refusal(exc: httpx.TransportError) -> str | None:
-    """The reason when *exc* is a TLS certificate verification failure (never worth a retry)."""
-    text = str(exc)
-    cause = exc.__context__ or exc.__cause__
-    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        detail = getattr(cause, "verify_message", None) or text
-        return f"the hub's TLS certificate is not trusted: {detail}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -130,11 +125,17 @@ class HubReader:
     """Reads a hub's API as a person (a bearer *token* from ``exchange users token NAME``) or
     anonymously: the transport, the retries and the one mapping of the hub's answers to typed
     models (:mod:`exchange.wire`) and project errors (:func:`exchange.wire.hub_error`).
-    :class:`HubClient` is the same for a body, which proves its identity with its key."""
+    :class:`HubClient` is the same for a body, which proves its identity with its key.
+
+    *base_url*: the hub's URL, or several (a list, or one string separated by commas) for hub
+    processes that share one database: requests go to the first until it is down, then to the
+    next (:class:`~exchange.node.failover.FailoverTransport`). One retry attempt is one pass
+    over them.
+    """
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         *,
         token: str | None = None,
         transport: httpx.BaseTransport | None = None,
@@ -143,14 +144,22 @@ class HubReader:
         clock: Callable[[], datetime] = utc_now,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
-        self.url = base_url.rstrip("/")
         self.retry = retry
         self.clock = clock
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify)
+        #: every hub this client may talk to, in the order it tries them
+        self.hub_urls = hub_urls(base_url)
+        #: how messages name the hub: its URL, or its URLs
+        self.url = " or ".join(self.hub_urls)
+        self._http = hub_http(self.hub_urls, transport=transport, timeout=timeout, verify=verify)
         self._token = token
 
+    @property
+    def hub_in_use(self) -> str:
+        """The URL requests go to now (the next one once it is down)."""
+        return hub_in_use(self._http)
+
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections to every hub."""
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -230,9 +239,9 @@ class HubReader:
                 finally:
                     response.close()
             except httpx.TransportError as exc:
-                refusal = _tls_refusal(exc)
+                refusal = tls_refusal(exc)
                 if refusal is not None:
-                    raise TransportError(f"{refusal} ({self.url})", code="tls-untrusted") from None
+                    raise TransportError(f"{refusal} ({self.hub_in_use})", code="tls-untrusted") from None
                 if self.retry.exhausted(attempt, time.monotonic() - started):
                     raise TransportError(f"cannot reach the hub at {self.url}: {exc or type(exc).__name__} (tried "
                                          f"{attempt} time(s) over {time.monotonic() - started:.0f} s)") from None
@@ -246,7 +255,7 @@ class HubReader:
                     attempt -= 1
                     continue
                 if response.status_code < 500 or self.retry.exhausted(attempt, time.monotonic() - started):
-                    raise hub_error(response.status_code, response.content, hub=self.url, path=path)
+                    raise hub_error(response.status_code, response.content, hub=self.hub_in_use, path=path)
             finally:
                 _close_parts(parts)
             remaining = self.retry.window - (time.monotonic() - started)
@@ -255,12 +264,13 @@ class HubReader:
 
 
 class HubClient(HubReader):
-    """Talks to one hub as one body (the owner of *credential*): signs in with its key, sends,
-    fetches and acknowledges documents. Every answer is a typed model of :mod:`exchange.wire`."""
+    """Talks to the hub as one body (the owner of *credential*): signs in with its key, sends,
+    fetches and acknowledges documents. Every answer is a typed model of :mod:`exchange.wire`;
+    *base_url* as for :class:`HubReader` (one URL, or several hub processes)."""
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         *,
         credential: Credential,
         transport: httpx.BaseTransport | None = None,
