@@ -118,8 +118,8 @@ def test_a_package_registered_again_is_the_same_registration(hub):
     data = (SDK / "edoc_new.edxml").read_bytes()
     with hub.client("ha-noi") as client:
         first, again = client.register_edxml(data), client.register_edxml(data)
-    assert again["id"] == first["id"] and again["incoming"] == first["incoming"]
+    assert again.id == first.id and again.incoming == first.incoming
     assert len(hub.service.edxml_imports(body="ha-noi")) == 1
-    assert len(list(hub.service.incoming_entries())) == 1
+    assert len(list(hub.service.reader.incoming_entries())) == 1
     with hub.client("nghe-an") as other:  # at another body it is that body's own registration
-        assert other.register_edxml(data)["id"] != first["id"]
+        assert other.register_edxml(data).id != first.id
