@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +43,7 @@ from exchange.errors import (
     UnknownBodyError,
 )
 from exchange.hub import business, edxml_import, log_events, repeats, roster
+from exchange.hub.batch import BatchSession
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.secret import check_envelope
@@ -90,6 +93,7 @@ class ExchangeService:
         self.trust = trust
         self.bodies = bodies
         self.max_upload = max_upload
+        self._local = threading.local()  # this thread's batch, if it opened one
 
     # -- sending --------------------------------------------------------------------------
     def submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
@@ -278,25 +282,47 @@ class ExchangeService:
                 session.commit()
             return self.blobs.path(doc.sha256), _document_public(doc, deliveries)
 
-    def download(self, *, body: str, document_id: str, at: datetime) -> tuple[Path, bytes | None]:
+    def download(self, *, body: str, document_id: str, at: datetime, record: bool = True
+                 ) -> tuple[Path, bytes | None]:
         """:meth:`content_path` and :meth:`signature` in one, without the metadata: where the
         bytes are and the signature (None if unsigned), marked fetched. Same rules and errors;
-        one query and one update, for callers that download many documents (the simulator)."""
+        one query and one update, for callers that download many documents (the simulator).
+        *record* False only reads: the caller records the fetch with :meth:`record_fetch`."""
         with self._session() as session:
-            found = repo.download_target(session, document_id=document_id, recipient=body)
-            if found is None:
-                raise NotFoundError(f"no document {document_id}")
-            sender, sha256, signature_sha256, delivery_id, state, fetched = found
-            _check_readable(body, document_id, sender=sender, delivery_state=state)
-            if sha256 is None:
-                raise NotFoundError(f"document {document_id} was sent on paper: there is no file",
-                                    code="no-file")
-            if delivery_id is not None and fetched is None:
-                repo.update_delivery(session, delivery_id=delivery_id, fetched_at=at)
-                self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
-                session.commit()
+            found = self._download_target(session, body, document_id)
+            _, sha256, signature_sha256, _, _, _ = found
+            if record:
+                self._record_fetch(session, found, body=body, document_id=document_id, at=at)
         signature = self.blobs.read(signature_sha256) if signature_sha256 is not None else None
         return self.blobs.path(sha256), signature
+
+    def record_fetch(self, *, body: str, document_id: str, at: datetime) -> bool:
+        """Mark a document fetched by *body* at *at*, as :meth:`download` does (same rules and
+        errors); whether this was its first fetch (only that one is recorded)."""
+        with self._session() as session:
+            found = self._download_target(session, body, document_id)
+            return self._record_fetch(session, found, body=body, document_id=document_id, at=at)
+
+    @staticmethod
+    def _download_target(session: Session, body: str, document_id: str) -> tuple[Any, ...]:
+        found = repo.download_target(session, document_id=document_id, recipient=body)
+        if found is None:
+            raise NotFoundError(f"no document {document_id}")
+        sender, sha256, _, _, state, _ = found
+        _check_readable(body, document_id, sender=sender, delivery_state=state)
+        if sha256 is None:
+            raise NotFoundError(f"document {document_id} was sent on paper: there is no file", code="no-file")
+        return found
+
+    def _record_fetch(self, session: Session, found: tuple[Any, ...], *, body: str, document_id: str,
+                      at: datetime) -> bool:
+        delivery_id, fetched = found[3], found[5]
+        if delivery_id is None or fetched is not None:
+            return False
+        repo.update_delivery(session, delivery_id=delivery_id, fetched_at=at)
+        self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
+        session.commit()
+        return True
 
     def signature(self, *, body: str, document_id: str) -> bytes:
         with self._session() as session:
@@ -423,10 +449,30 @@ class ExchangeService:
         return roster.served_in(self.engine, period) or self.bodies
 
     # -- helpers --------------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run this thread's operations inside as one transaction, their log entries appended
+        together (see :mod:`exchange.hub.batch`: for a sole writer, such as the simulator)."""
+        if getattr(self._local, "batch", None) is not None:
+            raise RuntimeError("batches do not nest")
+        session = BatchSession(self.engine, expire_on_commit=False)
+        self._local.batch = session
+        try:
+            with self.blobs.writing():  # the blobs stored inside wait for the batch's commit
+                yield
+                session.finish()
+        except BaseException:
+            session.discard()
+            raise
+        finally:
+            self._local.batch = None
+            session.end()
+
     def _session(self) -> Session:
         # Each operation is one short transaction that builds its answer from what it read or
         # wrote: expiring the rows at commit would only cost queries to read them again.
-        return Session(self.engine, expire_on_commit=False)
+        batch = getattr(self._local, "batch", None)
+        return batch if batch is not None else Session(self.engine, expire_on_commit=False)
 
     def _check_recipients(self, sender: str, recipients: tuple[str, ...]) -> None:
         for recipient in recipients:
