@@ -143,7 +143,7 @@ class ExchangeService:
             signature_sha256=self.blobs.put_bytes(signature) if signature is not None else None,
             indication=report.indication.value if report else None,
             sub_indication=report.sub_indication.value if report and report.sub_indication else None,
-            report_json=report.to_json() if report else None,
+            report_json=verdict.report_json if report and verdict else None,
             signer=report.signer.body_id if report and report.signer else None,
         )
         state = DeliveryState.REFUSED if channel is Channel.SIGNED_INVALID else DeliveryState.DELIVERED
@@ -369,7 +369,7 @@ class ExchangeService:
             signature = verdict.signature
             row = {"document_id": document_id, "recipient": body, "status": parsed.status.value,
                    "reason": parsed.reason[:500], "statement": statement, "signature": signature,
-                   "indication": report.indication.value, "report_json": report.to_json(),
+                   "indication": report.indication.value, "report_json": verdict.report_json,
                    "stated_at": as_stored(parsed.time), "created_at": as_stored(at)}
             receipt_id = repo.add_receipt(session, row=row)
             delivery: dict[str, Any] = {"status": parsed.status.value, "status_at": parsed.time}
