@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,24 +15,12 @@ from exchange.cms import sign_detached
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.errors import RejectedError
-from exchange.hub import ExchangeService, HubSettings, Upload, build_service, log_audit
+from exchange.hub import ExchangeService, Upload, log_audit
 from exchange.hub.store.models import Delivery, Document, LogEntry
 
 from hub.inprocess import document_bytes, metadata
 
 SENDER = "ha-noi"
-
-
-@pytest.fixture
-def at(pki) -> datetime:  # type: ignore[no-untyped-def]
-    return pki.created + timedelta(minutes=5)
-
-
-@pytest.fixture
-def service(hub_settings: HubSettings) -> Iterator[ExchangeService]:
-    service = build_service(hub_settings)
-    yield service
-    service.engine.dispose()
 
 
 def _count(service: ExchangeService, table: type) -> int:
