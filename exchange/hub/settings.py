@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from argon2 import Parameters
+
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings, default_bodies_file
 from exchange.hub.auth import TOKEN_TTL
 from exchange.hub.evidence_log import DEFAULT_ORIGIN
+from exchange.hub.people.passwords import PRODUCTION_COST
 from exchange.hub.service import DEFAULT_MAX_UPLOAD
 
 
@@ -19,7 +22,7 @@ class HubSettings:
     environment after that): its PKI (``keys_dir``), its files (``data_dir``: blobs, and SQLite's
     ``hub.db`` unless ``db_url`` names another database), its bodies, upload and token limits,
     how often it re-reads CRLs and signs checkpoints, the log's origin, durability, mTLS-bound
-    tokens, training mode, and its clock."""
+    tokens, training mode, its clock, and the cost of its password hashes."""
 
     keys_dir: Path
     data_dir: Path
@@ -36,6 +39,8 @@ class HubSettings:
     #: where the hub's "now" comes from: the real time, or the demo's simulated calendar
     #: (every request's time, token lifetimes, the CA's revocation checks)
     clock: Clock = field(default_factory=SystemClock)
+    #: argon2id's cost for people's passwords: always PRODUCTION_COST but in test suites
+    password_cost: Parameters = field(default_factory=lambda: PRODUCTION_COST)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
