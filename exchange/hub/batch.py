@@ -27,7 +27,8 @@ DEFERRED_LOG = "exchange.deferred_log"
 
 
 class BatchRollbackError(ExchangeError):
-    """An operation inside a batch had to roll back: the whole batch is given up."""
+    """Raised when an operation inside a batch has to roll back (a unique key clash, a receipt
+    stored meanwhile): it cannot be undone alone, so the whole batch is given up."""
 
     code = "batch-rolled-back"
 
