@@ -10,19 +10,18 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from exchange.cms import Check, Indication, Outcome, ValidationReport
 from exchange.domain.bodies import BodyRegistry
-from exchange.domain.documents import Channel, Classification, DocumentMetadata, ReceiptStatus
+from exchange.domain.documents import Channel, DocumentMetadata, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.domain.text import checked_text, safe_filename
@@ -34,9 +33,16 @@ from exchange.errors import (
     UnknownBodyError,
 )
 from exchange.hub import business, edxml_import, log_events, repeats, roster
+from exchange.hub.accept import (
+    MAX_SIGNATURE,
+    Answer,
+    Submission,
+    accept,
+    document_row,
+    new_document_public,
+)
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence_log import EvidenceLog
-from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import (
     BusinessEventPublic,
@@ -54,7 +60,6 @@ from exchange.hub.trust import Trust
 from exchange.metrics import Period
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
-MAX_SIGNATURE = 1024 * 1024
 MAX_RECEIPT = 64 * 1024
 #: the furthest a register search may page, and its largest page
 MAX_OFFSET = 10_000_000
@@ -92,86 +97,16 @@ class ExchangeService:
         A repeated message id returns the stored document (``duplicate=True``).
         *document_id* (default: a random UUID) lets the simulator derive ids from its seed.
         """
-        # Held from storing the blobs until their row commits: ``exchange hub gc`` waits.
-        with self.blobs.writing():
-            return self._submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at,
-                                document_id=document_id)
+        answer, = self.submit_many([Submission(sender, metadata, upload, signature, at, document_id)])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
-    def _submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-                at: datetime, document_id: str | None) -> DocumentPublic:
-        self._check_recipients(sender, metadata.recipients)
-        if signature is not None and len(signature) > MAX_SIGNATURE:
-            raise InputError("the signature part is larger than 1 MiB", code="invalid-signature-part")
-        sha, size = self.blobs.put_stream(upload.stream, limit=self.max_upload)
-        if size == 0:
-            raise InputError("the file is empty (0 bytes): nothing to send", code="empty-file")
-        if metadata.classification is Classification.SECRET:
-            self._require_envelope(sha, metadata.recipients)
-        kind = repeats.UNSIGNED if signature is None else repeats.SIGNED
-        with self._session() as session:
-            existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
-            if existing is not None:
-                return self._repeat(session, existing, metadata, kind, sha)
-        report: ValidationReport | None = None
-        reason = ""
-        if signature is None:
-            channel = Channel.UNSIGNED
-        else:
-            # Without current revocation data a revoked signer would pass: refuse to judge.
-            self.trust.require_current(at=at)
-            # The upload was hashed as it was stored: the verifier need not read it again.
-            report = self.trust.verifier().verify(self.blobs.path(sha), signature, at=at,
-                                                  sha256=bytes.fromhex(sha))
-            signer = report.signer.body_id if report.signer else None
-            if not report.passed:
-                channel, reason = Channel.SIGNED_INVALID, "invalid-signature"
-            elif signer != sender:
-                channel, reason = Channel.SIGNED_INVALID, "signer-mismatch"
-            else:
-                channel = Channel.SIGNED_VALID
-                signature, report = self._stamp(signature, report, at=at)
-        row = _document_row(
-            document_id, metadata, sender=sender, channel=channel, at=at,
-            filename=safe_filename(upload.filename), media_type=(upload.media_type or "")[:128] or None,
-            sha256=sha, size=size,
-            signature_sha256=self.blobs.put_bytes(signature) if signature is not None else None,
-            indication=report.indication.value if report else None,
-            sub_indication=report.sub_indication.value if report and report.sub_indication else None,
-            report_json=report.to_json() if report else None,
-            signer=report.signer.body_id if report and report.signer else None,
-        )
-        state = "refused" if channel is Channel.SIGNED_INVALID else "delivered"
-        with self._session() as session:
-            try:
-                repo.add_document(session, row=row, recipients=metadata.recipients, state=state, at=at)
-                repo.add_event(session, at=at, actor=sender, action="refused" if reason else "accepted",
-                               document_id=row["id"], detail=reason or channel.value)
-                self.log.append(session, log_events.document_entries(
-                    row, recipients=metadata.recipients, state=state, reason=reason, report=report, at=at))
-                session.commit()
-            except IntegrityError:
-                # A concurrent retry with the same message id won the race: answer as a repeat.
-                session.rollback()
-                existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
-                if existing is None:
-                    raise
-                return self._repeat(session, existing, metadata, kind, sha)
-        public = _new_public(row, metadata.recipients, state)
-        if reason:
-            self._refuse(public, reason, report)
-        return public
-
-    def _require_envelope(self, sha: str, recipients: tuple[str, ...]) -> None:
-        """A secret document's file must be an envelope for every recipient (see hub.secret);
-        otherwise it is refused and, unless another document holds the same bytes, removed:
-        the hub keeps no plaintext of a secret document."""
-        try:
-            check_envelope(self.blobs.path(sha), recipients=recipients, store=self.trust.store)
-        except RejectedError:
-            with self._session() as session:
-                if not repo.blob_in_use(session, sha256=sha):
-                    self.blobs.path(sha).unlink(missing_ok=True)
-            raise
+    def submit_many(self, submissions: Sequence[Submission]) -> list[Answer]:
+        """:meth:`submit` for several documents at once, sharing one transaction and one wave
+        of fsyncs (see :mod:`exchange.hub.accept`): per submission, in order, the stored
+        document or the error :meth:`submit` would raise. Every answer is durable."""
+        return accept(self, submissions)
 
     def _repeat(self, session: Session, existing: Document, metadata: DocumentMetadata, kind: str,
                 sha: str | None) -> DocumentPublic:
@@ -213,13 +148,13 @@ class ExchangeService:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
                 return self._repeat(session, existing, metadata, repeats.PAPER, None)
-            row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
+            row = document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
             repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
             repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
             self.log.append(session, log_events.document_entries(
                 row, recipients=metadata.recipients, state="paper", reason="", report=None, at=at))
             session.commit()
-        return _new_public(row, metadata.recipients, "paper")
+        return new_document_public(row, metadata.recipients, "paper")
 
     def register_incoming(self, *, body: str, from_agency: str, number: str = "", subject: str = "",
                           scan: Upload | None, entered: bool = True, at: datetime,
@@ -552,27 +487,6 @@ def _check_readable(body: str, document_id: str, *, sender: str, delivery_state:
     if delivery_state == "refused":
         raise NotAuthorizedError(f"document {document_id} was refused by the hub and not delivered to {body}",
                                  code="not-delivered")
-
-
-def _document_row(document_id: str | None, metadata: DocumentMetadata, *, sender: str, channel: Channel,
-                  at: datetime, **file: Any) -> dict[str, Any]:
-    """A document's column values: the metadata, the channel, and (electronic) the *file*'s."""
-    return {"id": document_id or str(uuid.uuid4()), "message_id": metadata.message_id, "sender": sender,
-            "number": metadata.number, "doc_type": metadata.doc_type, "subject": metadata.subject,
-            "doc_date": metadata.doc_date, "classification": metadata.classification.value,
-            "channel": channel.value, "created_at": as_stored(at), **file}
-
-
-_DOCUMENT_PUBLIC = ("id", "message_id", "sender", "number", "doc_type", "subject", "doc_date", "classification",
-                    "channel", "filename", "sha256", "size", "indication", "sub_indication", "created_at")
-
-
-def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: str) -> DocumentPublic:
-    """The answer for a document just registered, built from what was written (no re-read):
-    the same as :func:`_document_public` of the stored rows."""
-    deliveries = [DeliveryPublic(recipient=r, state=state, sent_at=row["created_at"]) for r in sorted(recipients)]
-    return DocumentPublic(recipients=[d.recipient for d in deliveries], deliveries=deliveries,
-                          **{name: row.get(name) for name in _DOCUMENT_PUBLIC})
 
 
 def _document_public(doc: Document, deliveries: list[Delivery], *, with_report: bool = False) -> DocumentPublic:
