@@ -64,9 +64,11 @@ class SystemClock:
     """The real time."""
 
     def now(self) -> datetime:
+        """The real time now, timezone-aware UTC."""
         return datetime.now(UTC)
 
     def scale(self, real: timedelta) -> timedelta:
+        """*real* unchanged: real time passes at its own pace."""
         return real
 
     def __repr__(self) -> str:
@@ -93,6 +95,8 @@ class SimulatedClock:
             raise InputError("a simulated clock cannot end before it starts")
 
     def now(self) -> datetime:
+        """The calendar's time now: ``start`` plus the real seconds since ``anchor`` times ``rate``
+        (``start`` before it starts)."""
         return self.at_real(time.time())
 
     def at_real(self, wall: float) -> datetime:
@@ -106,6 +110,8 @@ class SimulatedClock:
 
     def scale(self, real: timedelta) -> timedelta:
         # capped: a lifetime past the calendar's end is "forever" (and datetime stops at 9999)
+        """How much calendar time passes in *real* time (``rate`` times it), capped so that
+        lifetimes past the calendar's end stay representable."""
         return min(real * self.rate, MAX_SCALED)
 
     def started(self, *, at: float) -> SimulatedClock:
@@ -113,6 +119,7 @@ class SimulatedClock:
         return replace(self, anchor=at)
 
     def to_dict(self) -> dict[str, Any]:
+        """The clock as the JSON of a clock file (start, rate, end, anchor)."""
         return {"start": self.start.isoformat(), "rate": self.rate,
                 "end": self.end.isoformat() if self.end else None, "anchor": self.anchor}
 
@@ -175,9 +182,11 @@ class ClockFile:
         return self._clock
 
     def now(self) -> datetime:
+        """The shared clock's time now, re-reading the file if it changed."""
         return self.clock.now()
 
     def scale(self, real: timedelta) -> timedelta:
+        """How much calendar time passes in *real* time, by the shared clock."""
         return self.clock.scale(real)
 
     @staticmethod

@@ -25,6 +25,17 @@ def default_bodies_file() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """Where a command finds the keys, the bodies file, the hub, its database, its data and its clock.
+    Built at the edge (:meth:`from_env`, with the CLI's options as overrides) and passed down: there
+    is no module-level instance.
+
+    ``keys_dir``: the demo PKI (``EXCHANGE_KEYS``); ``bodies_file``: the bodies
+    (``EXCHANGE_BODIES``; None: :meth:`resolved_bodies_file` decides); ``hub_url``
+    (``EXCHANGE_HUB``); ``db_url``: the hub's database (``EXCHANGE_DB``; None: SQLite in
+    ``data_dir``); ``data_dir``: the hub's files (``EXCHANGE_DATA``); ``clock_file``: a simulated
+    clock shared with the demo (``EXCHANGE_CLOCK``; None: real time).
+    """
+
     keys_dir: Path = Path("keys")
     bodies_file: Path | None = None
     hub_url: str = DEFAULT_HUB

@@ -42,16 +42,22 @@ class LoggedEntry:
     proof: tuple[bytes, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as a bundle's ``log.json`` holds it: index, leaf and proof hashes in base64."""
         return {"index": self.index, "leaf": _b64(self.leaf), "proof": [_b64(p) for p in self.proof]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoggedEntry:
+        """An entry read back from ``log.json`` (the inverse of :meth:`to_dict`); KeyError or
+        ValueError when malformed."""
         return cls(int(data["index"]), base64.b64decode(data["leaf"]),
                    tuple(base64.b64decode(p) for p in data["proof"]))
 
 
 @dataclass(frozen=True)
 class ReceiptFiles:
+    """One signed receipt in a bundle: its name, the statement's exact bytes and its detached CMS
+    signature."""
+
     name: str
     statement: bytes
     signature: bytes
@@ -79,6 +85,8 @@ class BundleWriter:
 
     def add_checkpoint(self, signed: SignedCheckpoint, *, crl_pem: bytes, chain_pem: bytes,
                        root_crl_pem: bytes | None = None) -> None:
+        """Add the signed checkpoint every proof in the bundle leads to, with the CRLs and the chain
+        that validate its signature."""
         self._zip.writestr("checkpoint.note", signed.note)
         self._zip.writestr("checkpoint.p7s", signed.cms)
         self._zip.writestr("pki/crl.pem", crl_pem)
@@ -88,6 +96,8 @@ class BundleWriter:
 
     def add_document(self, document_id: str, *, record: dict[str, Any], content: Path | None,
                      signature: bytes | None, receipts: list[ReceiptFiles], entries: list[LoggedEntry]) -> None:
+        """Add one document's evidence: its record, content, signature, signed receipts and the log
+        entries with their inclusion proofs."""
         base = f"documents/{document_id}/"
         self._zip.writestr(base + "record.json", json.dumps(record, ensure_ascii=False, default=str))
         # Documents (PDFs, ciphertext) and DER signatures barely compress: stored as they are,
@@ -104,6 +114,8 @@ class BundleWriter:
         self._ids.append(document_id)
 
     def close(self) -> None:
+        """Write the manifest (origin, creation time, the documents added) and finish the zip; call
+        it once, last."""
         self._zip.writestr("manifest.json", json.dumps({**self._manifest, "documents": self._ids}, indent=1))
         self._zip.close()
 
@@ -129,6 +141,7 @@ class BundleReader:
                 self._receipts.setdefault(head[len("documents/"):], []).append(name)
 
     def close(self) -> None:
+        """Close the zip file."""
         self._zip.close()
 
     def __enter__(self) -> BundleReader:
@@ -139,15 +152,20 @@ class BundleReader:
 
     @property
     def document_ids(self) -> list[str]:
+        """The ids of the documents the manifest lists, in the order they were added."""
         return [str(d) for d in self.manifest.get("documents", [])]
 
     def read(self, name: str) -> bytes | None:
+        """The bytes of member *name*, or None when the bundle lacks it (a missing file is a
+        finding, not an error)."""
         return self._zip.read(name) if name in self._names else None
 
     def checkpoint(self) -> tuple[bytes | None, bytes | None]:
+        """The checkpoint note and its CMS signature, each None when missing."""
         return self.read("checkpoint.note"), self.read("checkpoint.p7s")
 
     def document(self, document_id: str) -> DocumentEvidence:
+        """What the bundle holds for *document_id*: each part None or empty when missing."""
         base = f"documents/{document_id}/"
         record = self.read(base + "record.json")
         log = self.read(base + "log.json")
@@ -164,6 +182,7 @@ class BundleReader:
         )
 
     def iter_documents(self) -> Iterator[DocumentEvidence]:
+        """Each document's evidence in manifest order, read one at a time (archives are large)."""
         for document_id in self.document_ids:
             yield self.document(document_id)
 

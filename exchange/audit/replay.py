@@ -44,17 +44,22 @@ class Finding:
     detail: str
 
     def line(self) -> str:
+        """The finding as one line: ``change: subject: detail``."""
         return f"{self.change}: {self.subject}: {self.detail}"
 
 
 @dataclass
 class ReplayResult:
+    """What replaying a log against the database found: how many entries, the root they give, and
+    every difference."""
+
     entries: int = 0
     root: bytes = b""
     findings: list[Finding] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
+        """Whether the replay found no difference: the database matches its log."""
         return not self.findings
 
 

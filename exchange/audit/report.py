@@ -24,6 +24,8 @@ class AuditCheck:
 
 
 def indication_of(checks: tuple[AuditCheck, ...] | list[AuditCheck]) -> Indication:
+    """The verdict of *checks*: TOTAL_FAILED if one failed outright, else INDETERMINATE if one could
+    not decide, else TOTAL_PASSED."""
     if any(c.outcome is Outcome.FAILED and not c.indeterminate for c in checks):
         return Indication.TOTAL_FAILED
     if any(c.indeterminate for c in checks):
@@ -40,9 +42,11 @@ class Verdict:
 
     @property
     def indication(self) -> Indication:
+        """The verdict of its checks (:func:`indication_of`)."""
         return indication_of(self.checks)
 
     def failures(self) -> list[AuditCheck]:
+        """The checks that failed, in order (indeterminate ones included)."""
         return [c for c in self.checks if c.outcome is Outcome.FAILED]
 
     def summary(self) -> str:
@@ -52,5 +56,7 @@ class Verdict:
         return f"{self.subject}: {self.indication.value}{why}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The verdict as JSON-able data: subject, indication, summary and every check (what ``audit
+        verify --json`` prints)."""
         return {"subject": self.subject, "indication": self.indication.value, "summary": self.summary(),
                 "checks": [{"name": c.name, "outcome": c.outcome.value, "detail": c.detail} for c in self.checks]}

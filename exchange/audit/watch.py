@@ -19,6 +19,9 @@ from exchange.tlog import Checkpoint, verify_consistency
 
 @dataclass(frozen=True)
 class WatchResult:
+    """A monitor's answer to a new checkpoint: whether it extends the last one accepted, and a line
+    saying why (not)."""
+
     ok: bool
     message: str
 

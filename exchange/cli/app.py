@@ -21,6 +21,8 @@ from exchange.cli.common import run_guarded
 
 
 def build_app() -> typer.Typer:
+    """The ``exchange`` command: every command group registered on one Typer app (nothing runs until
+    it is called)."""
     app = typer.Typer(
         help="Signed electronic document exchange between Party bodies (Decision 260-QĐ/TW): "
         "demo PKI, CMS signatures, hub, nodes, measures K1–K3.",

@@ -27,10 +27,13 @@ EXIT_ERROR = 1
 
 
 def settings(**overrides: Any) -> Settings:
+    """The command's settings: defaults, then ``EXCHANGE_*`` variables, then the options given
+    (*overrides*, None ignored)."""
     return Settings.from_env(**overrides)
 
 
 def registry(cfg: Settings) -> BodyRegistry:
+    """The bodies of *cfg*'s bodies file; raises BodiesFileError when it is malformed."""
     return BodyRegistry.from_toml(cfg.resolved_bodies_file())
 
 
@@ -48,6 +51,8 @@ def parse_time(text: str | None) -> datetime:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: MESSAGE`` on stderr and exit with *code* (2, a usage error, by default): how a
+    command refuses in one line."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 

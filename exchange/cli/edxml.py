@@ -11,6 +11,7 @@ import typer
 
 from exchange.cli.common import CaOpt, JsonOpt, KeysOpt, known_body, parse_time, registry, settings
 from exchange.config import Settings
+from exchange.domain.documents import Classification
 from exchange.edxml import (
     DEFAULT_MAX_PACKAGE,
     BusinessDocType,
@@ -34,7 +35,8 @@ app = typer.Typer(help="edXML (QCVN 102:2016): export documents and statuses, in
                   no_args_is_help=True)
 
 AsOpt = Annotated[str, typer.Option("--as", help="your body id")]
-HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE_HUB]")]
+HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL, or several separated by commas (hub processes "
+                                           "sharing one database: the next is used when one is down) [env EXCHANGE_HUB]")]
 OutOpt = Annotated[Path, typer.Option("-o", "--output", help="the .edxml file to write")]
 _KINDS = {"new": BusinessDocType.NEW, "revoke": BusinessDocType.REVOKE, "recall": BusinessDocType.REVOKE,
           "update": BusinessDocType.UPDATE, "replace": BusinessDocType.REPLACE}
@@ -71,7 +73,7 @@ def export(
                              "(the envelope is signed with the sender's key)")
         if doc["sha256"] is None:
             raise InputError(f"document {document_id} was sent on paper: there is no file to put in a package")
-        if doc["classification"] != "normal":
+        if doc["classification"] != Classification.NORMAL:
             raise InputError(f"document {document_id} is secret (Mật): edXML carries no encryption, so a secret "
                              "document never leaves as an edXML package")
         content = client.download(document_id, Path(tmp) / "document").read_bytes()

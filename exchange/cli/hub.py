@@ -12,7 +12,6 @@ import typer
 from exchange.cli.common import BodiesOpt, KeysOpt, parse_time, settings
 from exchange.clock import ClockFile, clock_from_option
 from exchange.errors import InputError, InputFileError
-from exchange.hub.trust import require_layout
 from exchange.pki import KeyStore
 from exchange.pki.tls import server_certificate
 
@@ -49,13 +48,18 @@ def serve(
                                           "may lose acknowledged documents)")] = True,
     clock: Annotated[str | None, typer.Option("--clock", help="a simulated clock file (JSON, as the demo "
                                               "writes it) instead of the real time [env EXCHANGE_CLOCK]")] = None,
+    test_password_cost: Annotated[bool, typer.Option(
+        "--test-password-cost", hidden=True, help="test suites only: hash people's passwords at argon2's "
+        "test cost (a stolen database would give them away)")] = False,
 ) -> None:
     """Serve the hub's JSON API under /api/ (OpenAPI docs at /docs)."""
     # Imported here so that every other command starts without loading the web stack.
     import uvicorn
 
     from exchange.hub import create_app
+    from exchange.hub.people.passwords import PRODUCTION_COST, TEST_COST
     from exchange.hub.settings import HubSettings
+    from exchange.hub.trust import require_layout
 
     cfg = settings(keys_dir=keys, bodies_file=bodies, db_url=db, data_dir=data)
     if checkpoint_interval < 0:
@@ -64,7 +68,8 @@ def serve(
         raise InputError("--mtls needs --tls")
     hub = HubSettings.from_settings(cfg, max_upload=max_upload_mib * 1024 * 1024, training=training, mtls=mtls,
                                     durable=durable, checkpoint_interval=checkpoint_interval,
-                                    clock=clock_from_option(clock or (str(cfg.clock_file) if cfg.clock_file else None)))
+                                    clock=clock_from_option(clock or (str(cfg.clock_file) if cfg.clock_file else None)),
+                                    password_cost=TEST_COST if test_password_cost else PRODUCTION_COST)
     hub.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = KeyStore.at(hub.keys_dir)
     require_layout(store)  # one line now, not a traceback from every worker's start
@@ -97,6 +102,8 @@ def serve(
 
 
 def _env(hub: HubSettings) -> dict[str, str]:
+    from exchange.hub.people.passwords import TEST_COST
+
     env = {
         "EXCHANGE_KEYS": str(hub.keys_dir.resolve()),
         "EXCHANGE_DATA": str(hub.data_dir.resolve()),
@@ -106,6 +113,7 @@ def _env(hub: HubSettings) -> dict[str, str]:
         "EXCHANGE_CHECKPOINT_INTERVAL": str(hub.checkpoint_interval),
         "EXCHANGE_DURABLE": "1" if hub.durable else "0",
         "EXCHANGE_MTLS": "1" if hub.mtls else "",
+        "EXCHANGE_TEST_PASSWORD_COST": "1" if hub.password_cost == TEST_COST else "",
     }
     if isinstance(hub.clock, ClockFile):
         env["EXCHANGE_CLOCK"] = str(hub.clock.path.resolve())

@@ -16,20 +16,24 @@ import httpx
 
 from exchange.audit.replay import Snapshot
 from exchange.errors import InputError, NotFoundError, TransportError
+from exchange.node.failover import hub_http, hub_urls
 from exchange.tlog import SignedCheckpoint
 
 PAGE = 1000
 
 
 class HubLog:
+    """A client of one hub's log and evidence endpoints at *url*: the log (checkpoint, entries,
+    proofs) is public, evidence needs a person's *token*; *verify* checks the hub's TLS."""
+
     def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 120.0,
                  token: str | None = None, verify: ssl.SSLContext | bool = True) -> None:
-        self.url = url.rstrip("/")
+        self.url = ", ".join(hub_urls(url))  # several: the next is used when one is down
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, headers=headers,
-                                  verify=verify)
+        self._http = hub_http(self.url, transport=transport, timeout=timeout, verify=verify, headers=headers)
 
     def close(self) -> None:
+        """Close the HTTP connection pool."""
         self._http.close()
 
     def __enter__(self) -> HubLog:
@@ -60,6 +64,8 @@ class HubLog:
                                  "(is this an exchange hub?)") from None
 
     def checkpoint(self) -> SignedCheckpoint:
+        """The hub's latest signed checkpoint, parsed; TransportError when its answer does not parse
+        (its signature is checked by the caller)."""
         data = self._json("/api/log/checkpoint")
         try:
             return SignedCheckpoint.from_note(str(data["note"]).encode(), base64.b64decode(data["cms"]))
@@ -78,6 +84,8 @@ class HubLog:
             start = int(page[-1]["index"]) + 1
 
     def consistency(self, first: int, second: int) -> list[bytes]:
+        """The consistency proof from the tree of *first* entries to the tree of *second* (RFC 6962
+        §2.1.2)."""
         data = self._json("/api/log/proof/consistency", first=first, second=second)
         return [base64.b64decode(p) for p in data["proof"]]
 

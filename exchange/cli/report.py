@@ -41,6 +41,9 @@ _HALF = re.compile(r"^\d{4}H[12]$")
 
 
 class ReportFormat(StrEnum):
+    """The formats ``exchange report`` writes: a terminal table, CSV, JSON, a PNG chart, Markdown,
+    HTML (and print-ready HTML)."""
+
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
@@ -51,6 +54,8 @@ class ReportFormat(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> ReportFormat:
+        """The format named *text* (any case); raises InputError listing the formats for an unknown
+        one."""
         try:
             return cls(text.strip().lower())
         except ValueError:
@@ -68,6 +73,7 @@ class ReportFormat(StrEnum):
 
     @property
     def suffix(self) -> str:
+        """The file-name suffix of a report in this format (``print.html`` for print-ready HTML)."""
         return "print.html" if self is ReportFormat.PRINT else self.value
 
 
@@ -96,7 +102,7 @@ def report_command(
         "--output", "-o", help="write to FILE (whole or not at all); - for standard output")] = None,
     profile: Annotated[str, typer.Option(help="targets: 2015 (60 %), 2020 (95 %) or a TOML file")] = "2015",
     top: Annotated[int | None, typer.Option(help="show at most N bodies")] = None,
-    hub: Annotated[str | None, typer.Option("--hub", help="read the register of a running hub at URL")] = None,
+    hub: Annotated[str | None, typer.Option("--hub", help="read the register of a running hub at URL (several, separated by commas: the next when one is down)")] = None,
     token: Annotated[str | None, typer.Option("--token", envvar="EXCHANGE_TOKEN", show_envvar=False,
                                               help="a person's token for --hub (exchange users token NAME) "
                                                    "[env EXCHANGE_TOKEN]")] = None,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from exchange.domain.bodies import Body, BodyKind, BodyRegistry
 from exchange.domain.documents import Channel, ReceiptStatus
+from exchange.domain.indication import Indication
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.errors import (
     ExchangeError,
@@ -77,14 +78,13 @@ class HubSource:
 
     def __init__(self, url: str, *, token: str | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
-        import httpx
+        from exchange.node.failover import hub_http, hub_urls
 
-        self.url = url.rstrip("/")
+        self.url = ", ".join(hub_urls(url))  # several: the next is used when one is down
         self.description = f"the hub at {self.url}"
         self.notes: list[str] = []
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify,
-                                  headers=headers)
+        self._http = hub_http(self.url, transport=transport, timeout=timeout, verify=verify, headers=headers)
 
     def close(self) -> None:
         self._http.close()
@@ -243,11 +243,11 @@ class DatabaseSource:
         with self._session() as session:
             while True:
                 page, total = repo.search_documents(session, start=period.start, end=period.end, sender=body_id,
-                                                    channel=Channel.SIGNED_INVALID.value, offset=offset,
+                                                    channel=Channel.SIGNED_INVALID, offset=offset,
                                                     limit=500)
                 for doc in page:
                     # A valid signature refused for its signer was refused as signer-mismatch.
-                    reason = doc.sub_indication or ("signer-mismatch" if doc.indication == "TOTAL_PASSED"
+                    reason = doc.sub_indication or ("signer-mismatch" if doc.indication is Indication.TOTAL_PASSED
                                                     else doc.indication or "refused")
                     found.append(Refusal(doc.id, _aware_time(doc.created_at), doc.number, doc.subject, reason,
                                          recipients.get(doc.id, 0)))

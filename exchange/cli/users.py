@@ -96,34 +96,31 @@ def list_(db: DbOpt = None, data: DataOpt = None, json_out: JsonOpt = False) -> 
 @app.command("disable")
 def disable(name: str, db: DbOpt = None, data: DataOpt = None) -> None:
     """Disable an account: it can no longer log in, and its sessions and tokens end now."""
-    accounts = _accounts(db, data)
-    try:
-        accounts.set_active(name, False)
-    finally:
-        accounts.engine.dispose()
-    typer.echo(f"disabled {name}")
+    _change(db, data, "DISABLE", name)
 
 
 @app.command("enable")
 def enable(name: str, db: DbOpt = None, data: DataOpt = None) -> None:
     """Enable a disabled account again."""
-    accounts = _accounts(db, data)
-    try:
-        accounts.set_active(name, True)
-    finally:
-        accounts.engine.dispose()
-    typer.echo(f"enabled {name}")
+    _change(db, data, "ENABLE", name)
 
 
 @app.command("reset")
 def reset(name: str, password_stdin: StdinOpt = False, db: DbOpt = None, data: DataOpt = None) -> None:
     """Set a new password: ends the account's sessions and tokens and lifts a lock-out."""
+    _change(db, data, "RESET", name, password=_password(password_stdin))
+
+
+def _change(db: str | None, data: Path | None, action: str, name: str, *, password: str | None = None) -> None:
+    """The people page's change (:func:`exchange.hub.people.change_account`), from the terminal."""
+    from exchange.hub.people import AccountAction, change_account
+
     accounts = _accounts(db, data)
     try:
-        accounts.reset(name, password=_password(password_stdin))
+        change = change_account(accounts, AccountAction[action], name, password=password)
     finally:
         accounts.engine.dispose()
-    typer.echo(f"new password set for {name}")
+    typer.echo(change.done)
 
 
 @app.command("token")

@@ -12,15 +12,13 @@ from enum import StrEnum
 from typing import Any
 
 from exchange.clock import utc_iso
+from exchange.domain.indication import Indication
+
+__all__ = ["CertificateInfo", "Check", "Indication", "Outcome", "SignerInfo", "SubIndication",
+           "TimestampInfo", "ValidationReport", "iso"]
 
 #: UTC ISO-8601 with a ``Z``, the one time format of reports
 iso = utc_iso
-
-
-class Indication(StrEnum):
-    TOTAL_PASSED = "TOTAL_PASSED"
-    TOTAL_FAILED = "TOTAL_FAILED"
-    INDETERMINATE = "INDETERMINATE"
 
 
 class SubIndication(StrEnum):
@@ -45,6 +43,8 @@ class SubIndication(StrEnum):
 
     @property
     def explanation(self) -> str:
+        """One sentence for a person saying what this sub-indication means (the CLI and pages show
+        it)."""
         return _EXPLANATIONS[self]
 
 
@@ -73,6 +73,9 @@ _EXPLANATIONS = {
 
 
 class Outcome(StrEnum):
+    """How one check of a report ended: passed, failed, or skipped (not performed, e.g. revocation
+    with no CRL given)."""
+
     PASSED = "passed"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -89,6 +92,9 @@ class Check:
 
 @dataclass(frozen=True)
 class CertificateInfo:
+    """A certificate of the chain as the report shows it: subject, issuer, hex serial, validity (ISO
+    8601) and SHA-256 fingerprint."""
+
     subject: str
     issuer: str
     serial: str
@@ -139,6 +145,7 @@ class ValidationReport:
 
     @property
     def passed(self) -> bool:
+        """Whether the indication is TOTAL_PASSED."""
         return self.indication is Indication.TOTAL_PASSED
 
     @property
@@ -159,11 +166,14 @@ class ValidationReport:
         return f"{self.indication.value} / {sub}: {self.reason}{who}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = _plain(self)
+        """The report as plain JSON-able data, with its one-line ``summary`` added (what the API
+        returns)."""
+        data: dict[str, Any] = _plain(self)
         data["summary"] = self.summary()
         return data
 
     def to_json(self, **kwargs: Any) -> str:
+        """The report as JSON text (``to_dict``); *kwargs* go to ``json.dumps`` (e.g. ``indent``)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
     @classmethod

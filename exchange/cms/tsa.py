@@ -47,20 +47,20 @@ _SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
 
 
 class TimestampError(ExchangeError):
-    """A TSA refused to time-stamp, or answered with something that is not a token for us."""
+    """Raised by the client side when a TSA refused to time-stamp, could not be reached, or
+    answered with something that is not a token for our request."""
 
     code = "timestamp-failed"
 
 
-
 class TimestampUnavailableError(PKIError):
-    """This hub's TSA cannot issue tokens now (its certificate is not valid at this time)."""
+    """Raised by :meth:`TimeStampAuthority.issue` when the TSA certificate is not valid at the
+    time asked for: it has no time to give (the protocol answers timeNotAvailable)."""
 
     code = "timestamp-unavailable"
 
 
-
-class TimeStampResp(core.Sequence):
+class TimeStampResp(core.Sequence):  # type: ignore[misc]  # asn1crypto has no type hints
     """RFC 3161 §2.4.2 ``TimeStampResp``; asn1crypto's ``tsp.TimeStampResp`` with the token
     OPTIONAL (a rejection carries none)."""
 
@@ -168,8 +168,8 @@ _GRANTED = tsp.PKIStatusInfo({"status": "granted"}).dump()
 
 def rejection(fail_info: str, text: str) -> bytes:
     """A ``TimeStampResp`` refusing a request: status rejection, *fail_info*, *text*."""
-    return TimeStampResp({"status": {"status": "rejection", "status_string": [text],
-                                     "fail_info": {fail_info}}}).dump()
+    return bytes(TimeStampResp({"status": {"status": "rejection", "status_string": [text],
+                                           "fail_info": {fail_info}}}).dump())
 
 
 class TimeStampAuthority:
@@ -272,6 +272,7 @@ class TimeStampAuthority:
 
     @property
     def certificate(self) -> x509.Certificate:
+        """The TSA's certificate (id-kp-timeStamping), which its tokens carry and name."""
         return self.credential.certificate
 
     def respond(self, request: bytes, *, at: datetime) -> bytes:
@@ -413,7 +414,7 @@ def build_request(hashed_message: bytes, *, hash_algorithm: str = "sha256", nonc
         fields["nonce"] = nonce
     if policy is not None:
         fields["req_policy"] = policy
-    return tsp.TimeStampReq(fields).dump()
+    return bytes(tsp.TimeStampReq(fields).dump())
 
 
 def read_response(data: bytes, *, hashed_message: bytes, nonce: int | None) -> bytes:
@@ -434,7 +435,7 @@ def read_response(data: bytes, *, hashed_message: bytes, nonce: int | None) -> b
     token_info = response["time_stamp_token"]
     if isinstance(token_info, core.Void):
         raise TimestampError("the TSA granted the request but sent no token")
-    token = token_info.dump()
+    token: bytes = token_info.dump()
     parsed = TimestampToken.from_der(token)
     if parsed.hashed_message != hashed_message:
         raise TimestampError("the TSA's token dates other data than we asked for (message imprint differs)")

@@ -62,6 +62,10 @@ _MIN_RSA_BITS = 2048
 
 
 class MalformedSignatureError(MalformedError):
+    """Raised at parse time when bytes are not a CMS SignedData with one signer that we can read
+    (``DetachedSignature.from_der``, the inner layer of a sealed document); a signature that parses
+    but fails is a report, not this."""
+
     code = "malformed-signature"
 
 
@@ -415,9 +419,9 @@ def _verify_signature(
                 pad: padding.AsymmetricPadding = padding.PSS(padding.MGF1(hash_alg), padding.PSS.AUTO)
             else:
                 pad = padding.PKCS1v15()
-            public_key.verify(sig.signature, data, pad, chosen)  # type: ignore[arg-type]
+            public_key.verify(sig.signature, data, pad, chosen)
         elif isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(sig.signature, data, ec.ECDSA(chosen))  # type: ignore[arg-type]
+            public_key.verify(sig.signature, data, ec.ECDSA(chosen))
         else:
             return False, f"unsupported public key type {type(public_key).__name__}"
     except InvalidSignature:

@@ -22,6 +22,9 @@ _ORGAN_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.]{0,34}$")  # QCVN 102 organ ids
 
 
 class BodyKind(StrEnum):
+    """Whether a body is one of the 17 central Party bodies or one of the 63 provincial committees
+    (the measures break down by it)."""
+
     CENTRAL = "central"
     PROVINCIAL = "provincial"
 
@@ -39,6 +42,7 @@ class Body:
 
     @property
     def name(self) -> str:
+        """The body's name as documents and pages give it: the Vietnamese one."""
         return self.name_vi
 
 
@@ -87,9 +91,11 @@ class BodyRegistry:
         return next((b for b in self if b.organ_id and b.organ_id == wanted), None)
 
     def ids(self) -> list[str]:
+        """Every body's id, in the file's order."""
         return list(self._by_id)
 
     def of_kind(self, kind: BodyKind) -> list[Body]:
+        """The bodies of *kind*, in the file's order."""
         return [b for b in self if b.kind is kind]
 
     def to_toml(self, *, comment: str = "") -> str:

@@ -24,12 +24,16 @@ UPDATABLE = ("subject", "number", "doc_type", "doc_date")
 
 
 class BusinessAction(StrEnum):
+    """What a sender may do to a document it sent (edXML's BussinessDocType): recall it, update its
+    metadata, or replace it with a new signed version."""
+
     RECALL = "recall"  # edXML BussinessDocType 1 / status 13
     UPDATE = "update"  # BussinessDocType 2
     REPLACE = "replace"  # BussinessDocType 3
 
     @property
     def edxml_type(self) -> str:
+        """The action's edXML BussinessDocType code (1 recall, 2 update, 3 replace)."""
         return {"recall": "1", "update": "2", "replace": "3"}[self.value]
 
 
@@ -47,6 +51,7 @@ class BusinessStatement:
     replacement: str = ""  # replace: the new document's id
 
     def to_dict(self) -> dict[str, Any]:
+        """The statement as JSON-able data, ``changes`` sorted; :meth:`to_bytes` signs exactly this."""
         return {"type": "edxml-business", "action": self.action.value, "document_id": self.document_id,
                 "sender": self.sender, "time": self.time.isoformat().replace("+00:00", "Z"),
                 "reason": self.reason, "changes": dict(sorted(self.changes.items())),

@@ -14,21 +14,44 @@ from exchange.errors import InputError
 
 
 class Classification(StrEnum):
+    """How closely a document is held (its ``độ mật``); the hub stores it with the document."""
+
+    #: an ordinary document: the pages may show the beginning of its text
     NORMAL = "normal"
-    SECRET = "secret"  # "Mật": content never shown on pages (encryption in transit is not simulated)
+    #: "Mật": travels only as a CMS envelope for its recipients, and its content is never shown
+    #: on the hub's pages (the hub keeps no plaintext of it)
+    SECRET = "secret"
 
 
 class Channel(StrEnum):
     """How one document reached one recipient (the register's key distinction for K1)."""
 
-    SIGNED_VALID = "signed_valid"  # electronic, signed, TOTAL_PASSED at the hub
-    SIGNED_INVALID = "signed_invalid"  # electronic, signed, refused at the hub
-    UNSIGNED = "unsigned"  # electronic, no signature
-    PAPER = "paper"  # registered by the sending clerk, no file
+    #: electronic, signed, and the hub's validation says TOTAL_PASSED (by the sender itself):
+    #: the only channel that counts towards K1's signed share
+    SIGNED_VALID = "signed_valid"
+    #: electronic and signed, but refused at the hub (invalid signature, or signed by another
+    #: body than the sender): recorded, never delivered
+    SIGNED_INVALID = "signed_invalid"
+    #: electronic, without a signature: delivered, but not a signed exchange
+    UNSIGNED = "unsigned"
+    #: sent on paper and registered by the sending clerk: metadata only, no file
+    PAPER = "paper"
 
     @property
     def electronic(self) -> bool:
+        """Whether the document travelled electronically (signed or not), i.e. not on paper."""
         return self is not Channel.PAPER
+
+
+class DeliveryState(StrEnum):
+    """A document's fate for one recipient: the state of its row in the register."""
+
+    #: in the recipient's inbox: it may download the document and answer with signed statuses
+    DELIVERED = "delivered"
+    #: refused by the hub (its signature failed validation): the recipient never sees it
+    REFUSED = "refused"
+    #: sent on paper: registered for the measures, nothing to download
+    PAPER = "paper"
 
 
 class ReceiptStatus(StrEnum):
@@ -38,18 +61,29 @@ class ReceiptStatus(StrEnum):
     recorded on every recipient's row of the register until the recipient answers 15 or 16.
     """
 
+    #: 01 the document arrived at the recipient (đã đến)
     RECEIVED = "01"
+    #: 02 the recipient refuses the document (từ chối tiếp nhận); the statement must say why
     REJECTED = "02"
+    #: 03 the recipient's clerk accepted it into its register (đã tiếp nhận)
     ACCEPTED = "03"
+    #: 04 assigned to someone to handle (phân công)
     ASSIGNED = "04"
+    #: 05 being handled (đang xử lý)
     PROCESSING = "05"
+    #: 06 handling completed (hoàn thành)
     COMPLETED = "06"
-    RECALL = "13"  # the sender asks for the document back (never a recipient's receipt)
-    CHANGE_ACCEPTED = "15"  # the recipient agrees to a recall or update
-    CHANGE_REJECTED = "16"  # the recipient refuses a recall or update
+    #: 13 the sender asks for the document back (never a recipient's receipt)
+    RECALL = "13"
+    #: 15 the recipient agrees to a recall or update
+    CHANGE_ACCEPTED = "15"
+    #: 16 the recipient refuses a recall or update
+    CHANGE_REJECTED = "16"
 
     @property
     def answers_change(self) -> bool:
+        """Whether this status answers a recall or update (15 accepted, 16 refused), which needs one
+        pending."""
         return self in (ReceiptStatus.CHANGE_ACCEPTED, ReceiptStatus.CHANGE_REJECTED)
 
     @classmethod
@@ -64,6 +98,8 @@ class ReceiptStatus(StrEnum):
 
     @property
     def label(self) -> str:
+        """The status's name in lower case (``received``, ``accepted``, …), as receipts and pages
+        show it."""
         return self.name.lower()
 
 
@@ -146,6 +182,7 @@ class DocumentMetadata:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The metadata as the JSON of an upload's ``metadata`` field (recipients as a list)."""
         return {
             "recipients": list(self.recipients),
             "subject": self.subject,

@@ -21,6 +21,21 @@ _HEX = set("0123456789abcdef")
 
 @dataclass(frozen=True)
 class ReceiptStatement:
+    """A receiver's status of one document (edXML status 01–06, or 15/16 answering a recall or
+    update): the signed wire format of a receipt.
+
+    The receiving body signs the exact bytes of :meth:`to_bytes` (canonical JSON of these fields,
+    ``type: edxml-status`` and the status's name) with its own signing certificate, as a detached
+    CMS signature sent beside it. The hub accepts it only if it names this document and this
+    receiver, if ``sha256`` is the SHA-256 of the document as the sender sent it, and if the
+    signature passes and is the receiver's own; it then time-stamps the signature and keeps both
+    bytes, so anyone can later prove which bytes arrived, when and in what state.
+
+    ``time``: when the receiver says so (timezone-aware); ``reason``: required for REJECTED;
+    ``verification``: the receiver's own validation of the document's signature (e.g.
+    ``TOTAL_PASSED``).
+    """
+
     document_id: str
     sha256: str
     status: ReceiptStatus
@@ -34,6 +49,8 @@ class ReceiptStatement:
         return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
     def to_dict(self) -> dict[str, str]:
+        """The statement's fields as signed (times as ISO 8601 with ``Z``); :meth:`to_bytes`
+        serialises exactly this."""
         return {
             "type": "edxml-status",
             "document_id": self.document_id,

@@ -60,6 +60,7 @@ class StatusCode(StrEnum):
 
     @property
     def label(self) -> str:
+        """The code's name in lower case (``received``, ``accepted``, …) for people and JSON."""
         return self.name.lower()
 
 
@@ -92,6 +93,7 @@ def doc_type_of(type_name: str) -> str:
 
 
 def format_date(value: date) -> str:
+    """*value* as edXML writes dates (``yyyy/MM/dd``)."""
     return value.strftime(DATE_FORMAT)
 
 
@@ -133,4 +135,5 @@ def parse_time(text: str | None, *, field: str) -> datetime | None:
 
 
 def utc(value: datetime) -> datetime:
+    """*value* (timezone-aware) in UTC."""
     return value.astimezone(UTC)

@@ -39,6 +39,8 @@ def edxml_document_id(*, organ_id: str, number: str, doc_date: date | None, crea
 
 
 def organization(body: Body) -> Organization:
+    """*body* as an edXML ``Organization`` (its organ id, its Vietnamese name); raises InputError
+    when the bodies file gives it no ``organ_id``."""
     if not body.organ_id:
         raise InputError(f"body {body.id} has no organ_id in the bodies file: it cannot speak edXML",
                          code="no-organ-id")

@@ -61,6 +61,9 @@ class ResponseFor:
 
 @dataclass(frozen=True)
 class StaffInfo:
+    """``StaffInfo``: who handles the document at the sending organ (department, person, e-mail,
+    phone)."""
+
     department: str = ""
     staff: str = ""
     email: str = ""
@@ -69,6 +72,9 @@ class StaffInfo:
 
 @dataclass(frozen=True)
 class Trace:
+    """One ``TraceHeader`` entry: an organ the package passed through, and when (None when
+    unreadable or absent)."""
+
     organ_id: str
     timestamp: datetime | None
 
@@ -92,6 +98,9 @@ class UpdateInfo:
 
 @dataclass(frozen=True)
 class Business:
+    """``Bussiness`` (sic, QCVN 102's spelling): the operation a package carries (new, recall,
+    update, replace), why, and on which document."""
+
     doc_type: BusinessDocType = BusinessDocType.NEW
     reason: str = ""
     document_id: str = ""  # the document the operation targets (update)
@@ -114,13 +123,16 @@ class Attachment:
 
     @property
     def sha256(self) -> str:
+        """The SHA-256 of the decoded bytes, in hex."""
         return hashlib.sha256(self.data).hexdigest()
 
     @property
     def size(self) -> int:
+        """The decoded size in bytes."""
         return len(self.data)
 
     def summary(self) -> dict[str, Any]:
+        """What the pages and ``edxml show --json`` show of an attachment (its bytes left out)."""
         return {"content_id": self.content_id, "name": self.name, "content_type": self.content_type,
                 "size": self.size, "sha256": self.sha256, "zipped": self.zipped}
 
@@ -161,10 +173,12 @@ class DocumentPackage:
 
     @property
     def kind(self) -> str:
+        """``document``: this package carries a document (see :class:`StatusPackage`)."""
         return "document"
 
     @property
     def code(self) -> str:
+        """The document's code: number and notation joined as written on paper (e.g. ``12/QĐ-TW``)."""
         return join_code(self.code_number, self.code_notation)
 
     def summary(self) -> dict[str, Any]:
@@ -213,13 +227,16 @@ class StatusPackage:
 
     @property
     def kind(self) -> str:
+        """``status``: this package answers a document with a status code."""
         return "status"
 
     @property
     def status_code(self) -> str:
+        """The two-digit status code as sent, whether or not it is one we know."""
         return self.status.value if isinstance(self.status, StatusCode) else self.status
 
     def summary(self) -> dict[str, Any]:
+        """What the pages and ``edxml show --json`` show of a status package."""
         return {
             "kind": "status",
             "from": _org(self.sender),

@@ -36,6 +36,9 @@ from exchange.pki.path import PathValidator
 
 
 class XmlSignatureStatus(StrEnum):
+    """What checking a package's XMLDSig found: valid, invalid (altered), untrusted (certificate),
+    the SDK's placeholder, or absent."""
+
     VALID = "valid"  # XMLDSig verified and the signer's certificate path validated
     INVALID = "invalid"  # the package was altered or the signature does not match
     UNTRUSTED = "untrusted"  # the signature matches, but the certificate does not validate
@@ -55,13 +58,16 @@ class XmlSignatureReport:
 
     @property
     def valid(self) -> bool:
+        """Whether the XML signature verified and its certificate path validated."""
         return self.status is XmlSignatureStatus.VALID
 
     def summary(self) -> str:
+        """One line: the status, the signer if known, and why."""
         who = f" by {self.signer or self.subject}" if (self.signer or self.subject) else ""
         return f"XML signature {self.status.value}{who}: {self.detail}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data (status, detail, signer, subject, signing time)."""
         return {"status": self.status.value, "detail": self.detail, "signer": self.signer,
                 "subject": self.subject, "at": self.at.isoformat() if self.at else None}
 
@@ -101,30 +107,32 @@ def verify_package(xml: bytes, *, validator: PathValidator | None, at: datetime)
     if not certs:
         return XmlSignatureReport(XmlSignatureStatus.INVALID, "the signature carries no X509Certificate", at=at)
     leaf = certs[0]
-    who = {"signer": body_id_of(leaf), "subject": common_name_of(leaf), "at": at}
+    signer, subject = body_id_of(leaf), common_name_of(leaf)
+
+    def found(status: XmlSignatureStatus, detail: str) -> XmlSignatureReport:
+        return XmlSignatureReport(status, detail, signer=signer, subject=subject, at=at)
+
     try:
         result = XMLVerifier().verify(xml, x509_cert=leaf, expect_config=SignatureConfiguration(
             require_x509=True, expect_references=1, verification_time=at))
     except (InvalidSignature, InvalidDigest) as exc:
-        return XmlSignatureReport(XmlSignatureStatus.INVALID, f"the package does not match its signature ({exc})",
-                                  **who)
+        return found(XmlSignatureStatus.INVALID, f"the package does not match its signature ({exc})")
     except InvalidCertificate as exc:
-        return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, f"certificate: {exc}", **who)
+        return found(XmlSignatureStatus.UNTRUSTED, f"certificate: {exc}")
     except (InvalidInput, SignXMLException, ValueError) as exc:
-        return XmlSignatureReport(XmlSignatureStatus.INVALID, f"malformed signature ({exc})", **who)
+        return found(XmlSignatureStatus.INVALID, f"malformed signature ({exc})")
     signed_root = result.signed_xml  # type: ignore[union-attr]
     # Against signature wrapping: the signed reference must be the whole package.
     if signed_root is None or etree.QName(signed_root).localname != "edXML":
-        return XmlSignatureReport(XmlSignatureStatus.INVALID, "the signature does not cover the whole package",
-                                  **who)
+        return found(XmlSignatureStatus.INVALID, "the signature does not cover the whole package")
     if validator is None:
-        return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, "the package matches its signature, but no trust "
-                                  "anchor was given to check the signer's certificate", **who)
+        return found(XmlSignatureStatus.UNTRUSTED, "the package matches its signature, but no trust "
+                     "anchor was given to check the signer's certificate")
     path = validator.validate(leaf, at=at, intermediates=certs[1:])
     if not path.ok:
-        return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, f"signer certificate: {path.detail}", **who)
-    return XmlSignatureReport(XmlSignatureStatus.VALID, "XMLDSig over the whole package verified; signer's "
-                              "certificate chains to the root and is not revoked", **who)
+        return found(XmlSignatureStatus.UNTRUSTED, f"signer certificate: {path.detail}")
+    return found(XmlSignatureStatus.VALID, "XMLDSig over the whole package verified; signer's "
+                 "certificate chains to the root and is not revoked")
 
 
 def _certificates(signature: etree._Element) -> list[x509.Certificate]:

@@ -17,23 +17,26 @@ through a transaction of its own, as if it had come alone.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
 from exchange.cms import ValidationReport
-from exchange.domain.documents import Channel, Classification, DocumentMetadata
+from exchange.domain.documents import Channel, Classification, DeliveryState, DocumentMetadata
 from exchange.domain.text import safe_filename
 from exchange.errors import InputError
 from exchange.hub import log_events, repeats
 from exchange.hub.blobs import Staged
 from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
-from exchange.hub.store.models import DeliveryPublic, DocumentPublic, as_stored
+from exchange.hub.store.models import DeliveryPublic, Document, DocumentPublic, as_stored
+from exchange.hub.store.writes import DocumentCreate
+from exchange.hub.verdicts import Verdict
 
 if TYPE_CHECKING:
     from exchange.hub.service import ExchangeService, Upload
@@ -54,6 +57,8 @@ class Submission:
     signature: bytes | None
     at: datetime
     document_id: str | None = None
+    #: :func:`~exchange.hub.verdicts.judge` already run on this signature (the simulator's workers)
+    verdict: Verdict | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -68,8 +73,8 @@ class _Judged:
     index: int
     submission: Submission
     blobs: list[Staged]
-    row: dict[str, Any]
-    state: str
+    row: DocumentCreate
+    state: DeliveryState
     reason: str
     report: ValidationReport | None
 
@@ -158,7 +163,8 @@ def _answer_repeats(service: ExchangeService, submissions: Sequence[Submission],
 
 
 def _judge(service: ExchangeService, index: int, submission: Submission, content: Staged) -> _Judged:
-    """Validate the signature and time-stamp an accepted one: the document's row, unwritten."""
+    """The hub's verdict on the signature (validated, time-stamped if accepted): the document's
+    row, unwritten."""
     at, signature = submission.at, submission.signature
     report: ValidationReport | None = None
     reason = ""
@@ -166,32 +172,19 @@ def _judge(service: ExchangeService, index: int, submission: Submission, content
     if signature is None:
         channel = Channel.UNSIGNED
     else:
-        # Without current revocation data a revoked signer would pass: refuse to judge.
-        service.trust.require_current(at=at)
         # The upload was hashed as it was staged: the verifier need not read it again.
-        report = service.trust.verifier().verify(content.path, signature, at=at,
-                                                 sha256=bytes.fromhex(content.sha256))
-        signer = report.signer.body_id if report.signer else None
-        if not report.passed:
-            channel, reason = Channel.SIGNED_INVALID, "invalid-signature"
-        elif signer != submission.sender:
-            channel, reason = Channel.SIGNED_INVALID, "signer-mismatch"
-        else:
-            channel = Channel.SIGNED_VALID
-            signature, report = service._stamp(signature, report, at=at)
+        verdict = service._verdict(submission.verdict, sender=submission.sender, content=content.path,
+                                   content_sha256=content.sha256, signature=signature, at=at)
+        report, reason, signature = verdict.report, verdict.reason, verdict.signature
+        channel = Channel.SIGNED_VALID if verdict.accepted else Channel.SIGNED_INVALID
         blobs.append(service.blobs.stage_bytes(signature))
     upload = submission.upload
-    row = document_row(
+    row = new_document(
         submission.document_id, submission.metadata, sender=submission.sender, channel=channel, at=at,
         filename=safe_filename(upload.filename), media_type=(upload.media_type or "")[:128] or None,
         sha256=content.sha256, size=content.size,
-        signature_sha256=blobs[1].sha256 if signature is not None else None,
-        indication=report.indication.value if report else None,
-        sub_indication=report.sub_indication.value if report and report.sub_indication else None,
-        report_json=report.to_json() if report else None,
-        signer=report.signer.body_id if report and report.signer else None,
-    )
-    state = "refused" if channel is Channel.SIGNED_INVALID else "delivered"
+        signature_sha256=blobs[1].sha256 if signature is not None else None, report=report)
+    state = DeliveryState.REFUSED if channel is Channel.SIGNED_INVALID else DeliveryState.DELIVERED
     return _Judged(index, submission, blobs, row, state, reason, report)
 
 
@@ -205,7 +198,7 @@ def _record(service: ExchangeService, judged: list[_Judged], answers: list[Answe
                 sender, recipients, at = j.submission.sender, j.submission.metadata.recipients, j.submission.at
                 repo.add_document(session, row=j.row, recipients=recipients, state=j.state, at=at)
                 repo.add_event(session, at=at, actor=sender, action="refused" if j.reason else "accepted",
-                               document_id=j.row["id"], detail=j.reason or j.row["channel"])
+                               document_id=j.row.id, detail=j.reason or j.row.channel.value)
                 entries += log_events.document_entries(j.row, recipients=recipients, state=j.state,
                                                        reason=j.reason, report=j.report, at=at)
             service.log.append(session, entries)
@@ -224,12 +217,12 @@ def _record(service: ExchangeService, judged: list[_Judged], answers: list[Answe
                 raise
             try:
                 answers[j.index] = service._repeat(session, existing, j.submission.metadata, _kind(j.submission),
-                                                   j.row["sha256"])
+                                                   j.row.sha256)
             except Exception as exc:
                 answers[j.index] = exc
             return
     for j in judged:
-        public = new_document_public(j.row, j.submission.metadata.recipients, j.state)
+        public = new_public(j.row, j.submission.metadata.recipients, j.state)
         try:
             if j.reason:
                 service._refuse(public, j.reason, j.report)
@@ -238,22 +231,40 @@ def _record(service: ExchangeService, judged: list[_Judged], answers: list[Answe
             answers[j.index] = exc
 
 
-def document_row(document_id: str | None, metadata: DocumentMetadata, *, sender: str, channel: Channel,
-                 at: datetime, **file: Any) -> dict[str, Any]:
-    """A document's column values: the metadata, the channel, and (electronic) the *file*'s."""
-    return {"id": document_id or str(uuid.uuid4()), "message_id": metadata.message_id, "sender": sender,
-            "number": metadata.number, "doc_type": metadata.doc_type, "subject": metadata.subject,
-            "doc_date": metadata.doc_date, "classification": metadata.classification.value,
-            "channel": channel.value, "created_at": as_stored(at), **file}
+def new_document(document_id: str | None, metadata: DocumentMetadata, *, sender: str, channel: Channel,
+                  at: datetime, filename: str | None = None, media_type: str | None = None,
+                  sha256: str | None = None, size: int | None = None, signature_sha256: str | None = None,
+                  report: ValidationReport | None = None) -> DocumentCreate:
+    """A document's row: the metadata, the channel, and (electronic) its file, signature and the
+    hub's *report* on it."""
+    return DocumentCreate(
+        id=document_id or str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
+        number=metadata.number, doc_type=metadata.doc_type, subject=metadata.subject, doc_date=metadata.doc_date,
+        classification=metadata.classification, channel=channel, created_at=as_stored(at),
+        filename=filename, media_type=media_type, sha256=sha256, size=size, signature_sha256=signature_sha256,
+        indication=report.indication if report else None,
+        sub_indication=report.sub_indication.value if report and report.sub_indication else None,
+        report_json=report.to_json() if report else None,
+        signer=report.signer.body_id if report and report.signer else None)
 
 
-_DOCUMENT_PUBLIC = ("id", "message_id", "sender", "number", "doc_type", "subject", "doc_date", "classification",
-                    "channel", "filename", "sha256", "size", "indication", "sub_indication", "created_at")
-
-
-def new_document_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: str) -> DocumentPublic:
+def new_public(row: DocumentCreate, recipients: tuple[str, ...], state: DeliveryState) -> DocumentPublic:
     """The answer for a document just registered, built from what was written (no re-read):
-    the same as the stored rows would give."""
-    deliveries = [DeliveryPublic(recipient=r, state=state, sent_at=row["created_at"]) for r in sorted(recipients)]
-    return DocumentPublic(recipients=[d.recipient for d in deliveries], deliveries=deliveries,
-                          **{name: row.get(name) for name in _DOCUMENT_PUBLIC})
+    the same as the stored rows give."""
+    return public_of(row, [DeliveryPublic(recipient=r, state=state, sent_at=row.created_at)
+                           for r in sorted(recipients)])
+
+
+def public_of(doc: Document | DocumentCreate, deliveries: list[DeliveryPublic], *,
+              with_report: bool = False) -> DocumentPublic:
+    """The one mapping of a document's columns to its public model (stored or just written)."""
+    return DocumentPublic(
+        id=doc.id, message_id=doc.message_id, sender=doc.sender,
+        recipients=[d.recipient for d in deliveries], number=doc.number, doc_type=doc.doc_type,
+        subject=doc.subject, doc_date=doc.doc_date, classification=doc.classification,
+        channel=doc.channel, filename=doc.filename, sha256=doc.sha256, size=doc.size,
+        indication=doc.indication, sub_indication=doc.sub_indication, created_at=doc.created_at,
+        deliveries=deliveries,
+        report=json.loads(doc.report_json) if with_report and doc.report_json else None,
+    )
+

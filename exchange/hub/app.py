@@ -18,7 +18,7 @@ from exchange.hub.evidence import Evidence
 from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.intake import Intake
 from exchange.hub.jsonbody import JsonBodyLimit
-from exchange.hub.people import AccessLog, Accounts
+from exchange.hub.people import AccessLog, Accounts, Passwords
 from exchange.hub.people.accounts import LoginPolicy
 from exchange.hub.routes import audit, auth, documents, edxml, log, measures, registry, tsa
 from exchange.hub.service import ExchangeService
@@ -55,6 +55,9 @@ def create_app(settings: HubSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Build what the hub serves with when the server starts (the service, after sweeping
+        partial uploads a crash left; tokens, accounts, the access log) and release it when it
+        stops."""
         service = build_service(settings)
         with service.blobs.exclusive():  # waits for any other worker's upload in flight
             swept = service.blobs.sweep_tmp()
@@ -75,7 +78,8 @@ def create_app(settings: HubSettings) -> FastAPI:
         scale, base = settings.clock.scale, LoginPolicy()
         policy = replace(base, window=scale(base.window), lockout=scale(base.lockout),
                          session_ttl=scale(base.session_ttl), token_ttl=scale(base.token_ttl))
-        app.state.accounts = Accounts(service.engine, bodies=service.bodies, policy=policy)
+        app.state.accounts = Accounts(service.engine, bodies=service.bodies, policy=policy,
+                                      passwords=Passwords.at_cost(settings.password_cost))
         app.state.access_log = AccessLog(service.engine)
         try:
             yield

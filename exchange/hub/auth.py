@@ -69,6 +69,8 @@ class TokenService:
 
     # -- challenges -----------------------------------------------------------------------
     def challenge(self, body_id: str, *, at: datetime) -> str:
+        """A sealed challenge for body *body_id* to sign (login step 1): random, and valid for
+        ``challenge_ttl`` from *at*."""
         return self._seal({"typ": "challenge", "sub": body_id, "nonce": secrets.token_urlsafe(24),
                            "exp": int((at + self.challenge_ttl).timestamp())})
 
@@ -79,11 +81,15 @@ class TokenService:
 
     # -- tokens ---------------------------------------------------------------------------
     def issue(self, body_id: str, serial: int, *, at: datetime) -> tuple[str, datetime]:
+        """A bearer token for *body_id*, bound to the *serial* of the certificate it proved, and
+        when it expires."""
         expires = at + self.token_ttl
         token = self._seal({"typ": "token", "sub": body_id, "ser": f"{serial:x}", "exp": int(expires.timestamp())})
         return token, expires
 
     def check(self, token: str, *, at: datetime) -> Principal:
+        """The body a bearer *token* names; NotAuthenticatedError when the hub did not issue it
+        or it expired at *at*."""
         claims = self._open(token, "token", at=at)
         return Principal(str(claims["sub"]), int(str(claims["ser"]), 16),
                          datetime.fromtimestamp(int(str(claims["exp"])), tz=at.tzinfo))

@@ -57,6 +57,8 @@ class Manifest:
     documents: int
 
     def summary(self) -> str:
+        """One line: the database kind, when the backup was made, and how many documents and blobs
+        it holds."""
         return (f"{self.database} backup of {self.created_at}: {self.documents} documents, "
                 f"{self.blobs} blobs ({self.blob_bytes} bytes)")
 

@@ -55,7 +55,9 @@ class Staged:
 
 
 class BlobStore:
-    """Content-addressed files under *root*; fsynced before they count when *durable*."""
+    """Document bytes on disk under *root*, named by their SHA-256 (see the module docstring):
+    written whole or not at all, stored once, owner-only, fsynced when *durable*. Creates *root*
+    and its ``tmp/`` folder; raises NotFoundError for a blob it does not hold."""
 
     def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
@@ -69,7 +71,8 @@ class BlobStore:
         self._syncers_lock = threading.Lock()
 
     def path(self, sha256: str) -> Path:
-        """Where the blob *sha256* is (or would be); NotFoundError if that is no SHA-256."""
+        """Where the blob *sha256* lives (whether or not it exists); NotFoundError for anything
+        but 64 lower-case hex digits, so no client string becomes a path."""
         if _SHA256_HEX.fullmatch(sha256) is None:
             raise NotFoundError(f"no blob {sha256!r}")
         return self.root / sha256[:2] / sha256[2:]
@@ -81,7 +84,7 @@ class BlobStore:
         return staged.sha256, staged.size
 
     def put_bytes(self, data: bytes) -> str:
-        """Store *data*; returns its SHA-256 (hex)."""
+        """Store *data*; returns its SHA-256 (hex). Storing the same bytes again writes nothing."""
         staged = self.stage_bytes(data)
         self.place([staged])
         return staged.sha256
@@ -236,12 +239,14 @@ class BlobStore:
             self._fsync_all(sorted(folders), folders=True)
 
     def read(self, sha256: str) -> bytes:
+        """The bytes of blob *sha256*; NotFoundError when it is not stored."""
         try:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:
             raise NotFoundError(f"no stored content {sha256}") from None
 
     def exists(self, sha256: str) -> bool:
+        """Whether blob *sha256* is stored."""
         return self.path(sha256).is_file()
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from exchange.domain.business import BusinessAction, BusinessStatement
-from exchange.domain.documents import Channel, ReceiptStatus
+from exchange.domain.documents import Channel, DeliveryState, ReceiptStatus
 from exchange.errors import (
     ConflictError,
     InputError,
@@ -26,7 +26,8 @@ from exchange.errors import (
     RejectedError,
 )
 from exchange.hub.store import repository as repo
-from exchange.hub.store.models import BusinessEvent, BusinessEventPublic, as_stored
+from exchange.hub.store.models import BusinessEvent, BusinessEventPublic, Document, as_stored
+from exchange.hub.store.writes import BusinessEventCreate
 
 if TYPE_CHECKING:
     from exchange.hub.service import ExchangeService
@@ -58,7 +59,7 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
         if doc.sender != body:
             raise NotAuthorizedError(f"only the sender ({doc.sender}) can {parsed.action.value} document {document_id}")
         history = repo.business_events_of(session, document_id=document_id)
-        if any(e.action == BusinessAction.REPLACE.value and e.document_id == document_id for e in history):
+        if any(e.action is BusinessAction.REPLACE and e.document_id == document_id for e in history):
             raise ConflictError(f"document {document_id} was already replaced", code="already-replaced")
         changes: dict[str, Any] = {}
         if parsed.action is BusinessAction.RECALL:
@@ -67,10 +68,11 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
             changes = _update(session, doc, parsed.changes)
         else:
             _replace(session, body, document_id, parsed.replacement)
-        row = {"document_id": document_id, "related_id": parsed.replacement or None, "action": parsed.action.value,
-               "sender": body, "reason": parsed.reason, "changes_json": json.dumps(changes, ensure_ascii=False),
-               "statement": statement, "signature": signature, "indication": report.indication.value,
-               "report_json": report.to_json(), "stated_at": as_stored(parsed.time), "created_at": as_stored(at)}
+        row = BusinessEventCreate(
+            document_id=document_id, related_id=parsed.replacement or None, action=parsed.action, sender=body,
+            reason=parsed.reason, changes_json=json.dumps(changes, ensure_ascii=False), statement=statement,
+            signature=signature, indication=report.indication, report_json=report.to_json(),
+            stated_at=as_stored(parsed.time), created_at=as_stored(at))
         event_id = repo.add_business_event(session, row=row)
         detail = parsed.reason
         if parsed.action is BusinessAction.REPLACE:
@@ -82,23 +84,24 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
             repo.add_event(session, at=at, actor=body, action=f"{parsed.action.value}-signed",
                            document_id=document_id, detail=detail)
         session.commit()
-    return public(BusinessEvent(id=event_id, **row))
+    return _public(event_id, row)
 
 
-def _recall(session: Session, channel: str, document_id: str, history: list[BusinessEvent], at: datetime) -> None:
-    if channel == Channel.PAPER.value:
+def _recall(session: Session, channel: Channel, document_id: str, history: list[BusinessEvent], at: datetime) -> None:
+    if channel is Channel.PAPER:
         raise InputError(f"document {document_id} was sent on paper: recall it on paper", code="not-electronic")
-    if any(e.action == BusinessAction.RECALL.value for e in history):
+    if any(e.action is BusinessAction.RECALL for e in history):
         raise ConflictError(f"document {document_id} is already recalled", code="already-recalled")
-    delivered = [d for d in repo.deliveries_of(session, document_id=document_id) if d.state == "delivered"]
+    delivered = [d for d in repo.deliveries_of(session, document_id=document_id) if d.state is DeliveryState.DELIVERED]
     if not delivered:
         raise ConflictError(f"document {document_id} was never delivered: there is nothing to recall",
                             code="not-delivered")
-    for delivery in (d for d in delivered if d.id is not None):
-        repo.update_delivery(session, delivery_id=delivery.id, status=ReceiptStatus.RECALL.value, status_at=at)
+    for delivery in delivered:
+        if delivery.id is not None:
+            repo.record_status(session, delivery_id=delivery.id, status=ReceiptStatus.RECALL, at=at)
 
 
-def _update(session: Session, doc: Any, changes: dict[str, str]) -> dict[str, Any]:
+def _update(session: Session, doc: Document, changes: dict[str, str]) -> dict[str, Any]:
     from datetime import date
 
     applied: dict[str, Any] = {}
@@ -124,17 +127,17 @@ def _replace(session: Session, body: str, document_id: str, replacement: str) ->
         raise NotFoundError(f"no document {replacement} (the replacement must be sent first)")
     if new.sender != body:
         raise NotAuthorizedError(f"the replacement {replacement} was sent by {new.sender}, not {body}")
-    if new.channel != Channel.SIGNED_VALID.value:
+    if new.channel is not Channel.SIGNED_VALID:
         raise InputError(f"the replacement {replacement} must be a signed document the hub accepted "
                          f"(it is {new.channel})", code="replacement-not-signed")
-    if any(e.action == BusinessAction.REPLACE.value and e.related_id == replacement
+    if any(e.action is BusinessAction.REPLACE and e.related_id == replacement
            for e in repo.business_events_of(session, document_id=replacement)):
         raise ConflictError(f"document {replacement} already replaces another document", code="already-replaces")
 
 
 def require_pending_change(session: Session, *, document_id: str) -> None:
     """Raise ConflictError unless a recall or update of the document awaits its recipients' answer."""
-    if not any(e.action in (BusinessAction.RECALL.value, BusinessAction.UPDATE.value) and e.document_id == document_id
+    if not any(e.action in (BusinessAction.RECALL, BusinessAction.UPDATE) and e.document_id == document_id
                for e in repo.business_events_of(session, document_id=document_id)):
         raise ConflictError(f"no recall or update of document {document_id} awaits an answer (15/16 answer one)",
                             code="nothing-to-answer")
@@ -152,17 +155,24 @@ def relations(service: ExchangeService, *, document_ids: list[str]) -> dict[str,
     with Session(service.engine) as session:
         for doc_id, found in repo.business_relations(session, document_ids=document_ids).items():
             for e in found:
-                if e.action == BusinessAction.REPLACE.value:
+                if e.action is BusinessAction.REPLACE:
                     pair = ("replaced by", e.related_id or "") if e.document_id == doc_id else ("replaces", e.document_id)
                 else:
-                    pair = ({"recall": "recalled", "update": "updated"}[e.action], "")
+                    pair = ({BusinessAction.RECALL: "recalled", BusinessAction.UPDATE: "updated"}[e.action], "")
                 out.setdefault(doc_id, []).append(pair)
     return out
 
 
 def public(event: BusinessEvent) -> BusinessEventPublic:
+    """The API's view of a stored business *event*: its statement as text and its signature in
+    base64."""
+    return _public(event.id or 0, event)
+
+
+def _public(event_id: int, event: BusinessEvent | BusinessEventCreate) -> BusinessEventPublic:
+    """:func:`public` of a business event's columns (stored, or just written as *event_id*)."""
     return BusinessEventPublic(
-        id=event.id or 0, document_id=event.document_id, related_id=event.related_id, action=event.action,
+        id=event_id, document_id=event.document_id, related_id=event.related_id, action=event.action,
         sender=event.sender, reason=event.reason, changes=json.loads(event.changes_json or "{}"),
         stated_at=event.stated_at, created_at=event.created_at, indication=event.indication,
         statement=event.statement.decode("utf-8"), signature_b64=base64.b64encode(event.signature).decode())

@@ -25,6 +25,7 @@ _bearer = HTTPBearer(auto_error=False, description="token from POST /api/auth/to
 
 
 async def get_service(request: Request) -> ExchangeService:
+    """The hub's ExchangeService (a dependency: ``ServiceDep``)."""
     return request.app.state.service  # type: ignore[no-any-return]
 
 
@@ -33,10 +34,13 @@ async def get_intake(request: Request) -> Intake:
 
 
 async def get_tokens(request: Request) -> TokenService:
+    """The hub's TokenService, which issues and checks bodies' challenges and tokens
+    (``TokensDep``)."""
     return request.app.state.tokens  # type: ignore[no-any-return]
 
 
 async def get_trust(request: Request) -> Trust:
+    """The hub's Trust: its root, current CRLs and TSA (``TrustDep``)."""
     return request.app.state.trust  # type: ignore[no-any-return]
 
 

@@ -34,6 +34,7 @@ class Evidence:
 
     @cached_property
     def credential(self) -> Credential:
+        """The hub's signing credential (loaded once), which signs checkpoints."""
         return self.service.trust.store.hub_credential()
 
     def checkpoint(self, *, at: datetime, force: bool = False) -> SignedCheckpoint:
@@ -41,6 +42,7 @@ class Evidence:
         return self.service.log.checkpoint(credential=self.credential, at=at, force=force)
 
     def document_ids(self, period: Period) -> Iterator[str]:
+        """The ids of the documents registered in *period*, oldest first, streamed."""
         with Session(self.service.engine) as session:
             yield from repo.document_ids(session, start=period.start, end=period.end)
 

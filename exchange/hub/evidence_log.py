@@ -69,6 +69,8 @@ class Append:
 
 @dataclass(frozen=True)
 class StoredEntry:
+    """A log entry as stored: its index in the log and its exact leaf bytes."""
+
     index: int
     leaf: bytes
 
@@ -126,6 +128,7 @@ class EvidenceLog:
 
     # -- reading ------------------------------------------------------------------------
     def head(self) -> Frontier:
+        """The log's current frontier: its size and the hashes that make its root."""
         with self.engine.connect() as connection:
             size, border = connection.execute(_READ_HEAD).one()
         return Frontier.from_bytes(size, border)
@@ -192,10 +195,14 @@ class EvidenceLog:
         return found
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
+        """The inclusion proof of entry *index* in the tree of *size* entries; raises
+        ProofRangeError when *size* is beyond the log."""
         self._check_size(size)
         return inclusion_proof(index, size, self.read_nodes)
 
     def consistency(self, first: int, second: int) -> list[bytes]:
+        """The consistency proof from the tree of *first* entries to that of *second*; raises
+        ProofRangeError when *second* is beyond the log."""
         self._check_size(second)
         return consistency_proof(first, second, self.read_nodes)
 
@@ -206,6 +213,7 @@ class EvidenceLog:
 
     # -- checkpoints --------------------------------------------------------------------
     def latest_checkpoint(self) -> SignedCheckpoint | None:
+        """The largest signed checkpoint stored, or None before the first."""
         with self.engine.connect() as connection:
             row = connection.execute(select(_CHECKPOINT.c.note, _CHECKPOINT.c.cms)
                                      .order_by(_CHECKPOINT.c.size.desc()).limit(1)).first()

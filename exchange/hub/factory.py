@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from exchange.clock import clock_from_option
 from exchange.config import Settings
 from exchange.hub.app import create_app
+from exchange.hub.people.passwords import PRODUCTION_COST, TEST_COST
 from exchange.hub.settings import HubSettings
 
 
@@ -23,4 +24,5 @@ def app_from_env() -> FastAPI:
         durable=os.environ.get("EXCHANGE_DURABLE", "1") != "0",
         clock=clock_from_option(os.environ.get("EXCHANGE_CLOCK")),
         mtls=bool(os.environ.get("EXCHANGE_MTLS")),
+        password_cost=TEST_COST if os.environ.get("EXCHANGE_TEST_PASSWORD_COST") else PRODUCTION_COST,
     ))

@@ -41,10 +41,12 @@ CSRF_HEADER = "x-csrf-token"
 
 
 async def get_accounts(request: Request) -> Accounts:
+    """The hub's accounts (a dependency: ``AccountsDep``)."""
     return request.app.state.accounts  # type: ignore[no-any-return]
 
 
 async def get_access_log(request: Request) -> AccessLog:
+    """The hub's access log (a dependency: ``AccessLogDep``)."""
     return request.app.state.access_log  # type: ignore[no-any-return]
 
 
@@ -80,6 +82,7 @@ def require(permission: Permission) -> Callable[[Viewer], Awaitable[Viewer]]:
     """A dependency: the viewer, if their role grants *permission*; 403 otherwise."""
 
     async def allowed(viewer: ViewerDep) -> Viewer:
+        """The viewer, once it holds the permission (403 otherwise)."""
         viewer.require(permission)
         return viewer
 
@@ -105,6 +108,7 @@ async def check_csrf(request: Request, viewer: ViewerDep) -> None:
 
 
 def client_of(request: Request) -> str:
+    """The client's address for the access log (empty when the server does not know it)."""
     return request.client.host if request.client else ""
 
 
@@ -152,5 +156,6 @@ def set_session_cookie(request: Request, response: Response, secret: str, *, max
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
+    """Remove the login cookie from the browser (logout, or a session that ended)."""
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
                            secure=request.url.scheme == "https")

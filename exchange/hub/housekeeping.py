@@ -29,6 +29,8 @@ class Collected:
     dry_run: bool = False
 
     def summary(self) -> str:
+        """One line: what was (or would be) removed, bytes freed, partial uploads, and what was
+        kept."""
         verb = "would remove" if self.dry_run else "removed"
         return (f"{verb} {self.removed} unreferenced blob(s) ({self.freed_bytes} bytes) and "
                 f"{self.partial_uploads} partial upload(s); kept {self.kept}")

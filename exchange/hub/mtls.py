@@ -27,6 +27,8 @@ class PeerCertificateProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-typ
     """uvicorn's HTTP protocol, passing the TLS client certificate to the app in the scope."""
 
     def connection_made(self, transport: Any) -> None:  # noqa: ANN401 - asyncio's transport
+        """Accept the TLS connection and hand its client certificate (DER) to every request on
+        it, in the ASGI scope's ``tls`` extension."""
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
@@ -35,6 +37,8 @@ class PeerCertificateProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-typ
         inner: Any = cast("Any", self).app  # uvicorn leaves the attribute unannotated
 
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: ANN401
+            """The application, with this connection's client certificate in each request's
+            scope."""
             scope.setdefault("extensions", {})["tls"] = {"client_cert_der": der}
             await inner(scope, receive, send)
 

@@ -54,22 +54,33 @@ class DocumentMetadataIn(BaseModel):
 
 
 class PemResponse(Response):
+    """A PEM file (certificates, a CRL in PEM): ``application/x-pem-file`` in the API's
+    description."""
+
     media_type = "application/x-pem-file"
 
 
 class CmsResponse(Response):
+    """A detached CMS signature (DER): ``application/pkcs7-signature``."""
+
     media_type = "application/pkcs7-signature"
 
 
 class CrlResponse(Response):
+    """A DER CRL: ``application/pkix-crl`` (RFC 5280 §4.2.1.13)."""
+
     media_type = "application/pkix-crl"  # RFC 5280 §4.2.1.13: a DER CRL over HTTP
 
 
 class TimestampReplyResponse(Response):
+    """An RFC 3161 ``TimeStampResp`` (DER): ``application/timestamp-reply``."""
+
     media_type = "application/timestamp-reply"  # RFC 3161 §3.4
 
 
 class OctetStreamResponse(FileResponse):
+    """A document's bytes, streamed from the blob store: ``application/octet-stream``."""
+
     media_type = "application/octet-stream"
 
 

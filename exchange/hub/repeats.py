@@ -17,11 +17,11 @@ from exchange.hub.store.models import Delivery, Document
 PAPER, UNSIGNED, SIGNED = "on paper", "electronically without a signature", "electronically, signed"
 
 
-def sent_as(channel: str) -> str:
+def sent_as(channel: Channel) -> str:
     """The kind of sending a stored channel records (a refused signature was still signed)."""
-    if channel == Channel.PAPER.value:
+    if channel is Channel.PAPER:
         return PAPER
-    return UNSIGNED if channel == Channel.UNSIGNED.value else SIGNED
+    return UNSIGNED if channel is Channel.UNSIGNED else SIGNED
 
 
 def check_repeat(existing: Document, deliveries: list[Delivery], *, metadata: DocumentMetadata, kind: str,

@@ -8,20 +8,27 @@ failure leaves at most an unreferenced blob, never a half-stored document.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from exchange.cms import Check, Indication, Outcome, ValidationReport
+from exchange.cms import Indication, ValidationReport
 from exchange.domain.bodies import BodyRegistry
-from exchange.domain.documents import Channel, DocumentMetadata, ReceiptStatus
+from exchange.domain.documents import (
+    Channel,
+    Classification,
+    DeliveryState,
+    DocumentMetadata,
+    ReceiptStatus,
+)
 from exchange.domain.receipts import ReceiptStatement
 from exchange.domain.register import IncomingEntry, RegisterEntry
 from exchange.domain.text import checked_text, safe_filename
@@ -38,8 +45,9 @@ from exchange.hub.accept import (
     Answer,
     Submission,
     accept,
-    document_row,
-    new_document_public,
+    new_document,
+    new_public,
+    public_of,
 )
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence_log import EvidenceLog
@@ -56,7 +64,9 @@ from exchange.hub.store.models import (
     ReceiptPublic,
     as_stored,
 )
+from exchange.hub.store.writes import IncomingCreate, ReceiptCreate
 from exchange.hub.trust import Trust
+from exchange.hub.verdicts import Verdict, judge
 from exchange.metrics import Period
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
@@ -90,14 +100,16 @@ class ExchangeService:
 
     # -- sending --------------------------------------------------------------------------
     def submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-               at: datetime, document_id: str | None = None) -> DocumentPublic:
+               at: datetime, document_id: str | None = None, verdict: Verdict | None = None) -> DocumentPublic:
         """Validate and register an electronic document; deliver it if it passes.
 
         Raises RejectedError (with the validation report) after recording a refusal.
         A repeated message id returns the stored document (``duplicate=True``).
-        *document_id* (default: a random UUID) lets the simulator derive ids from its seed.
+        *document_id* (default: a random UUID) lets the simulator derive ids from its seed;
+        *verdict*, :func:`~exchange.hub.verdicts.judge` already run on this signature (by the
+        simulator's workers), spares running it here (InputError if it is about other inputs).
         """
-        answer, = self.submit_many([Submission(sender, metadata, upload, signature, at, document_id)])
+        answer, = self.submit_many([Submission(sender, metadata, upload, signature, at, document_id, verdict)])
         if isinstance(answer, Exception):
             raise answer
         return answer
@@ -115,20 +127,22 @@ class ExchangeService:
         repeats.check_repeat(existing, deliveries, metadata=metadata, kind=kind, sha256=sha)
         public = _document_public(existing, deliveries)
         public.duplicate = True
-        if existing.channel == Channel.SIGNED_INVALID.value:
+        if existing.channel is Channel.SIGNED_INVALID:
             report = ValidationReport.from_dict(json.loads(existing.report_json)) if existing.report_json else None
             # A valid signature that was refused was refused for its signer: say so again.
             self._refuse(public, "signer-mismatch" if report and report.passed else "invalid-signature", report)
         return public
 
-    def _stamp(self, signature: bytes, report: ValidationReport, *, at: datetime
-               ) -> tuple[bytes, ValidationReport]:
-        """The accepted *signature* with the hub's signature time-stamp (CAdES-B-T), and the
-        report saying so: the token proves the signature existed when the hub accepted it, so
-        it stays valid after its signer's certificate expires or is revoked."""
-        stamped = self.trust.tsa().stamp(signature, at=at)
-        check = Check("signature time-stamp", Outcome.PASSED, stamped.info.detail)
-        return stamped.signature, replace(report, checks=(*report.checks, check), timestamp=stamped.info)
+    def _verdict(self, given: Verdict | None, *, sender: str, content: Path | bytes, content_sha256: str,
+                 signature: bytes, at: datetime) -> Verdict:
+        """*given* if it was reached on these very inputs, else the hub's verdict now
+        (:func:`~exchange.hub.verdicts.judge`: validate, check the signer, time-stamp)."""
+        if given is None:
+            return judge(self.trust, sender=sender, content=content, signature=signature, at=at,
+                         content_sha256=content_sha256)
+        if not given.concerns(sender=sender, content_sha256=content_sha256, signature=signature, at=at):
+            raise InputError("the verdict given was reached on other bytes, sender or time", code="verdict-mismatch")
+        return given
 
     @staticmethod
     def _refuse(public: DocumentPublic, code: str, report: ValidationReport | None) -> None:
@@ -148,13 +162,13 @@ class ExchangeService:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
                 return self._repeat(session, existing, metadata, repeats.PAPER, None)
-            row = document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
-            repo.add_document(session, row=row, recipients=metadata.recipients, state="paper", at=at)
-            repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
+            row = new_document(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
+            repo.add_document(session, row=row, recipients=metadata.recipients, state=DeliveryState.PAPER, at=at)
+            repo.add_event(session, at=at, actor=sender, action="paper", document_id=row.id)
             self.log.append(session, log_events.document_entries(
-                row, recipients=metadata.recipients, state="paper", reason="", report=None, at=at))
+                row, recipients=metadata.recipients, state=DeliveryState.PAPER, reason="", report=None, at=at))
             session.commit()
-        return new_document_public(row, metadata.recipients, "paper")
+        return new_public(row, metadata.recipients, DeliveryState.PAPER)
 
     def register_incoming(self, *, body: str, from_agency: str, number: str = "", subject: str = "",
                           scan: Upload | None, entered: bool = True, at: datetime,
@@ -172,15 +186,15 @@ class ExchangeService:
                 if size == 0:
                     raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
                 filename = safe_filename(scan.filename)
-            row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
-                   "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
-                   "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
+            row = IncomingCreate(id=entry_id or str(uuid.uuid4()), body=body, from_agency=from_agency.strip()[:200],
+                                 number=number[:64], subject=subject[:500], received_at=as_stored(at),
+                                 scanned=sha is not None, entered=entered, sha256=sha, filename=filename)
             with self._session() as session:
                 repo.add_incoming(session, row=row)
                 repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
                 self.log.append(session, [log_events.incoming_entry(row, at=at)])
                 session.commit()
-        return IncomingPublic.model_validate(row)
+        return IncomingPublic.model_validate(row, from_attributes=True)
 
     # -- receiving ------------------------------------------------------------------------
     def inbox(self, *, body: str, include_all: bool = False) -> list[DocumentPublic]:
@@ -223,7 +237,7 @@ class ExchangeService:
                 raise NotFoundError(f"document {document_id} was sent on paper: there is no file",
                                     code="no-file")
             if delivery_id is not None and fetched is None:
-                repo.update_delivery(session, delivery_id=delivery_id, fetched_at=at)
+                repo.mark_fetched(session, delivery_id=delivery_id, at=at)
                 self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
                 session.commit()
         signature = self.blobs.read(signature_sha256) if signature_sha256 is not None else None
@@ -237,8 +251,10 @@ class ExchangeService:
             return self.blobs.read(doc.signature_sha256)
 
     def acknowledge(self, *, body: str, document_id: str, statement: bytes, signature: bytes,
-                    at: datetime) -> ReceiptPublic:
-        """Validate and store a recipient's signed status statement (edXML 01–06)."""
+                    at: datetime, verdict: Verdict | None = None) -> ReceiptPublic:
+        """Validate and store a recipient's signed status statement (edXML 01–06).
+
+        *verdict*: as for :meth:`submit`, the receipt's signature already judged."""
         if len(statement) > MAX_RECEIPT or len(signature) > MAX_SIGNATURE:
             raise InputError("the receipt is too large", code="invalid-receipt")
         parsed = ReceiptStatement.from_bytes(statement)
@@ -254,30 +270,42 @@ class ExchangeService:
             if target is None:
                 raise NotFoundError(f"no document {document_id}")
             sha256, delivery_id, state = target
-            if delivery_id is None or state != "delivered":
+            if delivery_id is None or state is not DeliveryState.DELIVERED:
                 raise NotAuthorizedError(f"document {document_id} was not delivered to {body}")
             if parsed.status.answers_change:  # 15/16 answer a recall or an update (edXML)
                 business.require_pending_change(session, document_id=document_id)
             if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
-            self.trust.require_current(at=at)
-            report = self.trust.verifier().verify(statement, signature, at=at)
-            signer = report.signer.body_id if report.signer else None
-            if not report.passed or signer != body:
+            # A receipt sent again (a retry after a lost answer, maybe to another hub process) is
+            # the same signed statement: answer the stored one rather than record it twice.
+            stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
+            if stored is not None:
+                return _receipt_public(stored)
+            verdict = self._verdict(verdict, sender=body, content=statement,
+                                    content_sha256=hashlib.sha256(statement).hexdigest(), signature=signature, at=at)
+            report = verdict.report
+            if not verdict.accepted:
+                signer = report.signer.body_id if report.signer else None
                 why = report.summary() if not report.passed else f"signed by {signer}, not {body}"
                 raise RejectedError(f"receipt signature refused: {why}", code="invalid-signature",
                                     detail={"report": report.to_dict()})
-            signature, report = self._stamp(signature, report, at=at)
-            row = {"document_id": document_id, "recipient": body, "status": parsed.status.value,
-                   "reason": parsed.reason[:500], "statement": statement, "signature": signature,
-                   "indication": report.indication.value, "report_json": report.to_json(),
-                   "stated_at": as_stored(parsed.time), "created_at": as_stored(at)}
+            signature = verdict.signature
+            # Two copies arriving at once (two hub processes) take turns on the delivery's row
+            # lock; the second then finds the first's receipt.
+            repo.lock_delivery(session, delivery_id=delivery_id)
+            stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
+            if stored is not None:
+                session.rollback()
+                return _receipt_public(stored)
+            row = ReceiptCreate(document_id=document_id, recipient=body, status=parsed.status,
+                                reason=parsed.reason[:500], statement=statement, signature=signature,
+                                indication=report.indication, report_json=report.to_json(),
+                                stated_at=as_stored(parsed.time), created_at=as_stored(at))
             receipt_id = repo.add_receipt(session, row=row)
-            delivery: dict[str, Any] = {"status": parsed.status.value, "status_at": parsed.time}
-            if parsed.verification:
-                delivery["verified"] = parsed.verification == Indication.TOTAL_PASSED.value
-            repo.update_delivery(session, delivery_id=delivery_id, **delivery)
+            repo.record_status(session, delivery_id=delivery_id, status=parsed.status, at=parsed.time,
+                               verified=parsed.verification == Indication.TOTAL_PASSED
+                               if parsed.verification else None)
             repo.add_event(session, at=at, actor=body, action=f"status-{parsed.status.label}",
                            document_id=document_id, detail=parsed.reason)
             self.log.append(session, [log_events.receipt_entry(row, receipt_id=receipt_id,
@@ -462,7 +490,7 @@ class ExchangeService:
         content is never shown), a paper document, or bytes that are not UTF-8 text."""
         with self._session() as session:
             doc = repo.find_document(session, document_id=document_id)
-        if doc is None or doc.classification != "normal" or doc.sha256 is None:
+        if doc is None or doc.classification is not Classification.NORMAL or doc.sha256 is None:
             return None
         with self.blobs.path(doc.sha256).open("rb") as stream:
             head = stream.read(limit + 4)
@@ -477,48 +505,37 @@ class ExchangeService:
         return text[:limit]
 
 
-def _check_readable(body: str, document_id: str, *, sender: str, delivery_state: str | None) -> None:
+def _check_readable(body: str, document_id: str, *, sender: str, delivery_state: DeliveryState | None) -> None:
     """Raise NotAuthorizedError unless *body* sent the document or it was delivered to it."""
     if sender == body:
         return
     if delivery_state is None:
         raise NotAuthorizedError(f"document {document_id} was neither sent by nor to {body}")
     # A refused document was never delivered: its would-be recipients must not read it.
-    if delivery_state == "refused":
+    if delivery_state is DeliveryState.REFUSED:
         raise NotAuthorizedError(f"document {document_id} was refused by the hub and not delivered to {body}",
                                  code="not-delivered")
 
 
 def _document_public(doc: Document, deliveries: list[Delivery], *, with_report: bool = False) -> DocumentPublic:
-    return DocumentPublic(
-        id=doc.id, message_id=doc.message_id, sender=doc.sender,
-        recipients=[d.recipient for d in deliveries], number=doc.number, doc_type=doc.doc_type,
-        subject=doc.subject, doc_date=doc.doc_date, classification=doc.classification,
-        channel=doc.channel, filename=doc.filename, sha256=doc.sha256, size=doc.size,
-        indication=doc.indication, sub_indication=doc.sub_indication, created_at=doc.created_at,
-        deliveries=[DeliveryPublic(
-            recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at,
-            verified=d.verified, status=d.status,
-            status_name=ReceiptStatus(d.status).label if d.status else None, status_at=d.status_at,
-        ) for d in deliveries],
-        report=json.loads(doc.report_json) if with_report and doc.report_json else None,
-    )
-
-
-_RECEIPT_FIELDS = ("document_id", "recipient", "status", "reason", "statement", "signature", "indication",
-                   "report_json", "stated_at", "created_at")
+    """A stored document and its rows of the register as the API shows them."""
+    return public_of(doc, [DeliveryPublic(
+        recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at, verified=d.verified,
+        status=d.status, status_name=d.status.label if d.status else None, status_at=d.status_at,
+    ) for d in deliveries], with_report=with_report)
 
 
 def _receipt_public(r: Receipt) -> ReceiptPublic:
-    return _receipt_answer(r.id or 0, {name: getattr(r, name) for name in _RECEIPT_FIELDS})
+    """A stored receipt as the API shows it."""
+    return _receipt_answer(r.id or 0, r)
 
 
-def _receipt_answer(receipt_id: int, row: Mapping[str, Any]) -> ReceiptPublic:
-    """A receipt as the API shows it, from its column values."""
+def _receipt_answer(receipt_id: int, row: Receipt | ReceiptCreate) -> ReceiptPublic:
+    """A receipt as the API shows it, from its columns (stored, or just written as *receipt_id*)."""
     return ReceiptPublic(
-        id=receipt_id, document_id=row["document_id"], recipient=row["recipient"], status=row["status"],
-        status_name=ReceiptStatus(row["status"]).label, reason=row["reason"], stated_at=row["stated_at"],
-        created_at=row["created_at"], indication=row["indication"], statement=row["statement"].decode("utf-8"),
-        signature_b64=base64.b64encode(row["signature"]).decode(), report=json.loads(row["report_json"]),
+        id=receipt_id, document_id=row.document_id, recipient=row.recipient, status=row.status,
+        status_name=row.status.label, reason=row.reason, stated_at=row.stated_at,
+        created_at=row.created_at, indication=row.indication, statement=row.statement.decode("utf-8"),
+        signature_b64=base64.b64encode(row.signature).decode(), report=json.loads(row.report_json),
     )
 

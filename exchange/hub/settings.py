@@ -6,15 +6,24 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from argon2 import Parameters
+
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings, default_bodies_file
 from exchange.hub.auth import TOKEN_TTL
 from exchange.hub.evidence_log import DEFAULT_ORIGIN
+from exchange.hub.people.passwords import PRODUCTION_COST
 from exchange.hub.service import DEFAULT_MAX_UPLOAD
 
 
 @dataclass(frozen=True)
 class HubSettings:
+    """Everything a hub is built from, given to ``create_app`` (nothing is read from the
+    environment after that): its PKI (``keys_dir``), its files (``data_dir``: blobs, and SQLite's
+    ``hub.db`` unless ``db_url`` names another database), its bodies, upload and token limits,
+    how often it re-reads CRLs and signs checkpoints, the log's origin, durability, mTLS-bound
+    tokens, training mode, its clock, and the cost of its password hashes."""
+
     keys_dir: Path
     data_dir: Path
     db_url: str | None = None  # None: SQLite file DATA/hub.db
@@ -30,9 +39,13 @@ class HubSettings:
     #: where the hub's "now" comes from: the real time, or the demo's simulated calendar
     #: (every request's time, token lifetimes, the CA's revocation checks)
     clock: Clock = field(default_factory=SystemClock)
+    #: argon2id's cost for people's passwords: always PRODUCTION_COST but in test suites
+    password_cost: Parameters = field(default_factory=lambda: PRODUCTION_COST)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> HubSettings:
+        """The hub's settings from the command's *settings*, with *overrides* (None ignored) for
+        the options ``hub serve`` adds."""
         base = cls(keys_dir=settings.keys_dir, data_dir=settings.data_dir, db_url=settings.db_url,
                    bodies_file=settings.resolved_bodies_file())
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -40,8 +53,10 @@ class HubSettings:
 
     @property
     def database_url(self) -> str:
+        """The database to use: ``db_url``, else SQLite at ``DATA/hub.db``."""
         return self.db_url or f"sqlite:///{self.data_dir / 'hub.db'}"
 
     @property
     def resolved_bodies_file(self) -> Path:
+        """The bodies file: the one given, else the checkout's ``samples/bodies.toml``."""
         return self.bodies_file or default_bodies_file()

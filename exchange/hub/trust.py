@@ -25,7 +25,8 @@ from exchange.pki.revocation import is_stale, load_crl
 
 
 class RevocationDataStaleError(PKIError):
-    """The hub holds no current CRL: it cannot tell a revoked certificate from a valid one."""
+    """Raised by :meth:`Trust.require_current` when a CRL the hub holds is past its next update: it
+    cannot tell a revoked certificate from a valid one, so it validates nothing new (HTTP 503)."""
 
     code = "revocation-data-stale"
 
@@ -45,6 +46,10 @@ def require_layout(store: KeyStore) -> None:
 
 
 class Trust:
+    """What one hub trusts and signs with, shared by its workers: the PKI at *store* (its root,
+    the CRLs re-read within *reload_interval* seconds of a change on disk) and its TSA. Raises
+    PKINotFoundError when the key folder is not one the hub can serve (:func:`require_layout`)."""
+
     def __init__(self, store: KeyStore, *, reload_interval: float = 1.0) -> None:
         require_layout(store)
         self.store = store
@@ -133,6 +138,7 @@ class Trust:
         return self._tsa
 
     def tsa_name(self) -> str:
+        """The common name of the hub's TSA certificate, as reports name it."""
         return common_name_of(self.tsa().certificate)
 
 

@@ -28,6 +28,7 @@ Month = tuple[int, int]  # (year, month)
 
 
 def new_counter() -> Counter:
+    """A zeroed counter: entries, K1's numerator and verified numerator, then one slot per channel."""
     return [0] * 7
 
 
@@ -83,6 +84,8 @@ class Tally:
             tokens.add(token)
 
     def add_entries(self, entries: Iterable[RegisterEntry]) -> None:
+        """Count register *entries* sent within the period (and between the kinds asked for) into
+        every K1 and K2 counter, in one pass."""
         start, end, kinds = self.period.start, self.period.end, self.kinds
         total, sent_by, received_by = self.total, self.sent, self.received
         pairs, months = self.pairs, self.months
@@ -169,6 +172,8 @@ class Tally:
         return total, sent, months
 
     def add_incoming(self, incoming: Iterable[IncomingEntry]) -> None:
+        """Count incoming packages received within the period into K3's counters; a package later
+        replaced counts once, through its replacement."""
         start, end, kinds = self.period.start, self.period.end, self.kinds
         for item in incoming:
             received_at = _utc(item.received_at)

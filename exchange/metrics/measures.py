@@ -78,11 +78,15 @@ class Measure:
     @classmethod
     def of(cls, name: str, numerator: int, denominator: int,
            target: float | None = None) -> Measure:
+        """The measure *numerator* / *denominator* against *target*: ``value`` is None when the
+        denominator is 0, ``met`` None without a target or data, else compared exactly (3/5 meets
+        0.6)."""
         value, met = cls._ratio(numerator, denominator, target)
         return cls(name, numerator, denominator, value, target, met)
 
     @property
     def has_data(self) -> bool:
+        """Whether there is anything to measure (a non-zero denominator)."""
         return self.value is not None
 
     @property
@@ -122,6 +126,8 @@ class Measure:
         return head
 
     def to_dict(self) -> dict[str, Any]:
+        """The measure as JSON-able data: numerator, denominator, value (a fraction, not a
+        percentage), target, met."""
         return {"numerator": self.numerator, "denominator": self.denominator,
                 "value": self.value, "target": self.target, "met": self.met}
 
@@ -143,9 +149,11 @@ class ChannelCounts:
 
     @property
     def total(self) -> int:
+        """Every register row counted, whatever its channel."""
         return self.signed_valid + self.signed_invalid + self.unsigned + self.paper
 
     def to_dict(self) -> dict[str, int]:
+        """The counts by channel, as the API and the CSV name them."""
         return {"signed_valid": self.signed_valid, "signed_invalid": self.signed_invalid,
                 "unsigned": self.unsigned, "paper": self.paper}
 
@@ -160,10 +168,13 @@ class Direction(StrEnum):
 
     @classmethod
     def of(cls, sender: BodyKind, recipient: BodyKind) -> Direction:
+        """The direction from a *sender* of one kind to a *recipient* of another (e.g.
+        ``central-to-provincial``)."""
         return cls(f"{sender.value}-to-{recipient.value}")
 
     @property
     def label(self) -> str:
+        """The direction for people: ``central → provincial``."""
         return self.value.replace("-to-", " → ")
 
 
@@ -225,9 +236,12 @@ class SignatureUse:
 
     @property
     def regular(self) -> bool:
+        """Whether the body uses signatures regularly (K2's numerator counts it)."""
         return self.status is UseStatus.REGULAR
 
     def to_dict(self) -> dict[str, Any]:
+        """The body's K2 standing as JSON-able data: status, active weeks of how many, signed
+        documents, receipts."""
         return {"status": self.status.value, "active_weeks": self.weeks.numerator,
                 "weeks": self.weeks.denominator, "signed_documents": self.signed_documents,
                 "receipts": self.receipts, "regular": self.regular}
@@ -259,6 +273,8 @@ class BodyMeasures:
         return self.sent.target - self.sent.value
 
     def to_dict(self) -> dict[str, Any]:
+        """One body's row of the breakdown as JSON-able data: who it is and its K1 (sent, received,
+        verified), K2 and K3."""
         return {"body": self.body.id, "name_vi": self.body.name_vi, "name_en": self.body.name_en,
                 "kind": self.body.kind.value, "k1_sent": self.sent.to_dict(),
                 "k1_sent_verified": self.sent_verified.to_dict(),
@@ -285,12 +301,15 @@ def furthest_behind(rows: Iterable[BodyMeasures], *,
 
 @dataclass(frozen=True, slots=True)
 class DirectionMeasures:
+    """K1 for the documents sent in one direction between kinds of body, with its counts by channel."""
+
     direction: Direction
     k1: Measure
     k1_verified: Measure
     channels: ChannelCounts
 
     def to_dict(self) -> dict[str, Any]:
+        """The direction's measures as JSON-able data."""
         return {"direction": self.direction.value, "k1": self.k1.to_dict(),
                 "k1_verified": self.k1_verified.to_dict(), "channels": self.channels.to_dict()}
 
@@ -307,6 +326,7 @@ class MonthMeasures:
     channels: ChannelCounts
 
     def to_dict(self) -> dict[str, Any]:
+        """The month's K1–K3 and channel counts as JSON-able data."""
         return {"month": self.period.label, "k1": self.k1.to_dict(),
                 "k1_verified": self.k1_verified.to_dict(), "k2": self.k2.to_dict(),
                 "k3": self.k3.to_dict(), "channels": self.channels.to_dict()}
@@ -338,6 +358,7 @@ class MeasuresReport:
 
     @property
     def headline(self) -> tuple[Measure, Measure, Measure]:
+        """K1, K2 and K3: the three measures the six-monthly report leads with."""
         return self.k1, self.k2, self.k3
 
     def measures(self) -> tuple[Measure, ...]:
@@ -349,6 +370,7 @@ class MeasuresReport:
         return furthest_behind(self.bodies, limit=limit)
 
     def no_traffic(self) -> list[BodyMeasures]:
+        """The bodies with no register row in the period (K2 cannot judge them)."""
         return [b for b in self.bodies if b.use.status is UseStatus.NO_TRAFFIC]
 
     def breakdown(self) -> list[dict[str, Any]]:

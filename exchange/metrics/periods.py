@@ -106,22 +106,27 @@ class Period:
 
     @classmethod
     def year(cls, year: int) -> Period:
+        """The calendar *year*, January to December."""
         return cls.months_from(date(year, 1, 1), 12)
 
     @classmethod
     def half(cls, year: int, half: int) -> Period:
+        """Half-year *half* (1: January–June, 2: July–December) of *year*; raises InputError for
+        another number."""
         if half not in (1, 2):
             raise InputError(f"half-year must be 1 or 2, not {half!r}")
         return cls.months_from(date(year, 1 + 6 * (half - 1), 1), 6)
 
     @classmethod
     def quarter(cls, year: int, quarter: int) -> Period:
+        """Quarter *quarter* (1–4) of *year*; raises InputError for another number."""
         if quarter not in (1, 2, 3, 4):
             raise InputError(f"quarter must be 1 to 4, not {quarter!r}")
         return cls.months_from(date(year, 1 + 3 * (quarter - 1), 1), 3)
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
+        """Month *month* (1–12) of *year*; raises InputError for another number."""
         if not 1 <= month <= 12:
             raise InputError(f"month must be 1 to 12, not {month!r}")
         return cls.months_from(date(year, month, 1), 1)
@@ -222,6 +227,7 @@ class Period:
         return Period(self.start - (self.end - self.start), self.start)
 
     def to_dict(self) -> dict[str, str]:
+        """The period as JSON-able data: its label, start and end dates (end exclusive)."""
         return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat()}
 
 

@@ -47,6 +47,8 @@ class K2Reach:
 
     @property
     def nobody_reached(self) -> bool:
+        """Whether the register covers enough weeks but still no body was active in as many as the
+        rule needs."""
         return self.covered > 0 and self.best < self.needed
 
     def explanation(self) -> str | None:
@@ -64,12 +66,15 @@ class K2Reach:
         return None
 
     def to_dict(self) -> dict[str, Any]:
+        """The reach as JSON-able data, with the sentence that explains it."""
         return {"weeks": self.weeks, "needed": self.needed, "covered": self.covered, "best": self.best,
                 "explanation": self.explanation()}
 
     @classmethod
     def of(cls, period: Period, rule: RegularUseRule, *, first: datetime | None, last: datetime | None,
            best: int) -> K2Reach:
+        """The reach of *rule* over *period*, from the first and last row sent in it and the most
+        active weeks any body reached (*best*)."""
         weeks = period.weeks()
         covered = 0
         if first is not None and last is not None:

@@ -74,6 +74,7 @@ class RegularUseRule:
                 "period")
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as JSON-able data (its three settings)."""
         return {"min_week_share": self.min_week_share,
                 "min_weekly_documents": self.min_weekly_documents,
                 "count_receipts": self.count_receipts}
@@ -162,6 +163,7 @@ class TargetProfile:
         return float(getattr(self, key))
 
     def to_dict(self) -> dict[str, Any]:
+        """The profile as JSON-able data: name, description, K1–K3 targets and the regular-use rule."""
         return {"name": self.name, "description": self.description,
                 "k1": self.k1, "k2": self.k2, "k3": self.k3,
                 "regular_use": self.regular_use.to_dict()}

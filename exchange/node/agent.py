@@ -89,7 +89,7 @@ def fetch(client: HubClient, document_id: str, *, out_dir: Path, verifier: Verif
     sig_path.write_bytes(signature)
     report = verifier.verify(target, signature, at=at())
     secret = None
-    if doc.get("classification") == Classification.SECRET.value:
+    if doc.get("classification") == Classification.SECRET:
         secret = _open(target, decrypt_with, verifier=verifier, at=at())
     return Fetched(doc, target, sha, sig_path, report, secret)
 

@@ -267,6 +267,9 @@ def renew(store: KeyStore, body: Body, *, at: datetime) -> x509.Certificate:
 
 
 class CertificateStatus(StrEnum):
+    """A certificate's status at a given time, as ``keys list`` reports it: valid, revoked, expired
+    or not yet valid."""
+
     VALID = "valid"
     REVOKED = "revoked"
     EXPIRED = "expired"

@@ -44,6 +44,8 @@ CA_ORGANIZATION = "Ban Cơ yếu Chính phủ (DEMO — không phải CA thật)
 
 
 class KeyAlgorithm(StrEnum):
+    """The key types the demo PKI issues: RSA-2048 (the default) or ECDSA on P-256."""
+
     RSA2048 = "rsa2048"
     ECDSA_P256 = "ecdsa-p256"
 
@@ -71,6 +73,7 @@ def body_id_of(certificate: x509.Certificate) -> str | None:
 
 
 def common_name_of(certificate: x509.Certificate) -> str:
+    """The certificate subject's common name, or the whole subject (RFC 4514) when it has none."""
     attrs = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(attrs[0].value) if attrs else certificate.subject.rfc4514_string()
 
@@ -226,6 +229,8 @@ def _with_crl_url(builder: x509.CertificateBuilder, crl_url: str | None) -> x509
 
 
 def signing_key_usage(*, digital_signature: bool = True, content_commitment: bool = True) -> x509.KeyUsage:
+    """The KeyUsage extension of a signing certificate: digitalSignature and nonRepudiation by
+    default, nothing that encrypts or certifies."""
     return x509.KeyUsage(
         digital_signature=digital_signature,
         content_commitment=content_commitment,
@@ -311,6 +316,8 @@ def decoded(cert: x509.Certificate, *, source: str = "input") -> x509.Certificat
 
 
 def load_certificate_file(path: str | Path) -> list[x509.Certificate]:
+    """Every certificate in the PEM or DER file at *path*; raises InputFileError if unreadable,
+    MalformedError if none parses."""
     return load_certificates(read_file(path), source=str(path))
 
 
@@ -345,10 +352,12 @@ def load_private_key(path: str | Path, *, generated_here: bool = False) -> Priva
 
 
 def certificate_pem(certificate: x509.Certificate) -> bytes:
+    """*certificate* as PEM bytes."""
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def private_key_pem(key: PrivateKey) -> bytes:
+    """*key* as unencrypted PKCS#8 PEM (the demo keeps its keys in clear on disk)."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

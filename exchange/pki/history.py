@@ -31,6 +31,7 @@ class IssuedCertificate:
 
     @property
     def serial_hex(self) -> str:
+        """The serial in lower-case hex, as ``keys list`` and the pages show it."""
         return f"{self.serial:x}"
 
 
@@ -47,10 +48,12 @@ class Revocation:
 
     @property
     def serial_hex(self) -> str:
+        """The revoked serial in lower-case hex."""
         return f"{self.serial:x}"
 
     @property
     def renewed_serial_hex(self) -> str:
+        """The serial of the certificate that replaced it, in hex; empty when it was not renewed."""
         return f"{self.renewed_serial:x}" if self.renewed_serial is not None else ""
 
 

@@ -45,6 +45,9 @@ class KeyPurpose(StrEnum):
 
 
 class PathStatus(StrEnum):
+    """Why a certificate path was or was not valid at the validation time (``valid`` or what failed
+    first)."""
+
     VALID = "valid"
     NO_CHAIN = "no_chain"
     NOT_YET_VALID = "not_yet_valid"
@@ -76,6 +79,7 @@ class PathResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the path is valid: every check passed at the validation time."""
         return self.status is PathStatus.VALID
 
 

@@ -26,11 +26,14 @@ class RevocationReason(StrEnum):
 
     @property
     def flag(self) -> x509.ReasonFlags:
+        """The reason as ``cryptography``'s ReasonFlags, as a CRL entry records it."""
         return x509.ReasonFlags[self.value]
 
 
 @dataclass(frozen=True)
 class RevokedEntry:
+    """One certificate to list on a CRL: its serial, when it was revoked and why."""
+
     serial: int
     revoked_at: datetime
     reason: RevocationReason = RevocationReason.UNSPECIFIED
@@ -91,6 +94,7 @@ def revoked_entries(crl: x509.CertificateRevocationList) -> list[RevokedEntry]:
 
 
 def crl_number(crl: x509.CertificateRevocationList) -> int:
+    """The CRL's CRLNumber extension (RFC 5280 §5.2.3), or 0 when it has none."""
     try:
         return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     except x509.ExtensionNotFound:
@@ -98,10 +102,12 @@ def crl_number(crl: x509.CertificateRevocationList) -> int:
 
 
 def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    """*crl* as PEM bytes (how the key directory stores it)."""
     return crl.public_bytes(serialization.Encoding.PEM)
 
 
 def crl_der(crl: x509.CertificateRevocationList) -> bytes:
+    """*crl* as DER bytes (how the hub serves it and evidence bundles carry it)."""
     return crl.public_bytes(serialization.Encoding.DER)
 
 

@@ -50,19 +50,23 @@ class KeyStore:
 
     @classmethod
     def at(cls, directory: str | Path) -> KeyStore:
+        """The key store at *directory* (a path or a string); reads nothing yet."""
         return cls(Path(directory))
 
     # -- paths ----------------------------------------------------------------------------
     @property
     def root_path(self) -> Path:
+        """``root-ca.pem``: the root CA's certificate, every verifier's trust anchor."""
         return self.directory / "root-ca.pem"
 
     @property
     def crl_path(self) -> Path:
+        """``crl.pem``: the issuing CA's CRL, which lists revoked body, hub and TSA certificates."""
         return self.directory / "crl.pem"
 
     @property
     def root_crl_path(self) -> Path:
+        """``root-crl.pem``: the root's CRL, which says whether the issuing CA itself is revoked."""
         return self.directory / "root-crl.pem"
 
     @property
@@ -72,38 +76,53 @@ class KeyStore:
 
     @property
     def tsa_path(self) -> Path:
+        """``tsa.pem``: the time-stamping authority's certificate (absent in PKIs made before it)."""
         return self.directory / "tsa.pem"
 
     @property
     def issuing_path(self) -> Path:
+        """``issuing-ca.pem``: the issuing CA's certificate, the intermediate every body chains
+        through."""
         return self.directory / "issuing-ca.pem"
 
     @property
     def manifest_path(self) -> Path:
+        """``pki.json``: what ``keys init`` made (key algorithm, creation time, validity periods)."""
         return self.directory / "pki.json"
 
     def cert_path(self, body_id: str) -> Path:
+        """Where body *body_id*'s current signing certificate lives (``bodies/ID.pem``)."""
         return self.directory / "bodies" / f"{body_id}.pem"
 
     def key_path(self, body_id: str) -> Path:
+        """Where body *body_id*'s signing key lives (``bodies/ID.key``, PKCS#8, unencrypted: a
+        demo)."""
         return self.directory / "bodies" / f"{body_id}.key"
 
     @property
     def archive_dir(self) -> Path:
+        """``bodies/archive/``: signing certificates replaced by a renewal, kept so old signatures
+        still name them."""
         return self.directory / "bodies" / "archive"
 
     # -- encryption certificates (see exchange.pki.encryption) ---------------------------
     def encryption_cert_path(self, body_id: str) -> Path:
+        """Where body *body_id*'s encryption certificate (for secret documents) lives."""
         return self.directory / "encryption" / f"{body_id}.pem"
 
     def encryption_key_path(self, body_id: str) -> Path:
+        """Where body *body_id*'s encryption (decryption) key lives."""
         return self.directory / "encryption" / f"{body_id}.key"
 
     @property
     def encryption_archive_dir(self) -> Path:
+        """``encryption/archive/``: encryption certificates replaced by a renewal, with their keys,
+        so old envelopes still open."""
         return self.directory / "encryption" / "archive"
 
     def has_encryption(self, body_id: str) -> bool:
+        """Whether body *body_id* has an encryption certificate (PKIs made before secret documents
+        have none)."""
         return self.encryption_cert_path(body_id).is_file()
 
     def encryption_certificate(self, body_id: str) -> x509.Certificate:
@@ -137,9 +156,11 @@ class KeyStore:
         return current
 
     def exists(self) -> bool:
+        """Whether a PKI is here: the root certificate and the manifest both exist."""
         return self.root_path.is_file() and self.manifest_path.is_file()
 
     def require(self) -> None:
+        """Raise PKINotFoundError, saying how to create one, unless a PKI is here."""
         if not self.exists():
             raise PKINotFoundError(
                 f"no demo PKI in {self.directory}/ (create one with: exchange keys init --dir {self.directory})"
@@ -147,20 +168,26 @@ class KeyStore:
 
     # -- reading --------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
+        """The parsed ``pki.json``; raises PKINotFoundError without a PKI."""
         self.require()
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        return manifest
 
     def root(self) -> x509.Certificate:
+        """The root CA's certificate; raises PKINotFoundError without a PKI."""
         self.require()
         return load_certificate_file(self.root_path)[0]
 
     def issuing_ca(self) -> Credential:
+        """The issuing CA's credential (certificate, key, the root above it), as the CA uses it to
+        issue and revoke."""
         self.require()
         cert = load_certificate_file(self.directory / "issuing-ca.pem")[0]
         key = load_private_key(self.directory / "issuing-ca.key", generated_here=True)
         return Credential(cert, key, (self.root(),))
 
     def root_credential(self) -> Credential:
+        """The root CA's credential, which signs the issuing CA's certificate and the root's CRL."""
         return Credential(self.root(), load_private_key(self.directory / "root-ca.key", generated_here=True))
 
     def crl(self) -> x509.CertificateRevocationList:
@@ -177,14 +204,18 @@ class KeyStore:
         return [load_crl(read_file(p), source=str(p)) for p in self.crl_paths]
 
     def read_crl(self, relative: str) -> x509.CertificateRevocationList:
+        """The CRL at *relative* (e.g. ``crl.pem``) in this directory; raises MalformedError if it
+        does not parse."""
         self.require()
         path = self.directory / relative
         return load_crl(read_file(path), source=str(path))
 
     def has_body(self, body_id: str) -> bool:
+        """Whether body *body_id* has a signing certificate here."""
         return self.cert_path(body_id).is_file()
 
     def certificate(self, body_id: str) -> x509.Certificate:
+        """Body *body_id*'s current signing certificate; raises UnknownBodyError when it has none."""
         self.require()
         if not self.has_body(body_id):
             raise UnknownBodyError(f"no certificate for body {body_id!r} in {self.directory}/bodies/")
@@ -202,6 +233,8 @@ class KeyStore:
         return load_certificate_file(self.directory / "issuing-ca.pem")[0]
 
     def hub_credential(self) -> Credential:
+        """The hub's credential (certificate, key, issuing CA and root): it signs receipts, sessions
+        and checkpoints."""
         self.require()
         issuing = load_certificate_file(self.directory / "issuing-ca.pem")[0]
         return Credential(
@@ -211,6 +244,7 @@ class KeyStore:
         )
 
     def has_tsa(self) -> bool:
+        """Whether this PKI has a TSA certificate (``keys init`` makes one; older PKIs lack it)."""
         return self.tsa_path.is_file()
 
     def tsa_credential(self) -> Credential:
@@ -228,9 +262,11 @@ class KeyStore:
                           load_private_key(self.directory / "tsa.key", generated_here=True), (issuing,))
 
     def body_ids(self) -> list[str]:
+        """The ids of every body with a signing certificate here, sorted."""
         return sorted(p.stem for p in (self.directory / "bodies").glob("*.pem"))
 
     def archived(self, body_id: str) -> list[x509.Certificate]:
+        """Body *body_id*'s replaced signing certificates, oldest first (empty if never renewed)."""
         return [load_certificate_file(p)[0] for p in sorted(self.archive_dir.glob(f"{body_id}-*.pem"))]
 
     def path_validator(self, *, require_revocation: bool = True) -> PathValidator:

@@ -59,6 +59,8 @@ class TLSFiles:
 
 
 def tls_dir(store: KeyStore) -> Path:
+    """``tls/`` in the key directory: the hub's TLS certificate and key, apart from the signing
+    PKI's files."""
     return store.directory / "tls"
 
 

@@ -34,6 +34,7 @@ class Addressing:
 
     @property
     def from_line(self) -> str:
+        """The sender as the report's heading names it: Vietnamese, then English in brackets."""
         return f"{self.sender_vi} ({self.sender_en})"
 
 

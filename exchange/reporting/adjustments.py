@@ -42,6 +42,7 @@ class Proposal:
     reason: str
 
     def to_dict(self) -> dict[str, object]:
+        """The proposal as JSON-able data: measure, bodies, action and reason."""
         return {"measure": self.measure, "bodies": list(self.bodies), "action": self.action,
                 "reason": self.reason}
 

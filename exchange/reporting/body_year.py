@@ -83,18 +83,22 @@ class BodyYearReport:
 
     @property
     def body(self) -> object:
+        """The body the report is about."""
         return self.row.body
 
     @property
     def title(self) -> str:
+        """The report's English title, naming the body."""
         return f"Yearly report on electronic document exchange: {self.row.body.name_en or self.row.body.name_vi}"
 
     @property
     def title_vi(self) -> str:
+        """The report's Vietnamese title, naming the body."""
         return f"Báo cáo hằng năm về trao đổi văn bản điện tử — {self.row.body.name_vi}"
 
     @property
     def period_text(self) -> str:
+        """The year in words, as the report's heading says it."""
         return period_words(self.whole.period)
 
     def certificate_state(self, cert: IssuedCertificate) -> str:
@@ -150,10 +154,13 @@ class BodyYearReport:
     # --- rendering --------------------------------------------------------------------------
 
     def context(self) -> dict[str, object]:
+        """What the templates see: the report, the body's row, the whole exchange's measures, when
+        it was prepared."""
         return {"r": self, "b": self.row, "m": self.whole, "prepared": self.prepared_at,
                 "docs": "docs/measures.md"}
 
     def to_markdown(self) -> str:
+        """The report as Markdown (``exchange report body``)."""
         return str(_environment(html=False).get_template("body_year.md.j2").render(self.context()))
 
     def to_html(self, *, print_ready: bool = False) -> str:

@@ -127,6 +127,7 @@ class Trend:
 
     @property
     def arrow(self) -> str:
+        """▲, ▼ or = for a rise, fall or no change since the previous period; empty without one."""
         delta = self.delta
         if delta is None:
             return ""
@@ -192,14 +193,17 @@ class HalfYearReport:
 
     @property
     def title(self) -> str:
+        """The report's English title."""
         return "Six-monthly report on electronic document exchange between Party bodies"
 
     @property
     def title_vi(self) -> str:
+        """The report's Vietnamese title (Báo cáo định kỳ 6 tháng …)."""
         return "Báo cáo định kỳ 6 tháng về trao đổi văn bản điện tử giữa các cơ quan đảng"
 
     @property
     def period_text(self) -> str:
+        """The half-year in words, as the report's heading says it."""
         return period_words(self.current.period)
 
     def summary(self) -> list[str]:
@@ -249,6 +253,7 @@ class HalfYearReport:
         return next((row.body.name_vi for row in self.current.bodies if row.body.id == body_id), body_id)
 
     def proposal_bodies(self, proposal: Proposal) -> str:
+        """The bodies *proposal* concerns, named in Vietnamese, as one phrase."""
         return named(proposal, {row.body.id: row.body.name_vi for row in self.current.bodies})
 
     def _k1_words(self) -> str:

@@ -10,6 +10,9 @@ from exchange.metrics.rounding import points_text, shown_units, units_text
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """How a measure is shown against its target: a mark (✔ ✘ – ·), a word (met, missed, no data, no
+    target) and a colour."""
+
     mark: str  # ✔ ✘ – (or · when there is no target)
     word: str  # met / missed / no data / no target
     colour: str  # a rich colour name; also used as a CSS class
@@ -40,6 +43,7 @@ def percent(value: Measure | float | None, digits: int = 1) -> str:
 
 
 def target_text(target: float | None) -> str:
+    """A target as people read it (``60 %``), or ``–`` when there is none."""
     return "–" if target is None else f"{target * 100:g} %"
 
 

@@ -2,16 +2,18 @@
 
 The main process plays the hub: it calls the same :class:`~exchange.hub.ExchangeService` the
 HTTP hub uses (``build_service``: SQLite, blob store, trust), with every operation's ``at``
-taken from the simulated clock, so the hub really validates every signed document and every
-receipt. Worker processes play the bodies (:mod:`exchange.simulate.nodes`): they sign ahead of
-the clock, and fetch, verify and sign receipts behind it. Results are consumed in a fixed
+taken from the simulated clock. Worker processes play the bodies (:mod:`exchange.simulate.nodes`):
+they sign ahead of the clock, and fetch, verify and sign receipts behind it; and, as a hub with
+several processes would, they run the hub's validation and time-stamping of each signature they
+make (:func:`exchange.hub.verdicts.judge`, with the hub's trust), so the main process only
+records verdicts the service checks are about what it records. Results are consumed in a fixed
 order, so the register does not depend on which worker finished first.
 
 Certificate faults happen at their simulated dates: an expiring certificate is issued with
 that end date; a revocation re-signs the CRL and the hub applies it at once
-(``Trust.reload``); a renewal gives the body a new key. Before each such event every task in
-flight is finished, and no task is started across it, so each signature uses the key and
-each verification the CRL of its own moment.
+(``Trust.reload``, in every process); a renewal gives the body a new key. Before each such
+event every task in flight is finished, and no task is started across it, so each signature
+uses the key and each verification (the hub's and the recipients') the CRL of its own moment.
 
 Memory stays flat however long the period: days are generated one at a time, at most
 ``LOOKAHEAD`` days are signed ahead, pending receipts are those within the receipt delay, and
@@ -46,7 +48,9 @@ from exchange.simulate.nodes import (
     NodeSetup,
     Receipt,
     ReceiveTask,
+    Signed,
     SignTask,
+    in_transit,
     receive_in_worker,
     sign_in_worker,
     start_worker,
@@ -82,10 +86,14 @@ class Counts:
     scanned: int = 0
     signatures: int = 0  # documents and receipts signed
     verifications: int = 0  # by the hub (documents, receipts) and by the recipients
+    verifications_stamped: int = 0  # of those, the recipients': signatures carrying the hub's token
+    timestamps: int = 0  # the hub's time-stamp tokens (one per accepted signature)
     revocations: int = 0
     renewals: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-able data, refusals by code in sorted order (``measures.json``'s
+        ``simulation``)."""
         data = dict(self.__dict__)
         data["refused"] = dict(sorted(self.refused.items()))
         data["receipts_refused"] = dict(sorted(self.receipts_refused.items()))
@@ -104,6 +112,9 @@ class DayDone:
 
 @dataclass(frozen=True)
 class SimulationResult:
+    """What a simulation produced: its measures, when each target was first met, what happened
+    (counts), the files written, and how long it took on how many workers."""
+
     scenario: Scenario
     output: Path
     report: MeasuresReport
@@ -183,7 +194,7 @@ class _Pool:
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=start_worker, initargs=(setup,))
 
-    def sign(self, tasks: list[SignTask]) -> Future[list[bytes]]:
+    def sign(self, tasks: list[SignTask]) -> Future[list[Signed]]:
         if self._executor is not None:
             return self._executor.submit(sign_in_worker, tasks)
         assert self._inline is not None
@@ -253,7 +264,7 @@ class _Run:
         self.next_event = 0
         self.days: Iterator[Day] = Traffic(scenario).days()
         self.peeked: Day | None = None
-        self.ahead: deque[tuple[Day, dict[str, tuple[Future[list[bytes]], int]]]] = deque()
+        self.ahead: deque[tuple[Day, dict[str, tuple[Future[list[Signed]], int]]]] = deque()
         self.held: list[tuple[PlannedDocument, Fetch]] = []  # fetches not yet handed to a worker
         self.acks: list[_PendingAck] = []
         self.in_flight: set[Future[Any]] = set()
@@ -276,10 +287,10 @@ class _Run:
         self._dispatch_fetches()
         self._acknowledge(before=None)
 
-    def _next_day(self) -> tuple[Day, dict[str, tuple[Future[list[bytes]], int]]] | None:
+    def _next_day(self) -> tuple[Day, dict[str, tuple[Future[list[Signed]], int]]] | None:
         self._sign_ahead()
         if not self.ahead and self.peeked is not None:
-            # The next day waits behind a key renewal: it is due now.
+            # The next day waits behind a certificate event: it is due now.
             self._apply_events(until=midnight(self.peeked.day))
             self._sign_ahead()
         return self.ahead.popleft() if self.ahead else None
@@ -292,22 +303,21 @@ class _Run:
                 if self.peeked is None:
                     return
             day = self.peeked
-            barrier = self._next_renewal()
+            # Not past a renewal (a new key) nor a revocation (the hub judges with the CRL).
+            barrier = self._next_event_moment()
             if barrier is not None and midnight(day.day) + timedelta(days=1) > barrier:
                 return
             self.peeked = None
-            tasks = [(d.document_id, SignTask(d.sender, self.epochs[d.sender], d.sample, d.sent_at))
+            tasks = [(d.document_id, SignTask(d.sender, self.epochs[d.sender], d.sample, d.sent_at, self.crl_epoch,
+                                              d.message_id if d.altered else ""))
                      for d in day.documents if d.intent is Intent.SIGNED]
-            signatures: dict[str, tuple[Future[list[bytes]], int]] = {}
+            signatures: dict[str, tuple[Future[list[Signed]], int]] = {}
             for start in range(0, len(tasks), CHUNK):
                 chunk = tasks[start:start + CHUNK]
                 future = self._track(self.pool.sign([t for _, t in chunk]))
                 for index, (doc_id, _) in enumerate(chunk):
                     signatures[doc_id] = (future, index)
             self.ahead.append((day, signatures))
-
-    def _next_renewal(self) -> datetime | None:
-        return next((e.moment for e in self.events[self.next_event:] if e.action == "renew"), None)
 
     def _next_event_moment(self) -> datetime | None:
         return self.events[self.next_event].moment if self.next_event < len(self.events) else None
@@ -339,7 +349,7 @@ class _Run:
             self.next_event += 1
 
     # -- the hub's side -------------------------------------------------------------------
-    def _process(self, day: Day, signatures: dict[str, tuple[Future[list[bytes]], int]]) -> None:
+    def _process(self, day: Day, signatures: dict[str, tuple[Future[list[Signed]], int]]) -> None:
         documents, incoming = list(day.documents), list(day.incoming)
         d = i = 0
         while d < len(documents) or i < len(incoming):
@@ -350,7 +360,7 @@ class _Run:
                 self._incoming(incoming[i])
                 i += 1
 
-    def _send(self, doc: PlannedDocument, signatures: dict[str, tuple[Future[list[bytes]], int]]) -> None:
+    def _send(self, doc: PlannedDocument, signatures: dict[str, tuple[Future[list[Signed]], int]]) -> None:
         counts, service = self.counts, self.service
         counts.documents += 1
         metadata = DocumentMetadata(recipients=doc.recipients, subject=doc.subject, message_id=doc.message_id,
@@ -361,24 +371,24 @@ class _Run:
             service.register_paper(sender=doc.sender, metadata=metadata, at=doc.sent_at,
                                    document_id=doc.document_id)
             return
-        signature = None
+        signed: Signed | None = None
         if doc.intent is Intent.SIGNED:
             future, index = signatures[doc.document_id]
-            signature = future.result()[index]
+            signed = future.result()[index]
             counts.signed += 1
             counts.signatures += 1
             counts.verifications += 1
+            counts.timestamps += signed.verdict.accepted
         else:
             counts.unsigned += 1
-        content = self.contents[doc.sample]
-        if doc.altered:
-            # Changed after the sender signed it: one line appended on the way to the hub.
-            content = content + f"\n[altered in transit: {doc.message_id}]\n".encode()
+        # Changed after the sender signed it: one line appended on the way to the hub.
+        content = in_transit(self.contents[doc.sample], doc.message_id if doc.altered else "")
         name = self.names[doc.sample]
         upload = Upload(io.BytesIO(content), name, _MEDIA.get(Path(name).suffix.lower()))
         try:
-            service.submit(sender=doc.sender, metadata=metadata, upload=upload, signature=signature,
-                           at=doc.sent_at, document_id=doc.document_id)
+            service.submit(sender=doc.sender, metadata=metadata, upload=upload,
+                           signature=signed.signature if signed else None, at=doc.sent_at,
+                           document_id=doc.document_id, verdict=signed.verdict if signed else None)
         except RejectedError as exc:
             self._refused("document", doc, "", doc.sent_at, exc, counts.refused)
             return
@@ -435,9 +445,12 @@ class _Run:
                 continue
             counts.signatures += 1
             counts.verifications += 1 + (receipt.verification != "UNSIGNED")
+            counts.verifications_stamped += receipt.verification != "UNSIGNED"
+            counts.timestamps += receipt.verdict.accepted
             try:
                 self.service.acknowledge(body=pending.recipient, document_id=pending.document.document_id,
-                                         statement=receipt.statement, signature=receipt.signature, at=pending.at)
+                                         statement=receipt.statement, signature=receipt.signature, at=pending.at,
+                                         verdict=receipt.verdict)
             except RejectedError as exc:
                 self._refused("receipt", pending.document, pending.recipient, pending.at, exc,
                               counts.receipts_refused)

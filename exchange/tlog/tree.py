@@ -26,7 +26,7 @@ NodeReader = Callable[[Collection[NodeKey]], Mapping[NodeKey, bytes]]
 
 
 class ProofRangeError(InputError):
-    """A proof or root asked for a size or index outside the log."""
+    """Raised when a proof or root is asked for a size or index outside the log."""
 
     code = "invalid-log-range"
 
@@ -41,6 +41,7 @@ class Frontier:
 
     @classmethod
     def empty(cls) -> Frontier:
+        """The frontier of the empty tree (size 0, no hashes)."""
         return cls(0, ())
 
     @classmethod
@@ -52,6 +53,8 @@ class Frontier:
         return cls(size, tuple(data[i:i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)))
 
     def to_bytes(self) -> bytes:
+        """The frontier's hashes concatenated, largest subtree first (how the hub stores it; the
+        size is kept beside it)."""
         return b"".join(self.hashes)
 
     def root(self) -> bytes:
@@ -178,17 +181,23 @@ class MemoryTree:
 
     @property
     def size(self) -> int:
+        """How many leaves the tree holds."""
         return self.frontier.size
 
     def append(self, leaf: bytes) -> None:
+        """Append one leaf (its exact bytes; the tree stores its RFC 6962 leaf hash)."""
         self.append_hashes([leaf_hash(leaf)])
 
     def append_hashes(self, hashes: Iterable[bytes]) -> None:
+        """Append leaves already hashed (RFC 6962 leaf hashes), keeping every complete subtree's
+        node."""
         self.frontier, nodes = self.frontier.append(hashes)
         self.nodes.update(((level, index), value) for level, index, value in nodes)
 
     def read(self, keys: Collection[NodeKey]) -> dict[NodeKey, bytes]:
+        """The stored nodes at *keys* ((level, index) pairs); KeyError for one never stored."""
         return {key: self.nodes[key] for key in keys}
 
     def root(self, size: int | None = None) -> bytes:
+        """The tree head over the first *size* leaves (default: all of them)."""
         return self.frontier.root() if size is None or size == self.size else root_at(size, self.read)

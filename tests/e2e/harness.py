@@ -37,7 +37,8 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
 from exchange.hub.auth import TokenService
-from exchange.hub.people import Accounts, Role
+from exchange.hub.people import Accounts, Passwords, Role
+from exchange.hub.people.passwords import TEST_COST
 from exchange.hub.store.db import make_engine
 from exchange.hub.store.models import Document
 from exchange.node import HubClient, RetryPolicy, hub_trust
@@ -154,8 +155,9 @@ class RunningHub:
     # -- people --------------------------------------------------------------------------
     @contextmanager
     def accounts(self) -> Iterator[Accounts]:
-        """The hub's accounts, straight in its database (as ``exchange users`` does)."""
-        accounts = Accounts(make_engine(self.db_url))
+        """The hub's accounts, straight in its database (as ``exchange users`` does), hashing at
+        the test cost the hub runs with (``--test-password-cost``)."""
+        accounts = Accounts(make_engine(self.db_url), passwords=Passwords.at_cost(TEST_COST))
         try:
             yield accounts
         finally:
@@ -235,7 +237,8 @@ def start_hub(*, keys: Path, data: Path, db_url: str, args: tuple[str, ...] = ()
     for _ in range(3):  # a free port can be taken between choosing it and binding it
         port = chosen or free_port()
         command = [sys.executable, "-m", "exchange", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--keys", str(keys), "--data", str(data), "--db", db_url, "--log-level", "warning", *args]
+                   "--keys", str(keys), "--data", str(data), "--db", db_url, "--log-level", "warning",
+                   "--test-password-cost", *args]  # argon2 at production cost: 0.2 s of CPU a login
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
         with log.open("ab") as out:
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)

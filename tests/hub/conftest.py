@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from exchange.hub import HubSettings
+from exchange.hub.people.passwords import TEST_COST
 from exchange.pki import Credential
 
 from hub.inprocess import InProcessHub, running
@@ -21,7 +22,9 @@ def credentials() -> dict[str, Credential]:
 
 @pytest.fixture
 def hub_settings(pki, tmp_path: Path) -> HubSettings:  # type: ignore[no-untyped-def]
-    return HubSettings(keys_dir=pki.dir, data_dir=tmp_path / "hub", bodies_file=pki.bodies_file)
+    # people's passwords at argon2's test cost: the production cost is 0.2 s of CPU a hash
+    return HubSettings(keys_dir=pki.dir, data_dir=tmp_path / "hub", bodies_file=pki.bodies_file,
+                       password_cost=TEST_COST)
 
 
 @pytest.fixture

@@ -10,10 +10,12 @@ from exchange.hub.people.access_log import (
     RepeatedRefusals,
 )
 from exchange.hub.people.accounts import AccountInfo, Accounts, LoginPolicy, Opened
+from exchange.hub.people.changes import AccountAction, AccountChange, change_account
 from exchange.hub.people.passwords import Passwords, generate_password
 from exchange.hub.people.roles import Permission, Role, Viewer
 
 __all__ = [
-    "AccessLog", "AccessRecord", "AccountInfo", "Accounts", "Action", "ActorKind", "LoginPolicy", "Opened",
-    "Passwords", "Permission", "RepeatedRefusals", "Role", "Viewer", "generate_password",
+    "AccessLog", "AccessRecord", "AccountAction", "AccountChange", "AccountInfo", "Accounts", "Action",
+    "ActorKind", "LoginPolicy", "Opened", "Passwords", "Permission", "RepeatedRefusals", "Role", "Viewer",
+    "change_account", "generate_password",
 ]

@@ -25,6 +25,9 @@ REPEAT_WINDOW = timedelta(hours=24)
 
 
 class Action(Enum):
+    """What the access log records: a login (or a failed one), a logout, a view of a document, a
+    refusal (401/403), or an operator's change to an account."""
+
     LOGIN = "login"
     LOGIN_FAILED = "login-failed"
     LOGOUT = "logout"
@@ -34,6 +37,8 @@ class Action(Enum):
 
 
 class ActorKind(Enum):
+    """Who acted: a person (an account), a body (a node's session) or nobody logged in."""
+
     PERSON = "person"
     BODY = "body"
     ANONYMOUS = "anonymous"
@@ -55,10 +60,12 @@ class AccessRecord:
 
     @property
     def outcome(self) -> str:
+        """``allowed`` or ``refused``, as the access log page and its CSV say it."""
         return "allowed" if self.allowed else "refused"
 
     @classmethod
     def of(cls, row: AccessEvent) -> AccessRecord:
+        """The record of a stored access event *row*."""
         return cls(row.at, row.actor, ActorKind(row.actor_kind), Action(row.action), row.target,
                    row.outcome == "allowed", row.code, row.role, row.client)
 

@@ -23,6 +23,8 @@ from exchange.errors import InputError, NotAuthorizedError
 
 
 class Role(Enum):
+    """A person's role at the hub; what each may do is the module's table (:func:`grants`)."""
+
     OPERATOR = "operator"
     AUDITOR = "auditor"
     TRAINER = "trainer"
@@ -39,6 +41,9 @@ class Role(Enum):
 
 
 class Permission(Enum):
+    """One thing a role may do at the hub; a request that needs one its viewer lacks is refused
+    (403)."""
+
     MEASURES = "measures"  # K1–K3, the bodies' tables, live counts
     REGISTER = "register"  # documents' metadata (a clerk: only its body's)
     CONTENT = "content"  # a normal document's text (a clerk: only its body's); never a secret one
@@ -49,6 +54,7 @@ class Permission(Enum):
 
     @property
     def words(self) -> str:
+        """What the permission allows, as a refusal's message says it ("see the register")."""
         return {
             Permission.MEASURES: "see the measures",
             Permission.REGISTER: "see the register",
@@ -91,6 +97,7 @@ class Viewer:
     csrf: str = ""
 
     def can(self, permission: Permission) -> bool:
+        """Whether the viewer's role grants *permission*."""
         return permission in _GRANTS[self.role]
 
     def require(self, permission: Permission) -> None:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from exchange.domain.bodies import BodyKind
+from exchange.domain.business import BusinessAction
+from exchange.domain.documents import Channel, Classification, DeliveryState, ReceiptStatus
+from exchange.domain.indication import Indication
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -33,6 +41,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+class EnumText(TypeDecorator[E], Generic[E]):
+    """A :class:`~enum.StrEnum` kept as its value in a plain ``VARCHAR(length)`` column.
+
+    The schema is that of a string column (no database ENUM type, no CHECK), so the stored
+    values are the enum's strings, as before the column was typed; rows read back as members.
+    Parameters may be members or their strings (a search filter with an unknown value simply
+    matches nothing).
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    @property
+    def python_type(self) -> type[E]:
+        """The enum: what a value of the column is in Python."""
+        return self.enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        """The member's value (a plain ``str`` for the driver); None stays NULL."""
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        """The member a stored value names; None for NULL."""
+        return None if value is None else self.enum(value)
+
+
 def as_stored(value: datetime) -> datetime:
     """*value* as a :class:`UTCDateTime` column reads it back: in UTC (naive taken as UTC), so an
     answer built from what was written equals one read back from the database."""
@@ -41,6 +80,16 @@ def as_stored(value: datetime) -> datetime:
 
 def _utc(*, nullable: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable)
+
+
+# The lengths are those of the string columns the enums replaced: the schema is unchanged.
+_CLASSIFICATION = EnumText(Classification, 16)
+_CHANNEL = EnumText(Channel, 16)
+_DELIVERY_STATE = EnumText(DeliveryState, 16)
+_INDICATION = EnumText(Indication, 16)
+_STATUS = EnumText(ReceiptStatus, 2)
+_ACTION = EnumText(BusinessAction, 16)
+_BODY_KIND = EnumText(BodyKind, 16)
 
 
 class Document(SQLModel, table=True):
@@ -55,14 +104,14 @@ class Document(SQLModel, table=True):
     doc_type: str = Field(default="cong-van", max_length=32)
     subject: str = Field(default="", max_length=500)
     doc_date: date | None = None
-    classification: str = Field(default="normal", max_length=16)
-    channel: str = Field(index=True, max_length=16)  # exchange.domain.documents.Channel
+    classification: Classification = Field(default=Classification.NORMAL, sa_type=_CLASSIFICATION)
+    channel: Channel = Field(index=True, sa_type=_CHANNEL)
     filename: str | None = Field(default=None, max_length=255)  # display only, never a path
     media_type: str | None = Field(default=None, max_length=128)
     sha256: str | None = Field(default=None, max_length=64)
     size: int | None = None
     signature_sha256: str | None = Field(default=None, max_length=64)
-    indication: str | None = Field(default=None, max_length=16)
+    indication: Indication | None = Field(default=None, sa_type=_INDICATION)
     sub_indication: str | None = Field(default=None, max_length=48)
     report_json: str | None = None  # the hub's validation report
     signer: str | None = Field(default=None, max_length=64)
@@ -80,28 +129,43 @@ class Delivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     document_id: str = Field(foreign_key="document.id", max_length=36)
     recipient: str = Field(max_length=64)
-    state: str = Field(max_length=16)  # delivered | refused | paper
+    state: DeliveryState = Field(sa_type=_DELIVERY_STATE)
     sent_at: datetime = Field(sa_column=_utc())
     fetched_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     verified: bool | None = None  # the recipient's own validation, from its receipt
-    status: str | None = Field(default=None, max_length=2)  # latest edXML status code
+    status: ReceiptStatus | None = Field(default=None, sa_type=_STATUS)  # the latest edXML status
     status_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
-class Receipt(SQLModel, table=True):
-    """One signed status statement from a recipient, with the hub's validation of it."""
+class SignedStatement(SQLModel):
+    """The columns of a signed statement the hub validated and keeps (a mixin of tables).
+
+    The statement's exact bytes, its detached CMS signature (with the hub's time-stamp), the
+    hub's indication and report, when the signer said it and when the hub recorded it. The
+    time columns are declared with ``sa_type`` (not ``sa_column``): SQLModel then builds one
+    Column per table, and a Column cannot belong to two tables.
+    """
+
+    statement: bytes
+    signature: bytes
+    indication: Indication = Field(sa_type=_INDICATION)
+    report_json: str
+    stated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class _ReceiptHead(SQLModel):
+    """A receipt's own columns, which come before its statement's (the table's column order)."""
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: str = Field(foreign_key="document.id", index=True, max_length=36)
     recipient: str = Field(max_length=64)
-    status: str = Field(max_length=2)
+    status: ReceiptStatus = Field(sa_type=_STATUS)
     reason: str = Field(default="", max_length=500)
-    statement: bytes
-    signature: bytes
-    indication: str = Field(max_length=16)
-    report_json: str
-    stated_at: datetime = Field(sa_column=_utc())
-    created_at: datetime = Field(sa_column=_utc())
+
+
+class Receipt(SignedStatement, _ReceiptHead, table=True):
+    """One signed status statement from a recipient, with the hub's validation of it."""
 
 
 class Incoming(SQLModel, table=True):
@@ -151,7 +215,7 @@ class ServedBody(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     body_id: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=16)  # exchange.domain.bodies.BodyKind
+    kind: BodyKind = Field(sa_type=_BODY_KIND)
     name_vi: str = Field(max_length=300)
     name_en: str = Field(default="", max_length=300)
     population_millions: float | None = None
@@ -162,22 +226,20 @@ class ServedBody(SQLModel, table=True):
 # -- edXML (QCVN 102:2016, issue #15): business operations and imported packages --------------
 
 
-class BusinessEvent(SQLModel, table=True):
-    """A sender's signed recall, metadata update or replacement of a document it sent."""
+class _BusinessEventHead(SQLModel):
+    """A business event's own columns, before its statement's (the table's column order)."""
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: str = Field(foreign_key="document.id", index=True, max_length=36)  # acted on
     related_id: str | None = Field(default=None, index=True, max_length=36)  # replace: the new version
-    action: str = Field(max_length=16)  # exchange.domain.business.BusinessAction
+    action: BusinessAction = Field(sa_type=_ACTION)
     sender: str = Field(max_length=64)
     reason: str = Field(default="", max_length=500)
     changes_json: str = "{}"  # update: {"field": [old, new]}
-    statement: bytes
-    signature: bytes
-    indication: str = Field(max_length=16)
-    report_json: str
-    stated_at: datetime = Field(sa_column=_utc())
-    created_at: datetime = Field(sa_column=_utc())
+
+
+class BusinessEvent(SignedStatement, _BusinessEventHead, table=True):
+    """A sender's signed recall, metadata update or replacement of a document it sent."""
 
 
 class EdxmlImport(SQLModel, table=True):

@@ -16,6 +16,8 @@ from typing import Any
 from exchange.cms import ValidationReport
 from exchange.cms.report import Outcome, SubIndication
 from exchange.domain.bodies import BodyRegistry
+from exchange.domain.documents import Channel, Classification, DeliveryState, ReceiptStatus
+from exchange.domain.indication import Indication
 from exchange.hub.people import Permission, Viewer
 from exchange.hub.service import ExchangeService
 from exchange.hub.store.models import (
@@ -27,14 +29,14 @@ from exchange.hub.store.models import (
 )
 from exchange.tlog import decode_leaf
 
-CHANNEL_WORDS = {
-    "signed_valid": "electronic, signed, valid",
-    "signed_invalid": "electronic, signature refused",
-    "unsigned": "electronic, unsigned",
-    "paper": "paper",
+CHANNEL_WORDS: dict[str, str] = {
+    Channel.SIGNED_VALID: "electronic, signed, valid",
+    Channel.SIGNED_INVALID: "electronic, signature refused",
+    Channel.UNSIGNED: "electronic, unsigned",
+    Channel.PAPER: "paper",
 }
-STATE_WORDS = {"delivered": "delivered", "refused": "refused by the hub (not delivered)",
-               "paper": "sent on paper"}
+STATE_WORDS: dict[str, str] = {DeliveryState.DELIVERED: "delivered", DeliveryState.REFUSED: "refused by the hub (not delivered)",
+               DeliveryState.PAPER: "sent on paper"}
 #: what each numbered validation step checks, in words (the report's check names)
 CHECK_WORDS = {
     "format": "The signature is a well-formed CMS signature",
@@ -51,30 +53,34 @@ CHECK_WORDS = {
     "proof of existence": "It existed while its certificate was valid",
 }
 OUTCOME_WORDS = {Outcome.PASSED: "passed", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "not applicable"}
-INDICATION_WORDS = {
-    "TOTAL_PASSED": "Signature valid",
-    "TOTAL_FAILED": "Signature invalid",
-    "INDETERMINATE": "Signature could not be confirmed",
+INDICATION_WORDS: dict[str, str] = {
+    Indication.TOTAL_PASSED: "Signature valid",
+    Indication.TOTAL_FAILED: "Signature invalid",
+    Indication.INDETERMINATE: "Signature could not be confirmed",
 }
-VERIFICATION_WORDS = {
-    "TOTAL_PASSED": "the receiver verified the signature itself: valid",
-    "TOTAL_FAILED": "the receiver's own verification FAILED",
-    "INDETERMINATE": "the receiver's own verification was indeterminate",
+#: what the receiver's own validation said (its statement's ``verification``), in words
+VERIFICATION_WORDS: dict[str, str] = {
+    Indication.TOTAL_PASSED: "the receiver verified the signature itself: valid",
+    Indication.TOTAL_FAILED: "the receiver's own verification FAILED",
+    Indication.INDETERMINATE: "the receiver's own verification was indeterminate",
     "UNSIGNED": "unsigned: nothing for the receiver to verify",
 }
+#: the CSS class of a validated signature (anything else: ``indeterminate``)
+_VALIDITY: dict[str, str] = {Indication.TOTAL_PASSED: "passed", Indication.TOTAL_FAILED: "failed"}
 
 
 def channel_words(channel: str) -> str:
+    """A channel in words (``signed_valid`` → "electronic, signed, valid")."""
     return CHANNEL_WORDS.get(channel, channel)
 
 
 def validity_key(doc: DocumentPublic) -> str:
     """A CSS class: ``passed``, ``failed``, ``indeterminate``, ``unsigned`` or ``paper``."""
-    if doc.channel == "paper":
+    if doc.channel == Channel.PAPER:
         return "paper"
     if doc.indication is None:
         return "unsigned"
-    return {"TOTAL_PASSED": "passed", "TOTAL_FAILED": "failed"}.get(doc.indication, "indeterminate")
+    return _VALIDITY.get(doc.indication, "indeterminate")
 
 
 def reason_words(report: ValidationReport) -> str:
@@ -89,18 +95,21 @@ def reason_words(report: ValidationReport) -> str:
 
 def delivery_status(delivery: DeliveryPublic) -> tuple[str, str]:
     """(CSS class, words) of one recipient's latest state."""
-    if delivery.state == "refused":
+    if delivery.state == DeliveryState.REFUSED:
         return "failed", "refused by the hub"
-    if delivery.state == "paper":
+    if delivery.state == DeliveryState.PAPER:
         return "paper", "on paper"
     if delivery.status_name:
-        css = "failed" if delivery.status == "02" else "passed"
+        css = "failed" if delivery.status == ReceiptStatus.REJECTED else "passed"
         return css, f"{delivery.status} {delivery.status_name}"
     return "pending", "awaiting receipt"
 
 
 @dataclass(frozen=True)
 class CheckView:
+    """One numbered check of a validation report as the document page lists it: what was checked,
+    its outcome and detail, in words."""
+
     number: int
     name: str
     words: str
@@ -111,6 +120,9 @@ class CheckView:
 
 @dataclass(frozen=True)
 class ReceiptView:
+    """A signed receipt as the document page shows it: the receiver's own verification and the
+    hub's verdict on the receipt's signature."""
+
     receipt: ReceiptPublic
     verification: str
     verification_words: str
@@ -119,13 +131,14 @@ class ReceiptView:
 
 
 def receipt_view(receipt: ReceiptPublic) -> ReceiptView:
+    """*receipt* for the page (a statement that does not parse shows no verification)."""
     try:
         statement: dict[str, Any] = json.loads(receipt.statement)
     except ValueError:
         statement = {}
     verification = str(statement.get("verification", ""))
     return ReceiptView(receipt, verification, VERIFICATION_WORDS.get(verification, "not reported"),
-                       receipt.indication == "TOTAL_PASSED", str(receipt.report.get("summary", "")))
+                       receipt.indication == Indication.TOTAL_PASSED, str(receipt.report.get("summary", "")))
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ class LogLine:
 
     @classmethod
     def of(cls, index: int, entry: dict[str, Any]) -> LogLine:
+        """The line of log entry *index* (its kind, who and when) from the entry's JSON."""
         who = entry.get("recipient") or entry.get("sender") or ""
         return cls(index, str(entry.get("kind")), str(who), str(entry.get("at")))
 
@@ -155,7 +169,8 @@ class Today:
 
 
 def today_view(report: ValidationReport) -> Today:
-    state = {"TOTAL_PASSED": "passed", "TOTAL_FAILED": "failed"}.get(report.indication.value, "indeterminate")
+    """What validating the document again now says (*report*), in the page's words."""
+    state = _VALIDITY.get(report.indication, "indeterminate")
     sub = f" — {report.indication.value} / {report.sub_indication.value}" if report.sub_indication else ""
     headline = INDICATION_WORDS.get(report.indication.value, report.indication.value) + sub
     stamp = report.timestamp
@@ -179,6 +194,9 @@ def _sentence(text: str) -> str:
 
 @dataclass(frozen=True)
 class DocumentPage:
+    """Everything one document's page shows: its record, the hub's validation, receipts, events
+    and log entries, and what the viewer may do with it."""
+
     doc: DocumentPublic
     report: ValidationReport | None
     state: str
@@ -218,7 +236,7 @@ class DocumentPage:
         checks = [CheckView(i, c.name, CHECK_WORDS.get(c.name, c.name), c.outcome.value,
                             OUTCOME_WORDS[c.outcome], c.detail)
                   for i, c in enumerate(report.checks if report else (), 1)]
-        secret = doc.classification != "normal"
+        secret = doc.classification != Classification.NORMAL
         return cls(
             doc=doc, report=report, state=state, headline=headline, reason=reason, checks=checks,
             receipts=[receipt_view(r) for r in service.audit_receipts(document_id=doc.id)],
@@ -226,7 +244,7 @@ class DocumentPage:
             preview=None if secret or not viewer.can(Permission.CONTENT)
             else _nfc(service.text_preview(document_id=doc.id)),
             secret=secret,
-            acknowledgeable=[d.recipient for d in doc.deliveries if d.state == "delivered"],
+            acknowledgeable=[d.recipient for d in doc.deliveries if d.state == DeliveryState.DELIVERED],
             business=service.business_events(body=None, document_id=doc.id),
             edxml_statuses=service.edxml_imports(document_id=doc.id),
             exportable=not secret and doc.sha256 is not None and viewer.can(Permission.CONTENT),
@@ -236,7 +254,7 @@ class DocumentPage:
 
 
 def _today(service: ExchangeService, doc: DocumentPublic, at: datetime | None) -> Today | None:
-    if doc.channel != "signed_valid":  # only an accepted signature has a verdict to keep
+    if doc.channel != Channel.SIGNED_VALID:  # only an accepted signature has a verdict to keep
         return None
     report = service.reverify(document_id=doc.id, at=at or datetime.now(UTC))  # the hub's clock from the routes
     return today_view(report) if report is not None else None
@@ -255,6 +273,7 @@ def body_name(bodies: BodyRegistry, body_id: str | None) -> str:
 
 
 def explanation(sub_indication: str | None) -> str:
+    """The sentence explaining *sub_indication* (empty for none or one unknown)."""
     if not sub_indication:
         return ""
     try:
@@ -264,5 +283,6 @@ def explanation(sub_indication: str | None) -> str:
 
 
 def first_time(values: list[datetime | None]) -> datetime | None:
+    """The earliest of *values* that is not None, or None."""
     present = [v for v in values if v is not None]
     return min(present) if present else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from exchange.domain.documents import Classification
 from exchange.edxml import document_package_xml, sign_package
 from exchange.edxml.compose import document_package
 from exchange.errors import NotFoundError
@@ -26,7 +27,7 @@ def document_as_edxml(service: ExchangeService, *, document_id: str, viewer: Vie
     viewer.require_document(doc.id, sender=doc.sender, recipients=doc.recipients)
     if doc.sha256 is None:
         raise NotFoundError(f"document {document_id} was sent on paper: there is no file", code="no-file")
-    if doc.classification != "normal":
+    if doc.classification != Classification.NORMAL:
         raise NotFoundError(f"document {document_id} is secret: its content is never given out by the pages",
                             code="secret")
     content = service.blobs.path(doc.sha256).read_bytes()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from exchange.cms.envelope import Envelope, MalformedEnvelopeError
 from exchange.domain.bodies import BodyRegistry
+from exchange.domain.documents import Channel, Classification
+from exchange.domain.indication import Indication
 from exchange.hub.service import ExchangeService
 from exchange.hub.store.models import DocumentPublic
 from exchange.hub.web.documents import body_name
@@ -25,6 +27,9 @@ OK, FAILED, PENDING, SKIPPED = "ok", "failed", "pending", "skipped"
 
 @dataclass(frozen=True)
 class Layer:
+    """One protective layer of a secret document's triple wrap (inner signature, envelope, outer
+    signature) and what it protects."""
+
     number: int
     title: str
     what: str  # what it protects
@@ -46,6 +51,9 @@ class Reader:
 
 @dataclass(frozen=True)
 class SecretLayers:
+    """How a secret document is wrapped: its layers, who can open it, and the recipients its
+    envelope names."""
+
     layers: list[Layer]
     readers: list[Reader]
     wrapped_to: list[str]  # the envelope's recipient infos, in words
@@ -53,7 +61,7 @@ class SecretLayers:
     @classmethod
     def build(cls, service: ExchangeService, doc: DocumentPublic, bodies: BodyRegistry) -> SecretLayers | None:
         """The layers of *doc*, or None unless it is a secret document sent electronically."""
-        if doc.classification == "normal" or doc.sha256 is None or not service.blobs.exists(doc.sha256):
+        if doc.classification == Classification.NORMAL or doc.sha256 is None or not service.blobs.exists(doc.sha256):
             return None
         try:
             envelope = Envelope.from_der(service.blobs.path(doc.sha256).read_bytes())
@@ -101,7 +109,7 @@ def _layers(doc: DocumentPublic, envelope: Envelope | None, bodies: BodyRegistry
     if doc.indication is None:
         outer = Layer(3, "Outer signature", "the envelope: who sent it, unchanged in transit", SKIPPED,
                       "sent unsigned: no outer signature")
-    elif doc.indication == "TOTAL_PASSED" and doc.channel == "signed_valid":
+    elif doc.indication == Indication.TOTAL_PASSED and doc.channel == Channel.SIGNED_VALID:
         outer = Layer(3, "Outer signature", "the envelope: who sent it, unchanged in transit", OK,
                       f"signed by {sender}; the hub verified it without seeing the plaintext")
     else:

@@ -104,6 +104,7 @@ class Sample:
 
     @classmethod
     def from_file(cls, path: Path) -> Sample:
+        """The training sample at *path*, with the text beside it (``.txt``) if there is one."""
         text_file = path.with_suffix(".txt")
         text = text_file.read_text(encoding="utf-8") if text_file.is_file() else ""
         slug = path.stem.split("-", 1)[-1]
@@ -142,6 +143,7 @@ def _subject(text: str) -> str:
 
 
 def list_samples(directory: Path) -> list[Sample]:
+    """The training samples in *directory*, by file name (none when it does not exist)."""
     if not directory.is_dir():
         return []
     return [Sample.from_file(p) for p in sorted(directory.iterdir())
@@ -167,6 +169,7 @@ class Trainer:
 
     @property
     def store(self) -> KeyStore:
+        """The hub's key directory, whose CA the trainer uses to revoke and renew certificates."""
         return self.service.trust.store
 
     def sample(self, name: str) -> Sample:
@@ -177,7 +180,7 @@ class Trainer:
         raise InputError(f"no sample document named {name!r}")
 
     def send(self, *, sender: str, recipient: str, sample: str, mode: str,
-             classification: str = "normal", at: datetime) -> Outcome:
+             classification: str = Classification.NORMAL, at: datetime) -> Outcome:
         """Send *sample* from *sender* to *recipient* in *mode* (see :data:`MODES`)."""
         if mode not in MODES:
             raise InputError(f"unknown training mode {mode!r}; one of {', '.join(MODES)}")
@@ -247,7 +250,7 @@ class Trainer:
             verification = report.indication.value
             if not report.passed:
                 reason = report.summary()
-        if doc.classification == Classification.SECRET.value:
+        if doc.classification == Classification.SECRET:
             verification, reason = self._open(path, recipient, verifier, at=at, outer_problem=reason)
         chosen = status or (ReceiptStatus.REJECTED if reason else ReceiptStatus.RECEIVED)
         if chosen is ReceiptStatus.REJECTED and not reason:

@@ -1,6 +1,6 @@
 """The people page (``/users``), for operators: the accounts, and forms to add one, disable or
-enable it, or set a new password. The same operations as ``exchange users``; every change is
-written to the access log."""
+enable it, or set a new password. The same operations as ``exchange users``
+(:func:`exchange.hub.people.change_account`); every change is written to the access log."""
 
 from __future__ import annotations
 
@@ -15,7 +15,16 @@ from exchange.errors import ExchangeError
 from exchange.hub.deps import NowDep
 from exchange.hub.errors import status_for
 from exchange.hub.gate import AccessLogDep, AccountsDep, ViewerDep, check_csrf, client_of, require
-from exchange.hub.people import AccessRecord, Action, ActorKind, Permission, Role, Viewer
+from exchange.hub.people import (
+    AccessRecord,
+    AccountAction,
+    Action,
+    ActorKind,
+    Permission,
+    Role,
+    Viewer,
+    change_account,
+)
 from exchange.hub.web.routes import TemplatesDep, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require(Permission.USERS))])
@@ -30,6 +39,8 @@ def _page(request: Request, templates: TemplatesDep, accounts: AccountsDep, at: 
 
 @router.get("/users", response_class=HTMLResponse)
 def users(request: Request, templates: TemplatesDep, accounts: AccountsDep, at: NowDep) -> HTMLResponse:
+    """The people page: every account with its role, body and state, and the forms to change
+    them."""
     return _page(request, templates, accounts, at)
 
 
@@ -38,7 +49,10 @@ async def add_user(request: Request, templates: TemplatesDep, accounts: Accounts
                    viewer: ViewerDep, at: NowDep, name: Annotated[str, Form(max_length=200)],
                    role: Annotated[str, Form(max_length=32)], password: Annotated[str, Form(max_length=2000)],
                    body: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Add an account from the form; the page says what was added, or why not (a bad name, a weak
+    password, a name taken)."""
     def add() -> str:
+        """Add the account; the line the page shows."""
         info = accounts.add(name=name, role=Role.parse(role), body=body or None, password=password, at=at)
         return f"added {info.name} ({info.role.value}{', ' + info.body if info.body else ''})"
     return await _change(request, templates, accounts, log, viewer, at, add, f"add {name}")
@@ -47,28 +61,31 @@ async def add_user(request: Request, templates: TemplatesDep, accounts: Accounts
 @router.post("/users/{name}/disable", dependencies=FORM, response_class=HTMLResponse)
 async def disable(request: Request, name: str, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,
                   viewer: ViewerDep, at: NowDep) -> Response:
-    def off() -> str:
-        accounts.set_active(name, False)
-        return f"disabled {name}: its sessions and tokens are ended"
-    return await _change(request, templates, accounts, log, viewer, at, off, f"disable {name}")
+    """Disable account *name*: it can no longer log in, its sessions and tokens end now."""
+    return await _account_change(request, templates, accounts, log, viewer, at, AccountAction.DISABLE, name)
 
 
 @router.post("/users/{name}/enable", dependencies=FORM, response_class=HTMLResponse)
 async def enable(request: Request, name: str, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,
                  viewer: ViewerDep, at: NowDep) -> Response:
-    def on() -> str:
-        accounts.set_active(name, True)
-        return f"enabled {name}"
-    return await _change(request, templates, accounts, log, viewer, at, on, f"enable {name}")
+    """Enable the disabled account *name* again."""
+    return await _account_change(request, templates, accounts, log, viewer, at, AccountAction.ENABLE, name)
 
 
 @router.post("/users/{name}/reset", dependencies=FORM, response_class=HTMLResponse)
 async def reset(request: Request, name: str, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,
                 viewer: ViewerDep, at: NowDep, password: Annotated[str, Form(max_length=2000)]) -> Response:
-    def new_password() -> str:
-        accounts.reset(name, password=password)
-        return f"new password set for {name}: its sessions and tokens are ended, any lock-out lifted"
-    return await _change(request, templates, accounts, log, viewer, at, new_password, f"reset {name}")
+    """Set a new password for *name*: its sessions and tokens end and any lock-out is lifted."""
+    return await _account_change(request, templates, accounts, log, viewer, at, AccountAction.RESET, name,
+                                 password=password)
+
+
+async def _account_change(request: Request, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,
+                          viewer: Viewer, at: NowDep, action: AccountAction, name: str, *,
+                          password: str | None = None) -> Response:
+    def apply() -> str:
+        return change_account(accounts, action, name, password=password).message()
+    return await _change(request, templates, accounts, log, viewer, at, apply, action.target(name))
 
 
 async def _change(request: Request, templates: TemplatesDep, accounts: AccountsDep, log: AccessLogDep,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from exchange.domain.bodies import BodyRegistry
+from exchange.domain.documents import Channel, DeliveryState
 from exchange.hub.store.models import DeliveryPublic
 from exchange.hub.web.documents import DocumentPage, ReceiptView, body_name
 from exchange.hub.web.templating import short_hash, size
@@ -21,6 +22,9 @@ OK, FAILED, WARN, SKIPPED, PENDING, UNREACHED = "ok", "failed", "warn", "skipped
 
 @dataclass(frozen=True)
 class Step:
+    """One step of a document's workflow: its number, title, state (ok, failed, warn, skipped,
+    pending, unreached), outcome, time and details."""
+
     number: int
     title: str
     state: str
@@ -42,6 +46,8 @@ class Lane:
 
 @dataclass(frozen=True)
 class WorkflowPage:
+    """A document's workflow: the steps every recipient shares, then one lane per recipient."""
+
     page: DocumentPage
     common: list[Step]
     lanes: list[Lane]
@@ -49,6 +55,8 @@ class WorkflowPage:
 
     @classmethod
     def build(cls, page: DocumentPage, bodies: BodyRegistry) -> WorkflowPage:
+        """The workflow of the document on *page*: after a failed step, the later ones are
+        unreached."""
         common = _common_steps(page, bodies)
         stopped = next((s for s in common if s.state == FAILED), None)
         lanes = []
@@ -56,14 +64,14 @@ class WorkflowPage:
             receipts = [r for r in page.receipts if r.receipt.recipient == delivery.recipient]
             lanes.append(Lane(delivery.recipient, body_name(bodies, delivery.recipient),
                               _lane_steps(page, delivery, receipts, stopped),
-                              delivery.state == "delivered"))
+                              delivery.state == DeliveryState.DELIVERED))
         return cls(page, common, lanes, stopped)
 
 
 def _common_steps(page: DocumentPage, bodies: BodyRegistry) -> list[Step]:
     doc, report = page.doc, page.report
     sender = body_name(bodies, doc.sender)
-    if doc.channel == "paper":
+    if doc.channel == Channel.PAPER:
         return [
             Step(1, "Signed by the sender", SKIPPED, "sent on paper: no electronic file, no digital signature",
                  doc.created_at, f"{sender} sent it by post or courier"),
@@ -82,7 +90,7 @@ def _common_steps(page: DocumentPage, bodies: BodyRegistry) -> list[Step]:
                     doc.created_at, f"SHA-256 {short_hash(doc.sha256, 16)}")
     if report is None:
         validated = Step(3, "Validated by the hub", SKIPPED, "no signature to validate")
-    elif doc.channel == "signed_invalid":
+    elif doc.channel == Channel.SIGNED_INVALID:
         if report.passed:  # a valid signature, but not the sender's own
             signer = report.signer.body_id if report.signer else "?"
             why = f"signed by {body_name(bodies, signer)}, not by the sender {sender}"
@@ -101,11 +109,11 @@ def _common_steps(page: DocumentPage, bodies: BodyRegistry) -> list[Step]:
 
 def _lane_steps(page: DocumentPage, delivery: DeliveryPublic, receipts: list[ReceiptView],
                 stopped: Step | None) -> list[Step]:
-    if delivery.state == "refused" or stopped is not None:
+    if delivery.state == DeliveryState.REFUSED or stopped is not None:
         why = "not reached: the hub refused the document at step 3"
         return [Step(n, title, UNREACHED, why) for n, title in
                 ((4, "Delivered"), (5, "Verified by the receiver"), (6, "Signed receipt"), (7, "Status changes"))]
-    if delivery.state == "paper":
+    if delivery.state == DeliveryState.PAPER:
         return [Step(4, "Delivered", WARN, "on paper, outside the network", delivery.sent_at)] + [
             Step(n, title, SKIPPED, "not applicable on paper") for n, title in
             ((5, "Verified by the receiver"), (6, "Signed receipt"), (7, "Status changes"))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -18,12 +19,15 @@ from exchange.errors import (
     NotFoundError,
     UnknownBodyError,
 )
+from exchange.hub import HubSettings
 from exchange.hub.people import Accounts, Passwords, Role
+from exchange.hub.people.passwords import PRODUCTION_COST
 from exchange.hub.store.models import Account
 
 from hub.people.conftest import PASSWORD, T0
 
 SECOND = timedelta(seconds=1)
+REPO = Path(__file__).resolve().parents[3]
 
 
 def add(accounts: Accounts, name: str = "lan", role: Role = Role.AUDITOR, body: str | None = None) -> None:
@@ -64,7 +68,13 @@ def test_a_clerk_of_an_unknown_body_and_weak_passwords_are_refused(accounts: Acc
         assert refused.value.code == "weak-password"
 
 
-def test_only_an_argon2id_hash_is_stored_never_the_password(accounts: Accounts) -> None:
+def test_only_an_argon2id_hash_is_stored_never_the_password(accounts: Accounts, tmp_path: Path) -> None:
+    """At the production cost, the one the README states (the ``accounts`` fixture hashes at the
+    test cost, as every test hub does; a hub is built with the production cost by default)."""
+    assert "argon2id hashes (RFC 9106's low-memory profile: 3 passes over 64 MiB, 4 lanes)" in \
+        " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert HubSettings(keys_dir=tmp_path, data_dir=tmp_path).password_cost == PRODUCTION_COST
+    accounts = Accounts(accounts.engine, bodies=accounts.bodies)  # the default: production
     add(accounts)
     with Session(accounts.engine) as session:
         stored = session.exec(select(Account.password_hash)).one()
