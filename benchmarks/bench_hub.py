@@ -4,6 +4,8 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_hub.py [--quick] [--workers 1 [2 ...]] [--seconds S]
         [--rounds R] [--concurrency C] [--json] [--out FILE]
+    .venv/bin/python benchmarks/bench_hub.py --scale-out [--quick] [--seconds S] [--rounds R] ...
+        # 1 hub process against 2 on one PostgreSQL (benchmarks/scale_out.py)
 
 Self-contained: it creates a throwaway demo PKI (a handful of bodies from
 ``samples/bodies.toml``) in a temporary directory and starts, as separate processes on
@@ -639,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="bodies file (the hub's; the first few bodies send)")
     parser.add_argument("--pg", default=os.environ.get(PG_ENV) or None,
                         help=f"PostgreSQL server to add a hub row on (default: env {PG_ENV}; none: skipped)")
+    parser.add_argument("--scale-out", action="store_true",
+                        help="instead: 1 hub process against 2 on one PostgreSQL (needs --pg; see scale_out.py)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--out", type=Path, help="where to write the JSON result (default benchmarks/results/)")
     args = parser.parse_args(argv)
@@ -647,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
     warmup = 1.0 if args.quick else 2.0
     if rounds < 1 or seconds <= 0 or args.concurrency < 1 or min(args.workers) < 1:
         parser.error("--rounds, --seconds, --concurrency and --workers must be positive")
+    if args.scale_out:
+        return scale_out_main(args, rounds=rounds, seconds=seconds, warmup=warmup)
     result = run(workers_list=args.workers, rounds=rounds, seconds=seconds, concurrency=args.concurrency,
                  warmup=warmup, bodies_file=args.bodies, pg_url=args.pg)
     out = args.out or RESULTS / f"bench_hub-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
@@ -660,6 +666,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwritten to {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
     failed = sum(t["failed"] for r in result["runs"] for t in r["targets"].values())
     return 1 if failed else 0
+
+
+def scale_out_main(args: argparse.Namespace, *, rounds: int, seconds: float, warmup: float) -> int:
+    """``--scale-out``: run :func:`scale_out.run_scale_out`, print it and write its JSON."""
+    import scale_out
+
+    if not args.pg:
+        raise SystemExit(f"bench: --scale-out needs PostgreSQL: give --pg URL or set {PG_ENV}")
+    env = environment()
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        measured = scale_out.run_scale_out(sys.modules[__name__], pg_url=args.pg, rounds=rounds, seconds=seconds,
+                                           concurrency=args.concurrency, warmup=warmup, bodies_file=args.bodies,
+                                           tmp=Path(tmp))
+    env["loadavg_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    result = {"benchmark": "bench_hub --scale-out", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+              "environment": env, "document_bytes": DOCUMENT_SIZE, "senders": SENDERS,
+              "concurrency": args.concurrency, "rounds": rounds, "seconds_per_round": seconds,
+              "warmup_seconds": warmup, "scale_out": measured}
+    out = args.out or RESULTS / f"bench_hub-scale-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print(f"# bench_hub --scale-out — {DOCUMENT_SIZE // 1024} KiB signed documents, {args.concurrency} in "
+              f"flight, {rounds} interleaved rounds of {seconds:g} s per set-up (after {warmup:g} s warm-up)")
+        print(f"nproc {env['nproc']} · {env['cpu']} · load average before {_load(env['loadavg_before'])}, "
+              f"after {_load(env['loadavg_after'])}")
+        scale_out.print_scale_out(result)
+        print(f"\nwritten to {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
+    return 1 if any(t["failed"] for t in measured["targets"].values()) else 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,15 @@ one-line messages)::
     │   ├── UnusableCertificateError   an encryption certificate that must not be encrypted to
     │   └── DecryptionError            an envelope that is not for this key, or will not open
     ├── TransportError             the hub could not be reached or answered badly (client side)
-    └── BackupError                a backup could not be made or restored (a tool failed, damage)
+    ├── BackupError                a backup could not be made or restored (a tool failed, damage)
+    └── SchemaError                a database whose schema the hub cannot use or upgrade
+
+Subclasses beside the code that raises them: ``MalformedSignatureError``,
+``MalformedEnvelopeError``, ``MalformedTokenError`` (cms), ``MalformedEntryError``,
+``MalformedCheckpointError`` (tlog) under MalformedError; ``ScenarioError`` (simulate) and
+``ProofRangeError`` (tlog) under InputError; ``TimestampUnavailableError`` (cms.tsa) and
+``RevocationDataStaleError`` (hub.trust) under PKIError; ``TimestampError`` (cms.tsa) and
+``DemoError`` (simulate) directly under ExchangeError.
 
 A signature that parses but does not verify is *not* an error: verification returns a
 report whose indication says why (see :mod:`exchange.cms.report`).
@@ -174,3 +182,10 @@ class BackupError(ExchangeError):
     does not match its manifest."""
 
     code = "backup-failed"
+
+
+class SchemaError(ExchangeError):
+    """Raised when a database's schema is not one this hub can migrate: upgraded by a newer hub,
+    or made before migrations without the baseline's tables."""
+
+    code = "schema-error"

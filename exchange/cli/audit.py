@@ -38,7 +38,8 @@ app = typer.Typer(help="Audit the hub's tamper-evident log: checkpoints, evidenc
 log_app = typer.Typer(help="The whole log against the register.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 
-HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE_HUB]")]
+HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL, or several separated by commas (hub processes "
+                                           "sharing one database: the next is used when one is down) [env EXCHANGE_HUB]")]
 CaOpt = Annotated[Path | None, typer.Option("--ca", help="trusted root certificate [KEYS/root-ca.pem]")]
 CrlOpt = Annotated[Path | None, typer.Option("--crl", help="CRL to enforce on the hub's certificate")]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="file to write")]
@@ -166,7 +167,7 @@ def _worst(indications: list[Indication]) -> Indication:
 
 
 @log_app.command("verify")
-def log_verify_command(hub: Annotated[str | None, typer.Option("--hub", help="a running hub's URL")] = None,
+def log_verify_command(hub: Annotated[str | None, typer.Option("--hub", help="a running hub's URL (or several, separated by commas)")] = None,
                        db: Annotated[str | None, typer.Option("--db", help="the hub's database URL")] = None,
                        data: Annotated[Path | None, typer.Option(
                            "--data", help="the hub's data folder, to check its blobs (with --db)")] = None,

@@ -35,7 +35,8 @@ app = typer.Typer(help="edXML (QCVN 102:2016): export documents and statuses, in
                   no_args_is_help=True)
 
 AsOpt = Annotated[str, typer.Option("--as", help="your body id")]
-HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE_HUB]")]
+HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL, or several separated by commas (hub processes "
+                                           "sharing one database: the next is used when one is down) [env EXCHANGE_HUB]")]
 OutOpt = Annotated[Path, typer.Option("-o", "--output", help="the .edxml file to write")]
 _KINDS = {"new": BusinessDocType.NEW, "revoke": BusinessDocType.REVOKE, "recall": BusinessDocType.REVOKE,
           "update": BusinessDocType.UPDATE, "replace": BusinessDocType.REPLACE}

@@ -16,6 +16,7 @@ import httpx
 
 from exchange.audit.replay import Snapshot
 from exchange.errors import InputError, NotFoundError, TransportError
+from exchange.node.failover import hub_http, hub_urls
 from exchange.tlog import SignedCheckpoint
 
 PAGE = 1000
@@ -27,10 +28,9 @@ class HubLog:
 
     def __init__(self, url: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 120.0,
                  token: str | None = None, verify: ssl.SSLContext | bool = True) -> None:
-        self.url = url.rstrip("/")
+        self.url = ", ".join(hub_urls(url))  # several: the next is used when one is down
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, headers=headers,
-                                  verify=verify)
+        self._http = hub_http(self.url, transport=transport, timeout=timeout, verify=verify, headers=headers)
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

@@ -34,7 +34,8 @@ app = typer.Typer(help="A body's side: send, inbox, fetch and verify, acknowledg
                   no_args_is_help=True)
 
 AsOpt = Annotated[str, typer.Option("--as", help="your body id")]
-HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL [env EXCHANGE_HUB]")]
+HubOpt = Annotated[str | None, typer.Option("--hub", help="hub URL, or several separated by commas (hub processes "
+                                           "sharing one database: the next is used when one is down) [env EXCHANGE_HUB]")]
 
 
 def _client(cfg: Settings, body_id: str, ca: Path | None) -> HubClient:

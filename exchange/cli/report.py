@@ -102,7 +102,7 @@ def report_command(
         "--output", "-o", help="write to FILE (whole or not at all); - for standard output")] = None,
     profile: Annotated[str, typer.Option(help="targets: 2015 (60 %), 2020 (95 %) or a TOML file")] = "2015",
     top: Annotated[int | None, typer.Option(help="show at most N bodies")] = None,
-    hub: Annotated[str | None, typer.Option("--hub", help="read the register of a running hub at URL")] = None,
+    hub: Annotated[str | None, typer.Option("--hub", help="read the register of a running hub at URL (several, separated by commas: the next when one is down)")] = None,
     token: Annotated[str | None, typer.Option("--token", envvar="EXCHANGE_TOKEN", show_envvar=False,
                                               help="a person's token for --hub (exchange users token NAME) "
                                                    "[env EXCHANGE_TOKEN]")] = None,

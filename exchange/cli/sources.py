@@ -78,14 +78,13 @@ class HubSource:
 
     def __init__(self, url: str, *, token: str | None = None, transport: httpx.BaseTransport | None = None,
                  timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
-        import httpx
+        from exchange.node.failover import hub_http, hub_urls
 
-        self.url = url.rstrip("/")
+        self.url = ", ".join(hub_urls(url))  # several: the next is used when one is down
         self.description = f"the hub at {self.url}"
         self.notes: list[str] = []
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, transport=transport, timeout=timeout, verify=verify,
-                                  headers=headers)
+        self._http = hub_http(self.url, transport=transport, timeout=timeout, verify=verify, headers=headers)
 
     def close(self) -> None:
         self._http.close()

@@ -27,7 +27,7 @@ from exchange.edxml import (
     verify_package,
 )
 from exchange.edxml.compose import edxml_document_id
-from exchange.edxml.xmlsig import XmlSignatureStatus
+from exchange.edxml.xmlsig import XmlSignatureReport, XmlSignatureStatus
 from exchange.errors import NotFoundError, RejectedError
 from exchange.hub import log_events
 from exchange.hub.evidence_log import EvidenceLog
@@ -46,7 +46,13 @@ def register(service: ExchangeService, *, body: str, data: bytes, at: datetime) 
     if verdict.status is XmlSignatureStatus.INVALID:
         raise RejectedError(f"the package's XML signature does not match it: {verdict.detail}",
                             code="invalid-xml-signature", detail={"xml_signature": verdict.to_dict()})
-    # Content first (whole or absent), then one transaction for every row.
+    # Content first (whole or absent), then one transaction for every row; `hub gc` waits for both.
+    with service.blobs.writing():
+        return _register(service, body=body, data=data, package=package, verdict=verdict, at=at)
+
+
+def _register(service: ExchangeService, *, body: str, data: bytes, package: DocumentPackage | StatusPackage,
+              verdict: XmlSignatureReport, at: datetime) -> EdxmlImportPublic:
     package_sha = service.blobs.put_bytes(data)
     stored = [(a, service.blobs.put_bytes(a.data)) for a in getattr(package, "attachments", ())]
     summary = package.summary()
@@ -59,6 +65,14 @@ def register(service: ExchangeService, *, body: str, data: bytes, at: datetime) 
            "received_at": as_stored(at), "incoming_id": None, "document_id": None}
     incoming: IncomingPublic | None = None
     with Session(service.engine, expire_on_commit=False) as session:
+        # The same package registered again at the same body (a retry after a lost answer, maybe
+        # at another hub process) is the same registration: answer it, do not count it twice.
+        # Copies arriving at once take turns on a lock named for the package.
+        repo.lock_name(session, f"edxml-import {body} {package_sha}")
+        earlier = repo.edxml_imports(session, body=body, sha256=package_sha, limit=1)
+        if earlier:
+            session.rollback()
+            return find(service, import_id=earlier[0].id)
         if isinstance(package, StatusPackage):
             row.update(edxml_document_id=package.response_for.document_id[:255], status_code=package.status_code[:4],
                        business_type="")

@@ -332,6 +332,11 @@ class ExchangeService:
             if parsed.sha256 != sha256:
                 raise RejectedError("the receipt's SHA-256 is not that of the document as sent: "
                                     "it acknowledges other bytes", code="receipt-digest-mismatch")
+            # A receipt sent again (a retry after a lost answer, maybe to another hub process) is
+            # the same signed statement: answer the stored one rather than record it twice.
+            stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
+            if stored is not None:
+                return _receipt_public(stored)
             verdict = self._verdict(verdict, sender=body, content=statement,
                                     content_sha256=hashlib.sha256(statement).hexdigest(), signature=signature, at=at)
             report = verdict.report
@@ -341,6 +346,13 @@ class ExchangeService:
                 raise RejectedError(f"receipt signature refused: {why}", code="invalid-signature",
                                     detail={"report": report.to_dict()})
             signature = verdict.signature
+            # Two copies arriving at once (two hub processes) take turns on the delivery's row
+            # lock; the second then finds the first's receipt.
+            repo.lock_delivery(session, delivery_id=delivery_id)
+            stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
+            if stored is not None:
+                session.rollback()
+                return _receipt_public(stored)
             row = {"document_id": document_id, "recipient": body, "status": parsed.status.value,
                    "reason": parsed.reason[:500], "statement": statement, "signature": signature,
                    "indication": report.indication.value, "report_json": report.to_json(),

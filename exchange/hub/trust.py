@@ -25,7 +25,8 @@ from exchange.pki.revocation import is_stale, load_crl
 
 
 class RevocationDataStaleError(PKIError):
-    """The hub holds no current CRL: it cannot tell a revoked certificate from a valid one."""
+    """Raised by :meth:`Trust.require_current` when a CRL the hub holds is past its next update: it
+    cannot tell a revoked certificate from a valid one, so it validates nothing new (HTTP 503)."""
 
     code = "revocation-data-stale"
 

@@ -3,7 +3,10 @@
 A client takes an ``httpx`` transport, so unit tests use ``httpx.MockTransport``, in-process
 tests ``httpx.ASGITransport`` and end-to-end tests a real server. Connection errors and 5xx
 answers are retried with jittered exponential backoff over a window that covers a hub restart
-(:class:`RetryPolicy`); a retried send reuses its message id, so the hub stores it once. Every failure becomes a project error (a 4xx keeps the hub's code).
+(:class:`RetryPolicy`); a retried send reuses its message id, so the hub stores it once. Given
+several hub URLs (processes sharing one database), a client moves to the next one when the hub
+in use is down (:mod:`exchange.node.failover`). Every failure becomes a project error (a 4xx
+keeps the hub's code).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +41,7 @@ from exchange.errors import (
     TooLargeError,
     TransportError,
 )
+from exchange.node.failover import hub_http, hub_in_use, hub_urls, is_tls, tls_refusal
 from exchange.pki import KeyStore
 from exchange.pki.certificates import Credential, body_id_of
 from exchange.pki.tls import client_certificate
@@ -55,12 +59,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def hub_trust(url: str, root: Path, *, client_cert: tuple[Path, Path] | None = None) -> ssl.SSLContext | bool:
-    """How to verify the hub at *url*: for ``https``, a TLS context trusting *root* alone (the
+def hub_trust(url: str | Sequence[str], root: Path, *, client_cert: tuple[Path, Path] | None = None
+              ) -> ssl.SSLContext | bool:
+    """How to verify the hub at *url* (or hubs: see :func:`~exchange.node.failover.hub_urls`): for
+    ``https``, a TLS context trusting *root* alone (the
     demo PKI's root, not the system's CAs), so a hub whose certificate does not chain to it is
     refused; presenting *client_cert* (certificate chain file, key file) when the hub asks for
     one (mutual TLS). Raises InputFileError if a file cannot be read."""
-    if not url.lower().startswith("https:"):
+    if not is_tls(url):
         return True
     if not root.is_file():
         raise InputFileError(f"no CA certificate at {root} to verify the hub's TLS certificate (give --ca ROOT.pem)")
@@ -73,12 +79,12 @@ def hub_trust(url: str, root: Path, *, client_cert: tuple[Path, Path] | None = N
     return context
 
 
-def body_trust(url: str, store: KeyStore, body_id: str, *, ca: Path | None = None,
+def body_trust(url: str | Sequence[str], store: KeyStore, body_id: str, *, ca: Path | None = None,
                at: datetime) -> ssl.SSLContext | bool:
     """:func:`hub_trust` for *body_id*: trusting *ca* (default the key folder's root) and
     presenting the body's TLS client certificate (issued at *at*, the real time, if the key
     folder can issue one), for hubs that require mutual TLS."""
-    if not url.lower().startswith("https:"):
+    if not is_tls(url):
         return True
     try:
         files = client_certificate(store, body_id, at=at)
@@ -86,16 +92,6 @@ def body_trust(url: str, store: KeyStore, body_id: str, *, ca: Path | None = Non
     except PKIError:
         client = None  # a key folder without the CA's key: no client certificate to offer
     return hub_trust(url, ca or store.root_path, client_cert=client)
-
-
-def _tls_refusal(exc: httpx.TransportError) -> str | None:
-    """The reason when *exc* is a TLS certificate verification failure (never worth a retry)."""
-    text = str(exc)
-    cause = exc.__context__ or exc.__cause__
-    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        detail = getattr(cause, "verify_message", None) or text
-        return f"the hub's TLS certificate is not trusted: {detail}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -125,11 +121,17 @@ class RetryPolicy:
 
 
 class HubClient:
-    """Talks to one hub as one body (the owner of *credential*)."""
+    """Talks to the hub as one body (the owner of *credential*).
+
+    *base_url*: the hub's URL, or several (a list, or one string separated by commas) for hub
+    processes that share one database: requests go to the first until it is down, then to the
+    next (:class:`~exchange.node.failover.FailoverTransport`). One retry attempt is one pass
+    over them.
+    """
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         *,
         credential: Credential,
         transport: httpx.BaseTransport | None = None,
@@ -145,12 +147,20 @@ class HubClient:
         self.credential = credential
         self.retry = retry
         self.clock = clock
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify)
+        #: every hub this client may talk to, in the order it tries them
+        self.hub_urls = hub_urls(base_url)
+        self._http = hub_http(self.hub_urls, transport=transport, timeout=timeout, verify=verify)
         self._token: str | None = None
         self._token_expires = datetime.min.replace(tzinfo=UTC)
         self._published: dict[str, tuple[datetime, dict[str, Any]]] = {}
 
+    @property
+    def hub_in_use(self) -> str:
+        """The URL requests go to now (the next one once it is down)."""
+        return hub_in_use(self._http)
+
     def close(self) -> None:
+        """Close the connections to every hub."""
         self._http.close()
 
     def __enter__(self) -> HubClient:
@@ -309,12 +319,13 @@ class HubClient:
                 finally:
                     response.close()
             except httpx.TransportError as exc:
-                refusal = _tls_refusal(exc)
+                refusal = tls_refusal(exc)
                 if refusal is not None:
-                    raise TransportError(f"{refusal} ({self._http.base_url})", code="tls-untrusted") from None
+                    raise TransportError(f"{refusal} ({self.hub_in_use})", code="tls-untrusted") from None
                 if self.retry.exhausted(attempt, time.monotonic() - started):
-                    raise TransportError(f"cannot reach the hub at {self._http.base_url} (tried {attempt} "
-                                         f"time(s) over {time.monotonic() - started:.0f} s): {exc}") from None
+                    where = "the hub at " + " or ".join(self.hub_urls)
+                    raise TransportError(f"cannot reach {where} (tried {attempt} time(s) over "
+                                         f"{time.monotonic() - started:.0f} s): {exc}") from None
             else:
                 if response.status_code < 400:
                     return response

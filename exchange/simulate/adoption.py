@@ -25,6 +25,9 @@ PRACTICES = ("electronic", "signing", "scanning")
 
 
 class Curve(StrEnum):
+    """The shape of an adoption curve between its ``since`` and ``until`` dates: linear, logistic
+    (an S) or a step."""
+
     LINEAR = "linear"  # a straight ramp from since to until
     LOGISTIC = "logistic"  # an S-curve: slow start, fast middle, slow finish
     STEP = "step"  # start before since, end from since on

@@ -70,13 +70,18 @@ FINISH_GRACE = 120.0
 
 
 class DemoError(ExchangeError):
-    """The demo could not run or a process of it failed (one line, names the process)."""
+    """Raised when the demo's hub does not start or answer in time, a node does not exit, or a step
+    times out; the message is one line naming the process and its log."""
 
     code = "demo-failed"
 
 
 @dataclass(frozen=True)
 class DemoConfig:
+    """How ``exchange demo`` runs: its folder (replaced each run), how many bodies and documents,
+    the port, the seed, how long, an optional scenario or bodies file, the key algorithm, and
+    HTTPS or HTTP."""
+
     folder: Path = Path("demo-data")
     bodies: int = 12
     documents: int = 150
@@ -108,6 +113,7 @@ class BodyProgress:
 
     @property
     def documents(self) -> int:
+        """How many documents the node has sent or had refused so far."""
         return sum(self.sent.values()) + sum(self.refused.values())
 
 
@@ -124,6 +130,7 @@ class Progress:
 
     @property
     def done(self) -> int:
+        """How many documents every node together has sent or had refused so far."""
         return sum(b.documents for b in self.bodies.values())
 
 
@@ -169,6 +176,7 @@ class Demo:
 
     @property
     def url(self) -> str:
+        """The hub's base URL (https unless the demo runs with ``--no-tls``)."""
         return f"{'https' if self.config.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _verify(self) -> ssl.SSLContext | bool:
@@ -489,6 +497,7 @@ class Demo:
                 for half in (1, 2)] or [period]
 
     def dashboard_url(self) -> str:
+        """The dashboard's address for the run's period (``/?period=2015``)."""
         return f"{self.url}/?{urlencode({'period': self.period().label})}"
 
     def final_report(self, period: Period | None = None, *, by: str | None = "body") -> MeasuresReport:
@@ -673,6 +682,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process with id *pid* still exists (a signal 0 probe)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

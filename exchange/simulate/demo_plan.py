@@ -84,10 +84,13 @@ class DemoPlan:
         return bodies_toml(self.bodies)
 
     def count(self, intent: Intent) -> int:
+        """How many sends of *intent* (signed, unsigned, paper, …) the plan holds across every
+        node."""
         return sum(1 for n in self.nodes.values() for s in n.sends if s.intent == intent.value)
 
     @property
     def altered(self) -> int:
+        """How many sends are altered in transit (the hub must refuse them: HASH_FAILURE)."""
         return sum(1 for n in self.nodes.values() for s in n.sends if s.altered)
 
 

@@ -48,6 +48,8 @@ class NodeSetup:
     def hub_settings(self) -> HubSettings:
         # A simulation's hub is rebuilt from the scenario and seed: nothing to keep through a
         # power cut, so its commits and blobs are not fsynced.
+        """The settings of the hub a worker reads documents through: the run's keys and data,
+        CRLs never re-read behind its back, nothing fsynced (a run is rebuilt from its seed)."""
         return HubSettings(keys_dir=self.keys_dir, data_dir=self.data_dir, bodies_file=self.bodies_file,
                            crl_reload_interval=NEVER_RELOAD, durable=False)
 
@@ -80,6 +82,9 @@ def in_transit(content: bytes, altered: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ReceiveTask:
+    """Fetch, verify and maybe acknowledge one document as *recipient*, with its key of *epoch*
+    and the CRL of *crl_epoch*."""
+
     document_id: str
     recipient: str
     epoch: int  # the recipient's key epoch (it signs the receipt)
@@ -114,18 +119,22 @@ class Nodes:
         self._hub_crl_epoch = 0
 
     def credential(self, body: str, epoch: int) -> Credential:
+        """*body*'s signing credential of *epoch*, reloaded from the key directory when the epoch
+        moves on."""
         cached = self._credentials.get(body)
         if cached is None or cached[0] != epoch:
             cached = self._credentials[body] = (epoch, self.store.credential(body))
         return cached[1]
 
     def verifier(self, crl_epoch: int) -> Verifier:
+        """The nodes' own verifier with the CRL of *crl_epoch*, rebuilt when the epoch moves on."""
         if self._verifier is None or self._verifier[0] != crl_epoch:
             self._verifier = (crl_epoch, node_verifier(self.store))
         return self._verifier[1]
 
     @property
     def service(self) -> ExchangeService:
+        """The hub's service over the run's store, built on first use (fetching goes through it)."""
         if self._service is None:
             self._service = build_service(self.setup.hub_settings())
         return self._service
@@ -178,6 +187,7 @@ class Nodes:
         return Receipt(statement, signature, verification, status, verdict)
 
     def close(self) -> None:
+        """Release the hub service's database connections, if it was built."""
         if self._service is not None:
             self._service.engine.dispose()
             self._service = None
@@ -197,10 +207,13 @@ def start_worker(setup: NodeSetup) -> None:
 
 
 def sign_in_worker(tasks: list[SignTask]) -> list[Signed]:
+    """Sign *tasks* in this worker process (after :func:`start_worker`)."""
     return _worker().sign(tasks)
 
 
 def receive_in_worker(tasks: list[ReceiveTask]) -> list[Receipt | None]:
+    """Receive *tasks* in this worker process: a receipt for each, or None where the recipient
+    only fetches."""
     return _worker().receive(tasks)
 
 

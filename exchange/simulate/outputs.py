@@ -138,6 +138,8 @@ class RefusalLog:
 
     def add(self, *, kind: str, document_id: str, sender: str, recipient: str, at: datetime, code: str,
             indication: str, sub_indication: str, explanation: str) -> None:
+        """Append one refused document or receipt: who, when, the hub's code and the validation's
+        indication and why."""
         self._writer.writerow((kind, document_id, sender, recipient, text(at), code, indication,
                                sub_indication, explanation))
 
@@ -152,6 +154,9 @@ def first_met(report: MeasuresReport) -> dict[str, MonthMeasures | None]:
 
 @dataclass(frozen=True)
 class Written:
+    """The files a simulation wrote: register, incoming, refusals, measures (JSON, CSV) and the
+    chart."""
+
     register: Path
     incoming: Path
     refusals: Path

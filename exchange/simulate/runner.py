@@ -92,6 +92,8 @@ class Counts:
     renewals: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-able data, refusals by code in sorted order (``measures.json``'s
+        ``simulation``)."""
         data = dict(self.__dict__)
         data["refused"] = dict(sorted(self.refused.items()))
         data["receipts_refused"] = dict(sorted(self.receipts_refused.items()))
@@ -110,6 +112,9 @@ class DayDone:
 
 @dataclass(frozen=True)
 class SimulationResult:
+    """What a simulation produced: its measures, when each target was first met, what happened
+    (counts), the files written, and how long it took on how many workers."""
+
     scenario: Scenario
     output: Path
     report: MeasuresReport

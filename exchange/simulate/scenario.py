@@ -32,7 +32,7 @@ DEFAULT_AGENCIES = (
 
 
 class ScenarioError(InputError):
-    """A scenario file that cannot be read or has a bad field (the message names it)."""
+    """Raised when a scenario file cannot be read or has a bad field (the message names it)."""
 
     code = "bad-scenario"
 
@@ -64,11 +64,15 @@ class Volume:
         return self.small if people < 1.0 else self.large
 
     def rate(self, body: Body) -> float:
+        """How many documents *body* sends per working day: the base volume times its factor."""
         return self.documents_per_day * self.factor(body)
 
 
 @dataclass(frozen=True, slots=True)
 class Recipients:
+    """How many recipients a document has (counts and their weights) and how often a body of each
+    kind writes to central bodies."""
+
     counts: tuple[int, ...]  # how many recipients a document may have
     weights: tuple[float, ...]  # ... and how likely each count is
     central_to_central: float  # share of a central body's documents sent to central bodies
@@ -77,6 +81,9 @@ class Recipients:
 
 @dataclass(frozen=True, slots=True)
 class Receipts:
+    """What share of delivered electronic documents get a signed receipt, and how long after
+    sending (drawn between the two delays)."""
+
     share: float  # of delivered electronic documents, acknowledged with a signed receipt
     min_delay: timedelta  # between sending and the recipient fetching and acknowledging
     max_delay: timedelta
@@ -84,6 +91,9 @@ class Receipts:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
+    """Documents arriving from outside agencies (paper or scanned): how many per body per working
+    day, what share is entered, from which agencies."""
+
     per_day: float  # documents from outside agencies per body per working day
     entered: float  # share entered into the body's operations system
     agencies: tuple[str, ...]
@@ -100,6 +110,7 @@ class CertificateFault:
 
     @property
     def effective(self) -> datetime:
+        """When the fault takes effect: 00:00 UTC of its day."""
         return midnight(self.on)
 
 
@@ -113,11 +124,15 @@ class Window:
     fallback: Fallback = Fallback.WAIT
 
     def covers(self, moment: datetime) -> bool:
+        """Whether *moment* falls in the window (start included, end excluded)."""
         return self.start <= moment < self.end
 
 
 @dataclass(frozen=True, slots=True)
 class Faults:
+    """What goes wrong in a scenario: a share of signed documents altered in transit,
+    certificates that expire or are revoked, hub outages and nodes offline."""
+
     altered: float = 0.0  # share of signed documents altered in transit
     expired: tuple[CertificateFault, ...] = ()
     revoked: tuple[CertificateFault, ...] = ()
@@ -169,6 +184,7 @@ class Scenario:
 
     @property
     def bodies(self) -> list[Body]:
+        """The participating bodies, in the registry's order."""
         return list(self.registry)
 
     def days(self) -> Iterator[date]:
@@ -179,6 +195,8 @@ class Scenario:
             day += timedelta(days=1)
 
     def is_working_day(self, day: date) -> bool:
+        """Whether *day* is a working day: Monday to Friday and not one of the scenario's
+        holidays."""
         return day.weekday() < 5 and day not in self.holidays
 
     def with_seed(self, seed: int | None) -> Scenario:
@@ -206,6 +224,7 @@ class Scenario:
 
 
 def midnight(day: date) -> datetime:
+    """00:00 UTC of *day*."""
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 

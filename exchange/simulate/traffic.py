@@ -63,6 +63,10 @@ class Fetch:
 
 @dataclass(frozen=True, slots=True)
 class PlannedDocument:
+    """One document the simulation will send: who to whom and when, how (signed, unsigned,
+    paper), which sample payload, whether it is altered in transit, its register fields and its
+    recipients' fetches."""
+
     document_id: str
     message_id: str
     sender: str
@@ -93,6 +97,9 @@ class PlannedIncoming:
 
 @dataclass(frozen=True, slots=True)
 class Day:
+    """One simulated day's plan: its documents by sending time and its incoming documents by
+    arrival."""
+
     day: date
     documents: tuple[PlannedDocument, ...]  # by sent_at
     incoming: tuple[PlannedIncoming, ...]  # by received_at
@@ -117,9 +124,12 @@ class Drafter:
         self._numbers: dict[str, int] = {}
 
     def uuid(self, name: str) -> str:
+        """A stable UUID for *name* in this run's namespace (the same seed gives the same ids)."""
         return str(uuid.uuid5(self.namespace, name))
 
     def recipients(self, rng: random.Random, sender: str) -> tuple[str, ...]:
+        """The recipients of a document from *sender*, drawn with *rng* by the scenario's
+        recipient shape."""
         shape = self.scenario.recipients
         kind = self.kinds[sender]
         to_central = shape.central_to_central if kind is BodyKind.CENTRAL else shape.provincial_to_central

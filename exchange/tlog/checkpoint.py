@@ -38,7 +38,7 @@ _SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
 class MalformedCheckpointError(MalformedError):
-    """A checkpoint or signed note that does not parse (says which line and why)."""
+    """Raised when a checkpoint or signed note does not parse (the message says which line and why)."""
 
     code = "malformed-checkpoint"
 

@@ -36,7 +36,7 @@ class EntryKind(StrEnum):
 
 
 class MalformedEntryError(MalformedError):
-    """Leaf bytes that are not a canonical entry."""
+    """Raised when leaf bytes do not parse as a canonical log entry (not the JSON the hub writes)."""
 
     code = "malformed-entry"
 

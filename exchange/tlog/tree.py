@@ -26,7 +26,7 @@ NodeReader = Callable[[Collection[NodeKey]], Mapping[NodeKey, bytes]]
 
 
 class ProofRangeError(InputError):
-    """A proof or root asked for a size or index outside the log."""
+    """Raised when a proof or root is asked for a size or index outside the log."""
 
     code = "invalid-log-range"
 

@@ -110,3 +110,16 @@ def test_a_statement_signed_by_another_key_is_refused(hub):
                         files={"statement": ("s.json", json.dumps({"type": "edxml-business"}).encode()),
                                "signature": ("s.p7s", forged)})
     assert garbage.status_code == 400 and garbage.json()["code"] == "invalid-statement"
+
+
+def test_a_package_registered_again_is_the_same_registration(hub):
+    # A retry after a lost answer (perhaps at another hub process) must not count the outside
+    # agency's document twice for K3.
+    data = (SDK / "edoc_new.edxml").read_bytes()
+    with hub.client("ha-noi") as client:
+        first, again = client.register_edxml(data), client.register_edxml(data)
+    assert again["id"] == first["id"] and again["incoming"] == first["incoming"]
+    assert len(hub.service.edxml_imports(body="ha-noi")) == 1
+    assert len(list(hub.service.incoming_entries())) == 1
+    with hub.client("nghe-an") as other:  # at another body it is that body's own registration
+        assert other.register_edxml(data)["id"] != first["id"]

@@ -323,6 +323,18 @@ def test_signed_receipts_make_the_senders_status_trail(service, at, delivered, c
     assert [d.id for d in service.inbox(body="central-office", include_all=True)] == [delivered["id"]]
 
 
+def test_a_receipt_sent_again_is_stored_once(service, at, delivered, cred):
+    # A node whose answer was lost (or whose hub process died) sends the same signed statement
+    # again, perhaps to another hub process: one receipt, one status, the same answer.
+    statement = receipt(delivered, "central-office", ReceiptStatus.RECEIVED, at=at)
+    signature = sign_detached(statement, cred("central-office"), at=at)
+    first, again = (service.acknowledge(body="central-office", document_id=delivered["id"], statement=statement,
+                                        signature=signature, at=at + timedelta(seconds=n)) for n in (1, 30))
+    assert again.id == first.id and again.created_at == first.created_at
+    trail = service.status_trail(body=SENDER, document_id=delivered["id"])
+    assert [(r.recipient, r.status_name) for r in trail] == [("central-office", "received")]
+
+
 def test_a_receipt_for_other_bytes_is_refused(service, at, delivered, cred):
     with pytest.raises(RejectedError) as refused:
         acknowledge(service, cred, delivered, "central-office", ReceiptStatus.RECEIVED, at=at, sha256="0" * 64)

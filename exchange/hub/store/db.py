@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -9,11 +10,14 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from exchange.domain.text import checked_text
 from exchange.errors import InputError
 from exchange.hub.store import models  # noqa: F401  (registers the tables)
+from exchange.hub.store import schema
+
+logger = logging.getLogger(__name__)
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -21,7 +25,8 @@ def sqlite_url(path: str | Path) -> str:
 
 
 def make_engine(url: str, *, durable: bool = True) -> Engine:
-    """An engine for *url* with the hub's pragmas; creates the tables if missing.
+    """An engine for *url* with the hub's pragmas, its schema migrated to the newest revision
+    (:func:`exchange.hub.store.schema.upgrade`: safe with many processes starting at once).
 
     *durable* (the default): a commit returns only once it is on disk, so an acknowledged
     document survives a power cut: SQLite ``synchronous=FULL`` (WAL mode: the log is fsynced
@@ -42,7 +47,9 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
     else:
         raise InputError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql+psycopg://...")
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
-    SQLModel.metadata.create_all(engine)
+    state = schema.upgrade(engine)
+    if state.action != "current":
+        logger.info("%s", state.summary())
     return engine
 
 

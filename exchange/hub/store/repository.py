@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, or_
+from sqlalchemy import Table, and_, bindparam, func, or_, text
 from sqlalchemy import insert as _insert
 from sqlalchemy import select as _select
 from sqlalchemy import update as _update
@@ -109,6 +109,27 @@ def add_document(session: Session, *, row: dict[str, Any], recipients: tuple[str
     connection.execute(_INSERT_DOCUMENT, row)  # the document row first: deliveries reference it
     connection.execute(_INSERT_DELIVERY, [
         {"document_id": row["id"], "recipient": r, "state": state, "sent_at": at} for r in recipients])
+
+
+def find_receipt(session: Session, *, document_id: str, recipient: str, statement: bytes) -> Receipt | None:
+    """The receipt *recipient* gave for *document_id* with exactly these *statement* bytes, if any."""
+    return session.exec(select(Receipt).where(Receipt.document_id == document_id, Receipt.recipient == recipient,
+                                              Receipt.statement == statement).limit(1)).first()
+
+
+def lock_delivery(session: Session, *, delivery_id: int) -> None:
+    """Hold one row of the register until the transaction ends (PostgreSQL ``FOR UPDATE``;
+    SQLite's writers take turns on the whole database anyway)."""
+    session.connection().execute(_select(_DELIVERY.c.id).where(_DELIVERY.c.id == delivery_id).with_for_update())
+
+
+def lock_name(session: Session, name: str) -> None:
+    """Hold a lock named *name* until the transaction ends, so that writers of the same thing in
+    other processes take turns (PostgreSQL: a transaction-level advisory lock on the name's hash;
+    SQLite's writers take turns on the whole database anyway)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
 
 
 def add_receipt(session: Session, *, row: dict[str, Any]) -> int:
@@ -392,12 +413,14 @@ def find_edxml_import(session: Session, *, import_id: str) -> EdxmlImport | None
 
 
 def edxml_imports(session: Session, *, body: str | None = None, edxml_document_id: str | None = None,
-                  incoming_id: str | None = None, document_id: str | None = None,
+                  incoming_id: str | None = None, document_id: str | None = None, sha256: str | None = None,
                   limit: int = 200) -> list[EdxmlImport]:
     """Imported packages matching every given filter, newest first."""
     query = select(EdxmlImport)
     if body is not None:
         query = query.where(EdxmlImport.body == body)
+    if sha256 is not None:
+        query = query.where(EdxmlImport.sha256 == sha256)
     if edxml_document_id is not None:
         query = query.where(EdxmlImport.edxml_document_id == edxml_document_id)
     if incoming_id is not None:

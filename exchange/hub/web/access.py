@@ -31,6 +31,8 @@ api_router = APIRouter(prefix="/api", tags=["access"], dependencies=[Depends(req
 
 @dataclass(frozen=True)
 class AccessPage:
+    """One page of the access log, filtered by actor, action and outcome."""
+
     entries: list[AccessRecord]
     total: int
     page: int
@@ -47,6 +49,8 @@ class AccessPage:
     window_hours = int(REPEAT_WINDOW.total_seconds() // 3600)
 
     def query(self, **changes: object) -> str:
+        """The access page's query string with *changes* applied, for links that keep the other
+        filters."""
         values = {"actor": self.actor, "action": self.action, "outcome": self.outcome, "page": self.page, **changes}
         return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
 
@@ -73,6 +77,7 @@ class AccessPage:
 
 
 def entry_dict(entry: AccessRecord) -> dict[str, Any]:
+    """An access record as the JSON of ``GET /api/access`` and its CSV."""
     return {"at": entry.at.isoformat(), "actor": entry.actor, "actor_kind": entry.actor_kind.value,
             "role": entry.role, "action": entry.action.value, "target": entry.target, "outcome": entry.outcome,
             "code": entry.code, "client": entry.client}
@@ -81,6 +86,8 @@ def entry_dict(entry: AccessRecord) -> dict[str, Any]:
 @router.get("/access", response_class=HTMLResponse)
 async def access(request: Request, templates: TemplatesDep, log: AccessLogDep, at: NowDep, actor: str = "",
                  action: str = "", outcome: str = "", page: int = 1) -> HTMLResponse:
+    """The access log page (operators and auditors): who did what, when, allowed or refused,
+    filtered and paged."""
     view = await run_in_threadpool(AccessPage.build, log, at=at, actor=actor, action=action, outcome=outcome,
                                    page=page)
     return render(request, templates, "access.html", 400 if view.error else 200, page=view, title="Access")

@@ -42,6 +42,8 @@ class CertificateView:
     @classmethod
     def of(cls, store: KeyStore, crl: x509.CertificateRevocationList, body_id: str, *, at: datetime
            ) -> CertificateView:
+        """The current signing certificate of *body_id* in *store*, checked against *crl* at *at*
+        (``none`` when it has none)."""
         if not store.has_body(body_id):
             return cls("none", "", None, None, None, 0)
         cert = store.certificate(body_id)
@@ -52,6 +54,7 @@ class CertificateView:
 
     @property
     def words(self) -> str:
+        """The certificate's status in words (``not yet valid``, ``no certificate``, …)."""
         return {"valid": "valid", "revoked": "revoked", "expired": "expired",
                 "not_yet_valid": "not yet valid", "none": "no certificate"}[self.status]
 
@@ -63,6 +66,8 @@ class CertificateView:
 
 @dataclass(frozen=True)
 class BodyRow:
+    """One body's row of the bodies page for the period."""
+
     body: Body
     kind: str
     sent: int
@@ -76,6 +81,8 @@ class BodyRow:
 
     @property
     def receipts_share(self) -> float:
+        """The share of delivered documents the body acknowledged, or -1 when none was delivered
+        (sorted last)."""
         return self.acknowledged / self.delivered if self.delivered else -1.0
 
 
@@ -88,6 +95,8 @@ def _row(row: BodyMeasures, receipts: dict[str, tuple[int, int]], cert: Certific
 
 @dataclass(frozen=True)
 class BodiesPage:
+    """The bodies page for one period and kind (central, provincial or all)."""
+
     picker: PeriodPicker
     kind: str
     rows: list[BodyRow]
@@ -96,6 +105,8 @@ class BodiesPage:
     @classmethod
     def build(cls, service: ExchangeService, *, period_text: str | None, kind: str | None, at: datetime,
               profile_name: str = "2015") -> BodiesPage:
+        """The page for the period in the query and *kind* (anything else: all), under profile
+        *profile_name*."""
         chosen = kind if kind in ("central", "provincial") else "all"
         picker = PeriodPicker.from_query(service, period_text, at=at, path="/bodies",
                                          keep={"kind": chosen if chosen != "all" else ""})
@@ -112,6 +123,9 @@ class BodiesPage:
 
 @dataclass(frozen=True)
 class BodyPage:
+    """One body's page: its certificate, measures, regular-use standing and rank, and the chart
+    of its months."""
+
     picker: PeriodPicker
     body: Body
     kind: str
@@ -133,6 +147,8 @@ class BodyPage:
     @classmethod
     def build(cls, service: ExchangeService, body_id: str, *, period_text: str | None, at: datetime,
               profile_name: str = "2015") -> BodyPage:
+        """The page of *body_id* for the period in the query; UnknownBodyError for a body not at
+        this hub."""
         body = service.bodies.get(body_id)
         picker = PeriodPicker.from_query(service, period_text, at=at, path=f"/bodies/{body.id}")
         profile = profile_named(profile_name)

@@ -45,6 +45,7 @@ class MeasureCard:
 
     @classmethod
     def of(cls, measure: Measure, key: str | None = None) -> MeasureCard:
+        """The card of *measure*, titled by *key* (default: the measure's name)."""
         key = key or measure.name
         title, title_vi, unit = TITLES.get(key, (measure.label, "", "items"))
         code = key.split("_")[0].upper()
@@ -54,6 +55,7 @@ class MeasureCard:
 
     @property
     def state(self) -> str:
+        """``met``, ``missed``, ``nodata`` or ``notarget``: the card's CSS class."""
         if self.value is None:
             return "nodata"
         if self.met is None:
@@ -62,6 +64,7 @@ class MeasureCard:
 
     @property
     def verdict(self) -> str:
+        """The verdict in words (``✔ target met``, …)."""
         return {"met": "✔ target met", "missed": "✘ target missed", "nodata": "no data",
                 "notarget": "no target"}[self.state]
 
@@ -72,10 +75,12 @@ class MeasureCard:
 
     @property
     def target_text(self) -> str:
+        """The target as a percentage, or ``–`` without one."""
         return "–" if self.target is None else f"{self.target * 100:g} %"
 
     @property
     def counts(self) -> str:
+        """What the value counts: ``5 of 8 documents``, or that there was nothing in the period."""
         if self.value is None:
             return f"no {self.unit} in the period"
         return f"{self.numerator} of {self.denominator} {self.unit}"
@@ -98,4 +103,5 @@ class MeasureCard:
 
     @property
     def target_bar(self) -> float:
+        """Where the target's mark sits on the card's bar, in percent (0 without a target)."""
         return 0.0 if self.target is None else round(self.target * 100, 2)

@@ -107,6 +107,9 @@ def delivery_status(delivery: DeliveryPublic) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class CheckView:
+    """One numbered check of a validation report as the document page lists it: what was checked,
+    its outcome and detail, in words."""
+
     number: int
     name: str
     words: str
@@ -117,6 +120,9 @@ class CheckView:
 
 @dataclass(frozen=True)
 class ReceiptView:
+    """A signed receipt as the document page shows it: the receiver's own verification and the
+    hub's verdict on the receipt's signature."""
+
     receipt: ReceiptPublic
     verification: str
     verification_words: str
@@ -125,6 +131,7 @@ class ReceiptView:
 
 
 def receipt_view(receipt: ReceiptPublic) -> ReceiptView:
+    """*receipt* for the page (a statement that does not parse shows no verification)."""
     try:
         statement: dict[str, Any] = json.loads(receipt.statement)
     except ValueError:
@@ -145,6 +152,7 @@ class LogLine:
 
     @classmethod
     def of(cls, index: int, entry: dict[str, Any]) -> LogLine:
+        """The line of log entry *index* (its kind, who and when) from the entry's JSON."""
         who = entry.get("recipient") or entry.get("sender") or ""
         return cls(index, str(entry.get("kind")), str(who), str(entry.get("at")))
 
@@ -161,6 +169,7 @@ class Today:
 
 
 def today_view(report: ValidationReport) -> Today:
+    """What validating the document again now says (*report*), in the page's words."""
     state = _VALIDITY.get(report.indication, "indeterminate")
     sub = f" — {report.indication.value} / {report.sub_indication.value}" if report.sub_indication else ""
     headline = INDICATION_WORDS.get(report.indication.value, report.indication.value) + sub
@@ -185,6 +194,9 @@ def _sentence(text: str) -> str:
 
 @dataclass(frozen=True)
 class DocumentPage:
+    """Everything one document's page shows: its record, the hub's validation, receipts, events
+    and log entries, and what the viewer may do with it."""
+
     doc: DocumentPublic
     report: ValidationReport | None
     state: str
@@ -261,6 +273,7 @@ def body_name(bodies: BodyRegistry, body_id: str | None) -> str:
 
 
 def explanation(sub_indication: str | None) -> str:
+    """The sentence explaining *sub_indication* (empty for none or one unknown)."""
     if not sub_indication:
         return ""
     try:
@@ -270,5 +283,6 @@ def explanation(sub_indication: str | None) -> str:
 
 
 def first_time(values: list[datetime | None]) -> datetime | None:
+    """The earliest of *values* that is not None, or None."""
     present = [v for v in values if v is not None]
     return min(present) if present else None

@@ -43,6 +43,8 @@ def login_redirect(request: Request) -> Response:
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
+    """The error page with HTTP *status* and the reason in *message* (for a browser; API calls
+    get JSON)."""
     title = TITLES.get(status, "Not shown")
     return render(request, get_templates(request), "error.html", status, title=title, status=status,
                   message=message)
@@ -55,6 +57,8 @@ def install(app: FastAPI) -> None:
     json_validation = app.exception_handlers[RequestValidationError]
 
     async def project(request: Request, exc: Exception) -> Response:
+        """A project error as a page for a browser (a login redirect for 401), as JSON for the
+        API."""
         if not is_page(request) or not isinstance(exc, ExchangeError):
             return await json_project(request, exc)  # type: ignore[no-any-return,misc]
         if isinstance(exc, AuthError):
@@ -64,12 +68,14 @@ def install(app: FastAPI) -> None:
         return error_page(request, status_for(exc), exc.message)
 
     async def http(request: Request, exc: Exception) -> Response:
+        """An HTTP error (e.g. no such page) as a page for a browser, as JSON for the API."""
         if not is_page(request) or not isinstance(exc, StarletteHTTPException):
             return await json_http(request, exc)  # type: ignore[no-any-return,misc]
         message = "there is no page at this address" if exc.status_code == 404 else str(exc.detail)
         return error_page(request, exc.status_code, message)
 
     async def validation(request: Request, exc: Exception) -> Response:
+        """Bad query or form values as a 400 page naming each field, as JSON for the API."""
         if not is_page(request) or not isinstance(exc, RequestValidationError):
             return await json_validation(request, exc)  # type: ignore[no-any-return,misc]
         problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())

@@ -27,6 +27,9 @@ OK, FAILED, PENDING, SKIPPED = "ok", "failed", "pending", "skipped"
 
 @dataclass(frozen=True)
 class Layer:
+    """One protective layer of a secret document's triple wrap (inner signature, envelope, outer
+    signature) and what it protects."""
+
     number: int
     title: str
     what: str  # what it protects
@@ -48,6 +51,9 @@ class Reader:
 
 @dataclass(frozen=True)
 class SecretLayers:
+    """How a secret document is wrapped: its layers, who can open it, and the recipients its
+    envelope names."""
+
     layers: list[Layer]
     readers: list[Reader]
     wrapped_to: list[str]  # the envelope's recipient infos, in words

@@ -54,6 +54,7 @@ def _login_page(request: Request, templates: TemplatesDep, *, next_path: str, st
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, templates: TemplatesDep, next: str | None = None) -> HTMLResponse:
+    """The login form; after logging in the person goes to *next* if it is a path on this hub."""
     return _login_page(request, templates, next_path=safe_next(next))
 
 
@@ -85,6 +86,7 @@ async def login(request: Request, templates: TemplatesDep, accounts: AccountsDep
 @router.post("/logout", dependencies=[Depends(check_csrf)])
 async def logout(request: Request, viewer: ViewerDep, accounts: AccountsDep, log: AccessLogDep,
                  at: NowDep) -> Response:
+    """End the person's session (written to the access log) and return to the login page."""
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         await run_in_threadpool(accounts.logout, secret)

@@ -31,6 +31,7 @@ class Live:
 
     @classmethod
     def read(cls, service: ExchangeService, *, at: datetime) -> Live:
+        """The live counts since midnight UTC of *at*, from the service's activity."""
         midnight = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         counts: dict[str, Any] = service.activity(since=midnight)
         return cls(version=int(counts["last_event_id"]), documents_today=int(counts["documents"]),
@@ -38,6 +39,7 @@ class Live:
                    last_activity=counts["last_event_at"], today=midnight.date().isoformat())
 
     def to_dict(self) -> dict[str, Any]:
+        """The counts as the JSON of ``GET /api/activity`` (the dashboard polls it)."""
         return {"version": self.version, "documents_today": self.documents_today,
                 "refused_today": self.refused_today, "awaiting_receipt": self.awaiting_receipt,
                 "last_activity": self.last_activity.isoformat() if self.last_activity else None,
@@ -55,6 +57,8 @@ class ChannelBar:
 
 
 def channel_bar(channels: ChannelCounts) -> list[ChannelBar]:
+    """The bar of the channels' shares (signed and valid, refused, unsigned, paper) for
+    *channels*."""
     total = channels.total or 1
     rows = (("signed_valid", "signed, valid", channels.signed_valid),
             ("signed_invalid", "signature refused", channels.signed_invalid),
@@ -65,6 +69,8 @@ def channel_bar(channels: ChannelCounts) -> list[ChannelBar]:
 
 @dataclass(frozen=True)
 class BehindRow:
+    """A body furthest behind on K1: its rank, id, name, kind and K1 card."""
+
     rank: int
     body_id: str
     name: str
@@ -73,10 +79,12 @@ class BehindRow:
 
     @classmethod
     def of(cls, rank: int, row: BodyMeasures) -> BehindRow:
+        """The row of rank *rank* for the breakdown row *row*."""
         return cls(rank, row.body.id, row.body.name_vi, row.body.kind.value, MeasureCard.of(row.sent, "k1_sent"))
 
 
 def trend_chart(report: MeasuresReport, *, title: str) -> Markup:
+    """K1–K3 month by month as an inline SVG chart titled *title*."""
     months = [m.period.label for m in report.months]
     series = [Series("k1", "K1", tuple(m.k1 for m in report.months)),
               Series("k2", "K2", tuple(m.k2 for m in report.months)),
@@ -88,6 +96,8 @@ def trend_chart(report: MeasuresReport, *, title: str) -> Markup:
 
 @dataclass(frozen=True)
 class OverviewPage:
+    """Everything the dashboard shows for one period and target profile."""
+
     picker: PeriodPicker
     profile: TargetProfile
     cards: list[MeasureCard]
@@ -105,6 +115,9 @@ class OverviewPage:
     @classmethod
     def build(cls, service: ExchangeService, *, period_text: str | None, at: datetime,
               profile_name: str = "2015") -> OverviewPage:
+        """The dashboard for the period in the query (*period_text*; InputError shown on the page
+        when it does not parse) under profile *profile_name*, with the same report as ``GET
+        /api/measures``."""
         picker = PeriodPicker.from_query(service, period_text, at=at, path="/")
         profile = profile_named(profile_name)
         # The same report (and to_dict) as GET /api/measures: see exchange.hub.measures.

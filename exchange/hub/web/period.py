@@ -14,6 +14,9 @@ from exchange.metrics import Period
 
 @dataclass(frozen=True)
 class Choice:
+    """One period the picker offers: its label, the link that picks it, and whether it is the one
+    shown."""
+
     label: str
     href: str
     active: bool

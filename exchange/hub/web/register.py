@@ -35,16 +35,22 @@ class Filters:
     status: str = ""
 
     def query(self, **changes: object) -> str:
+        """The register's query string with *changes* applied (empty values and page 1 left out),
+        for links that keep the other filters."""
         values = {**self.__dict__, **changes}
         return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
 
     @property
     def active(self) -> bool:
+        """Whether any filter is set."""
         return any(self.__dict__.values())
 
 
 @dataclass(frozen=True)
 class RegisterPage:
+    """One page of the register: the filters, the documents on it, how many match, and any error
+    in the filters."""
+
     filters: Filters
     documents: list[DocumentPublic]
     total: int
@@ -61,10 +67,12 @@ class RegisterPage:
 
     @property
     def first(self) -> int:
+        """The position of the page's first document among those matching (0 when none match)."""
         return (self.page - 1) * PAGE_SIZE + 1 if self.total else 0
 
     @property
     def last(self) -> int:
+        """The position of the page's last document among those matching."""
         return min(self.page * PAGE_SIZE, self.total)
 
     @classmethod

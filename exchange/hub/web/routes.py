@@ -60,10 +60,12 @@ live_router = APIRouter(prefix="/api", tags=["dashboard"], dependencies=[Depends
 
 
 def get_templates(request: Request) -> Jinja2Templates:
+    """The app's Jinja2 templates (a dependency: ``TemplatesDep``)."""
     return request.app.state.templates  # type: ignore[no-any-return]
 
 
 def training_on(request: Request) -> bool:
+    """Whether the hub serves with ``--training`` (the trainer's panel and its forms)."""
     settings = getattr(request.app.state, "settings", None)
     return bool(getattr(settings, "training", False))
 
@@ -87,6 +89,8 @@ def require_training(request: Request, viewer: ViewerDep) -> None:
 
 def render(request: Request, templates: Jinja2Templates, name: str, status_code: int = 200,
            **context: Any) -> HTMLResponse:
+    """The page *name* rendered with *context* plus what every page shows (the viewer, the
+    bodies, training mode)."""
     service: ExchangeService = request.app.state.service
     bodies = service.bodies
     viewer: Viewer | None = getattr(request.state, "viewer", None)
@@ -114,6 +118,8 @@ def _profile(name: str | None) -> str:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep, viewer: ViewerDep,
              period: str | None = None, profile: str | None = None) -> HTMLResponse:
+    """The dashboard (``/``): K1–K3 for the chosen period and profile, the trend, who is furthest
+    behind, live counts."""
     page = OverviewPage.build(service, period_text=period, at=at, profile_name=_profile(profile))
     extra: dict[str, Any] = {}
     if training_on(request) and viewer.can(Permission.TRAIN):
@@ -129,6 +135,8 @@ def overview(request: Request, service: ServiceDep, templates: TemplatesDep, at:
 @router.get("/bodies", response_class=HTMLResponse)
 def bodies(request: Request, service: ServiceDep, templates: TemplatesDep, at: NowDep,
            period: str | None = None, kind: str | None = None) -> HTMLResponse:
+    """The bodies page: each body's traffic, K1 over what it sent, K2 standing, receipts and
+    certificate, by kind."""
     page = BodiesPage.build(service, period_text=period, kind=kind, at=at)
     return render(request, templates, "bodies.html", _status(page.picker.error), page=page, title="Bodies")
 
@@ -136,6 +144,8 @@ def bodies(request: Request, service: ServiceDep, templates: TemplatesDep, at: N
 @router.get("/bodies/{body_id}", response_class=HTMLResponse)
 def body(request: Request, body_id: str, service: ServiceDep, templates: TemplatesDep, at: NowDep,
          viewer: ViewerDep, period: str | None = None) -> HTMLResponse:
+    """One body's page: its measures, rank, certificate and documents; a clerk sees only its own
+    body (403 otherwise)."""
     if body_id not in service.bodies:
         raise NotFoundError(f"no body {body_id!r} at this hub")
     if viewer.scope not in (None, body_id):  # the page lists the body's documents
@@ -148,6 +158,8 @@ def body(request: Request, body_id: str, service: ServiceDep, templates: Templat
 def documents(request: Request, service: ServiceDep, templates: TemplatesDep, viewer: ViewerDep,
               period: str = "", channel: str = "", sender: str = "", recipient: str = "", validity: str = "",
               status: str = "", page: Annotated[int, Query(ge=1, le=MAX_OFFSET // PAGE_SIZE)] = 1) -> HTMLResponse:
+    """The register: documents by period, channel, sender, recipient, validity and status, a page
+    at a time (a clerk's: its body's only)."""
     filters = Filters(period.strip(), channel, sender, recipient, validity, status)
     view = RegisterPage.build(service, filters, page=page, body=viewer.scope)
     return render(request, templates, "documents.html", _status(view.error), page=view, title="Documents")
@@ -156,6 +168,8 @@ def documents(request: Request, service: ServiceDep, templates: TemplatesDep, vi
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
 async def document(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
                    viewer: ViewerDep, log: AccessLogDep, at: NowDep) -> HTMLResponse:
+    """One document's page: its validation report, receipts, business events and log entries (the
+    view is written to the access log)."""
     page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer, at=at)  # 404, 403
     await record_view(request, log, viewer, page.doc.id, at=at)
     return render(request, templates, "document.html", page=page, title=page.doc.number or "Document",
@@ -166,6 +180,8 @@ async def document(request: Request, document_id: str, service: ServiceDep, temp
 async def workflow(request: Request, document_id: str, service: ServiceDep, templates: TemplatesDep,
                    viewer: ViewerDep, log: AccessLogDep, at: NowDep,
                    sent: str | None = None, acknowledged: str | None = None) -> HTMLResponse:
+    """One document's workflow: who sent, fetched and acknowledged it when (the view is written
+    to the access log)."""
     page = await run_in_threadpool(DocumentPage.build, service, document_id, viewer=viewer, at=at)  # 404, 403
     await record_view(request, log, viewer, page.doc.id, at=at)
     flow = WorkflowPage.build(page, service.bodies)

@@ -42,6 +42,7 @@ def when(moment: datetime | str | None, *, seconds: bool = False) -> str:
 
 
 def day(moment: date | datetime | None) -> str:
+    """A date or time as the pages show a day (``2015-06-30``); ``–`` for none."""
     if moment is None:
         return "–"
     if isinstance(moment, datetime):
@@ -51,10 +52,12 @@ def day(moment: date | datetime | None) -> str:
 
 
 def short_hash(value: str | None, length: int = 12) -> str:
+    """The first *length* characters of a hash, with an ellipsis; ``–`` for none."""
     return "–" if not value else f"{value[:length]}…"
 
 
 def size(value: int | None) -> str:
+    """A size in bytes for people (bytes, KiB or MiB); ``–`` for none."""
     if value is None:
         return "–"
     for unit in ("bytes", "KiB", "MiB"):

@@ -104,6 +104,7 @@ class Sample:
 
     @classmethod
     def from_file(cls, path: Path) -> Sample:
+        """The training sample at *path*, with the text beside it (``.txt``) if there is one."""
         text_file = path.with_suffix(".txt")
         text = text_file.read_text(encoding="utf-8") if text_file.is_file() else ""
         slug = path.stem.split("-", 1)[-1]
@@ -142,6 +143,7 @@ def _subject(text: str) -> str:
 
 
 def list_samples(directory: Path) -> list[Sample]:
+    """The training samples in *directory*, by file name (none when it does not exist)."""
     if not directory.is_dir():
         return []
     return [Sample.from_file(p) for p in sorted(directory.iterdir())
@@ -167,6 +169,7 @@ class Trainer:
 
     @property
     def store(self) -> KeyStore:
+        """The hub's key directory, whose CA the trainer uses to revoke and renew certificates."""
         return self.service.trust.store
 
     def sample(self, name: str) -> Sample:

@@ -22,6 +22,9 @@ OK, FAILED, WARN, SKIPPED, PENDING, UNREACHED = "ok", "failed", "warn", "skipped
 
 @dataclass(frozen=True)
 class Step:
+    """One step of a document's workflow: its number, title, state (ok, failed, warn, skipped,
+    pending, unreached), outcome, time and details."""
+
     number: int
     title: str
     state: str
@@ -43,6 +46,8 @@ class Lane:
 
 @dataclass(frozen=True)
 class WorkflowPage:
+    """A document's workflow: the steps every recipient shares, then one lane per recipient."""
+
     page: DocumentPage
     common: list[Step]
     lanes: list[Lane]
@@ -50,6 +55,8 @@ class WorkflowPage:
 
     @classmethod
     def build(cls, page: DocumentPage, bodies: BodyRegistry) -> WorkflowPage:
+        """The workflow of the document on *page*: after a failed step, the later ones are
+        unreached."""
         common = _common_steps(page, bodies)
         stopped = next((s for s in common if s.state == FAILED), None)
         lanes = []
