@@ -42,13 +42,13 @@ class MalformedEnvelopeError(MalformedError):
     code = "malformed-envelope"
 
 
-class GCMParameters(core.Sequence):
+class GCMParameters(core.Sequence):  # type: ignore[misc]  # asn1crypto has no type hints
     """RFC 5084 §3.2: ``GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 }``."""
 
     _fields = [("aes_nonce", core.OctetString), ("aes_icvlen", core.Integer, {"default": 12})]
 
 
-class EccCmsSharedInfo(core.Sequence):
+class EccCmsSharedInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto has no type hints
     """RFC 5753 §7.2: the KDF's SharedInfo (key-wrap algorithm, optional UKM, KEK length)."""
 
     _fields = [
@@ -191,7 +191,7 @@ def encrypt(content: bytes, recipients: Sequence[x509.Certificate], *, content_t
         },
         "mac": tag,
     })
-    return cms.ContentInfo({"content_type": "authenticated_enveloped_data", "content": body}).dump()
+    return bytes(cms.ContentInfo({"content_type": "authenticated_enveloped_data", "content": body}).dump())
 
 
 def _unique(certificates: Sequence[x509.Certificate]) -> list[x509.Certificate]:
@@ -211,20 +211,20 @@ def _unique(certificates: Sequence[x509.Certificate]) -> list[x509.Certificate]:
 def _issuer_and_serial(cert: x509.Certificate) -> bytes:
     """DER IssuerAndSerialNumber naming *cert* (its issuer's encoding copied as it is)."""
     parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-    return cms.IssuerAndSerialNumber({"issuer": parsed.issuer, "serial_number": parsed.serial_number}).dump()
+    return bytes(cms.IssuerAndSerialNumber({"issuer": parsed.issuer, "serial_number": parsed.serial_number}).dump())
 
 
 @lru_cache(maxsize=1)
 def _oaep_sha256() -> bytes:
-    return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": {
+    return bytes(cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": {
         "hash_algorithm": {"algorithm": "sha256"},
         "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha256"}},
-    }}).dump()
+    }}).dump())
 
 
 @lru_cache(maxsize=1)
 def _ecdh_sha256_aes256_wrap() -> bytes:
-    return cms.KeyEncryptionAlgorithm({"algorithm": _ECDH_SHA256, "parameters": _AES256_WRAP}).dump()
+    return bytes(cms.KeyEncryptionAlgorithm({"algorithm": _ECDH_SHA256, "parameters": _AES256_WRAP}).dump())
 
 
 _AES256_WRAP = cms.KeyEncryptionAlgorithm({"algorithm": "aes256_wrap"})
@@ -236,19 +236,19 @@ def _recipient_info(cert: x509.Certificate, content_key: bytes) -> bytes:
     rid = cms.IssuerAndSerialNumber.load(_issuer_and_serial(cert))
     if isinstance(public, rsa.RSAPublicKey):
         wrapped = public.encrypt(content_key, _oaep(hashes.SHA256(), hashes.SHA256()))
-        return cms.RecipientInfo({"ktri": cms.KeyTransRecipientInfo({
+        return bytes(cms.RecipientInfo({"ktri": cms.KeyTransRecipientInfo({
             "version": "v0",
             "rid": cms.RecipientIdentifier({"issuer_and_serial_number": rid}),
             "key_encryption_algorithm": cms.KeyEncryptionAlgorithm.load(_oaep_sha256()),
             "encrypted_key": wrapped,
-        })}).dump()
+        })}).dump())
     if isinstance(public, ec.EllipticCurvePublicKey):
         ephemeral = ec.generate_private_key(public.curve)
         shared = ephemeral.exchange(ec.ECDH(), public)
         kek = _kek(shared, _AES256_WRAP, ukm=None, hash_algorithm=hashes.SHA256())
         point = ephemeral.public_key().public_bytes(serialization.Encoding.X962,
                                                     serialization.PublicFormat.UncompressedPoint)
-        return cms.RecipientInfo({"kari": cms.KeyAgreeRecipientInfo({
+        return bytes(cms.RecipientInfo({"kari": cms.KeyAgreeRecipientInfo({
             "version": "v3",
             # RFC 5753 §3.1.1: the ephemeral key, on the recipient's curve (parameters absent)
             "originator": {"originator_key": keys.PublicKeyInfo({
@@ -258,7 +258,7 @@ def _recipient_info(cert: x509.Certificate, content_key: bytes) -> bytes:
                 "rid": cms.KeyAgreementRecipientIdentifier({"issuer_and_serial_number": rid}),
                 "encrypted_key": aes_key_wrap(kek, content_key),
             }],
-        })}).dump()
+        })}).dump())
     raise ValueError(f"cannot encrypt to a {type(public).__name__} key")
 
 

@@ -168,7 +168,7 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-able data, with its one-line ``summary`` added (what the API
         returns)."""
-        data = _plain(self)
+        data: dict[str, Any] = _plain(self)
         data["summary"] = self.summary()
         return data
 

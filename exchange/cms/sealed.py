@@ -68,7 +68,7 @@ def attach(signature: bytes, content: bytes) -> bytes:
     info = cms.ContentInfo.load(signature)
     signed = info["content"]
     signed["encap_content_info"] = {"content_type": "data", "content": content}
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
 
 
 def detach(signed_data: bytes) -> tuple[bytes, bytes]:

@@ -17,7 +17,7 @@ Every structure is asn1crypto's (``tsp``, ``cms``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -94,7 +94,7 @@ def strip_timestamps(signature: bytes) -> bytes:
     return rebuild(b"".join(part for tag, part in signer if tag != 0xA1))
 
 
-def _signer_info(der: bytes) -> tuple[Any, list[tuple[int, bytes]]]:
+def _signer_info(der: bytes) -> tuple[Callable[[bytes], bytes], list[tuple[int, bytes]]]:
     """The parts of the one SignerInfo of a ContentInfo/SignedData, and a function that puts a
     SignerInfo's new contents back in place (the enclosing values re-wrapped with definite
     lengths, every other byte kept). ValueError for anything but CMS with one signer."""

@@ -60,7 +60,7 @@ class TimestampUnavailableError(PKIError):
     code = "timestamp-unavailable"
 
 
-class TimeStampResp(core.Sequence):
+class TimeStampResp(core.Sequence):  # type: ignore[misc]  # asn1crypto has no type hints
     """RFC 3161 §2.4.2 ``TimeStampResp``; asn1crypto's ``tsp.TimeStampResp`` with the token
     OPTIONAL (a rejection carries none)."""
 
@@ -168,8 +168,8 @@ _GRANTED = tsp.PKIStatusInfo({"status": "granted"}).dump()
 
 def rejection(fail_info: str, text: str) -> bytes:
     """A ``TimeStampResp`` refusing a request: status rejection, *fail_info*, *text*."""
-    return TimeStampResp({"status": {"status": "rejection", "status_string": [text],
-                                     "fail_info": {fail_info}}}).dump()
+    return bytes(TimeStampResp({"status": {"status": "rejection", "status_string": [text],
+                                           "fail_info": {fail_info}}}).dump())
 
 
 class TimeStampAuthority:
@@ -414,7 +414,7 @@ def build_request(hashed_message: bytes, *, hash_algorithm: str = "sha256", nonc
         fields["nonce"] = nonce
     if policy is not None:
         fields["req_policy"] = policy
-    return tsp.TimeStampReq(fields).dump()
+    return bytes(tsp.TimeStampReq(fields).dump())
 
 
 def read_response(data: bytes, *, hashed_message: bytes, nonce: int | None) -> bytes:
@@ -435,7 +435,7 @@ def read_response(data: bytes, *, hashed_message: bytes, nonce: int | None) -> b
     token_info = response["time_stamp_token"]
     if isinstance(token_info, core.Void):
         raise TimestampError("the TSA granted the request but sent no token")
-    token = token_info.dump()
+    token: bytes = token_info.dump()
     parsed = TimestampToken.from_der(token)
     if parsed.hashed_message != hashed_message:
         raise TimestampError("the TSA's token dates other data than we asked for (message imprint differs)")

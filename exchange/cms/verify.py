@@ -419,9 +419,9 @@ def _verify_signature(
                 pad: padding.AsymmetricPadding = padding.PSS(padding.MGF1(hash_alg), padding.PSS.AUTO)
             else:
                 pad = padding.PKCS1v15()
-            public_key.verify(sig.signature, data, pad, chosen)  # type: ignore[arg-type]
+            public_key.verify(sig.signature, data, pad, chosen)
         elif isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(sig.signature, data, ec.ECDSA(chosen))  # type: ignore[arg-type]
+            public_key.verify(sig.signature, data, ec.ECDSA(chosen))
         else:
             return False, f"unsupported public key type {type(public_key).__name__}"
     except InvalidSignature:

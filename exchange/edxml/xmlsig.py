@@ -107,30 +107,32 @@ def verify_package(xml: bytes, *, validator: PathValidator | None, at: datetime)
     if not certs:
         return XmlSignatureReport(XmlSignatureStatus.INVALID, "the signature carries no X509Certificate", at=at)
     leaf = certs[0]
-    who = {"signer": body_id_of(leaf), "subject": common_name_of(leaf), "at": at}
+    signer, subject = body_id_of(leaf), common_name_of(leaf)
+
+    def found(status: XmlSignatureStatus, detail: str) -> XmlSignatureReport:
+        return XmlSignatureReport(status, detail, signer=signer, subject=subject, at=at)
+
     try:
         result = XMLVerifier().verify(xml, x509_cert=leaf, expect_config=SignatureConfiguration(
             require_x509=True, expect_references=1, verification_time=at))
     except (InvalidSignature, InvalidDigest) as exc:
-        return XmlSignatureReport(XmlSignatureStatus.INVALID, f"the package does not match its signature ({exc})",
-                                  **who)
+        return found(XmlSignatureStatus.INVALID, f"the package does not match its signature ({exc})")
     except InvalidCertificate as exc:
-        return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, f"certificate: {exc}", **who)
+        return found(XmlSignatureStatus.UNTRUSTED, f"certificate: {exc}")
     except (InvalidInput, SignXMLException, ValueError) as exc:
-        return XmlSignatureReport(XmlSignatureStatus.INVALID, f"malformed signature ({exc})", **who)
+        return found(XmlSignatureStatus.INVALID, f"malformed signature ({exc})")
     signed_root = result.signed_xml  # type: ignore[union-attr]
     # Against signature wrapping: the signed reference must be the whole package.
     if signed_root is None or etree.QName(signed_root).localname != "edXML":
-        return XmlSignatureReport(XmlSignatureStatus.INVALID, "the signature does not cover the whole package",
-                                  **who)
+        return found(XmlSignatureStatus.INVALID, "the signature does not cover the whole package")
     if validator is None:
-        return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, "the package matches its signature, but no trust "
-                                  "anchor was given to check the signer's certificate", **who)
+        return found(XmlSignatureStatus.UNTRUSTED, "the package matches its signature, but no trust "
+                     "anchor was given to check the signer's certificate")
     path = validator.validate(leaf, at=at, intermediates=certs[1:])
     if not path.ok:
-        return XmlSignatureReport(XmlSignatureStatus.UNTRUSTED, f"signer certificate: {path.detail}", **who)
-    return XmlSignatureReport(XmlSignatureStatus.VALID, "XMLDSig over the whole package verified; signer's "
-                              "certificate chains to the root and is not revoked", **who)
+        return found(XmlSignatureStatus.UNTRUSTED, f"signer certificate: {path.detail}")
+    return found(XmlSignatureStatus.VALID, "XMLDSig over the whole package verified; signer's "
+                 "certificate chains to the root and is not revoked")
 
 
 def _certificates(signature: etree._Element) -> list[x509.Certificate]:

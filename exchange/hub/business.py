@@ -26,7 +26,8 @@ from exchange.errors import (
     RejectedError,
 )
 from exchange.hub.store import repository as repo
-from exchange.hub.store.models import BusinessEvent, BusinessEventPublic, as_stored
+from exchange.hub.store.models import BusinessEvent, BusinessEventPublic, Document, as_stored
+from exchange.hub.store.writes import BusinessEventCreate
 
 if TYPE_CHECKING:
     from exchange.hub.service import ExchangeService
@@ -67,10 +68,11 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
             changes = _update(session, doc, parsed.changes)
         else:
             _replace(session, body, document_id, parsed.replacement)
-        row = {"document_id": document_id, "related_id": parsed.replacement or None, "action": parsed.action.value,
-               "sender": body, "reason": parsed.reason, "changes_json": json.dumps(changes, ensure_ascii=False),
-               "statement": statement, "signature": signature, "indication": report.indication.value,
-               "report_json": report.to_json(), "stated_at": as_stored(parsed.time), "created_at": as_stored(at)}
+        row = BusinessEventCreate(
+            document_id=document_id, related_id=parsed.replacement or None, action=parsed.action, sender=body,
+            reason=parsed.reason, changes_json=json.dumps(changes, ensure_ascii=False), statement=statement,
+            signature=signature, indication=report.indication, report_json=report.to_json(),
+            stated_at=as_stored(parsed.time), created_at=as_stored(at))
         event_id = repo.add_business_event(session, row=row)
         detail = parsed.reason
         if parsed.action is BusinessAction.REPLACE:
@@ -82,7 +84,7 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
             repo.add_event(session, at=at, actor=body, action=f"{parsed.action.value}-signed",
                            document_id=document_id, detail=detail)
         session.commit()
-    return public(BusinessEvent(id=event_id, **row))
+    return _public(event_id, row)
 
 
 def _recall(session: Session, channel: Channel, document_id: str, history: list[BusinessEvent], at: datetime) -> None:
@@ -94,11 +96,12 @@ def _recall(session: Session, channel: Channel, document_id: str, history: list[
     if not delivered:
         raise ConflictError(f"document {document_id} was never delivered: there is nothing to recall",
                             code="not-delivered")
-    for delivery in (d for d in delivered if d.id is not None):
-        repo.update_delivery(session, delivery_id=delivery.id, status=ReceiptStatus.RECALL, status_at=at)
+    for delivery in delivered:
+        if delivery.id is not None:
+            repo.record_status(session, delivery_id=delivery.id, status=ReceiptStatus.RECALL, at=at)
 
 
-def _update(session: Session, doc: Any, changes: dict[str, str]) -> dict[str, Any]:
+def _update(session: Session, doc: Document, changes: dict[str, str]) -> dict[str, Any]:
     from datetime import date
 
     applied: dict[str, Any] = {}
@@ -163,8 +166,13 @@ def relations(service: ExchangeService, *, document_ids: list[str]) -> dict[str,
 def public(event: BusinessEvent) -> BusinessEventPublic:
     """The API's view of a stored business *event*: its statement as text and its signature in
     base64."""
+    return _public(event.id or 0, event)
+
+
+def _public(event_id: int, event: BusinessEvent | BusinessEventCreate) -> BusinessEventPublic:
+    """:func:`public` of a business event's columns (stored, or just written as *event_id*)."""
     return BusinessEventPublic(
-        id=event.id or 0, document_id=event.document_id, related_id=event.related_id, action=event.action,
+        id=event_id, document_id=event.document_id, related_id=event.related_id, action=event.action,
         sender=event.sender, reason=event.reason, changes=json.loads(event.changes_json or "{}"),
         stated_at=event.stated_at, created_at=event.created_at, indication=event.indication,
         statement=event.statement.decode("utf-8"), signature_b64=base64.b64encode(event.signature).decode())

@@ -33,6 +33,7 @@ from exchange.hub import log_events
 from exchange.hub.evidence_log import EvidenceLog
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import EdxmlImport, EdxmlImportPublic, IncomingPublic, as_stored
+from exchange.hub.store.writes import EdxmlAttachmentCreate, EdxmlImportCreate, IncomingCreate
 
 if TYPE_CHECKING:
     from exchange.hub.service import ExchangeService
@@ -58,12 +59,9 @@ def _register(service: ExchangeService, *, body: str, data: bytes, package: Docu
     summary = package.summary()
     for item, (_, sha) in zip(summary.get("attachments", []), stored, strict=False):
         item["stored_sha256"] = sha
-    row = {"id": str(uuid.uuid4()), "body": body, "kind": package.kind, "sha256": package_sha,
-           "from_organ": package.sender.organ_id[:64], "from_name": package.sender.name[:255],
-           "header_json": json.dumps(summary, ensure_ascii=False), "xml_signature": verdict.status.value,
-           "xml_signature_json": json.dumps(verdict.to_dict(), ensure_ascii=False),
-           "received_at": as_stored(at), "incoming_id": None, "document_id": None}
+    import_id = str(uuid.uuid4())
     incoming: IncomingPublic | None = None
+    incoming_id = document_id = None
     with Session(service.engine, expire_on_commit=False) as session:
         # The same package registered again at the same body (a retry after a lost answer, maybe
         # at another hub process) is the same registration: answer it, do not count it twice.
@@ -74,22 +72,26 @@ def _register(service: ExchangeService, *, body: str, data: bytes, package: Docu
             session.rollback()
             return find(service, import_id=earlier[0].id)
         if isinstance(package, StatusPackage):
-            row.update(edxml_document_id=package.response_for.document_id[:255], status_code=package.status_code[:4],
-                       business_type="")
-            row["document_id"] = _our_document(service, session, body, package)
+            edxml_id, status_code, business_type = package.response_for.document_id, package.status_code, ""
+            document_id = _our_document(service, session, body, package)
             repo.add_event(session, at=at, actor=body, action=f"edxml-status-{package.status_code}"[:32],
-                           document_id=row["document_id"],
+                           document_id=document_id,
                            detail=f"{package.sender.organ_id} {package.sender.name}: {package.description}".strip())
         else:
-            row.update(edxml_document_id=package.document_id[:255], status_code="",
-                       business_type=package.business.doc_type.value)
-            incoming = _document(session, body, package, stored[0][1] if stored else None, row["id"], at,
+            edxml_id, status_code, business_type = package.document_id, "", package.business.doc_type.value
+            incoming = _document(session, body, package, stored[0][1] if stored else None, import_id, at,
                                  log=service.log)
-            row["incoming_id"] = incoming.id if incoming else _target_incoming(session, body, package)
+            incoming_id = incoming.id if incoming else _target_incoming(session, body, package)
+        row = EdxmlImportCreate(
+            id=import_id, body=body, kind=package.kind, sha256=package_sha, header_json=json.dumps(summary, ensure_ascii=False),
+            received_at=as_stored(at), edxml_document_id=edxml_id[:255], business_type=business_type,
+            status_code=status_code[:4], from_organ=package.sender.organ_id[:64], from_name=package.sender.name[:255],
+            xml_signature=verdict.status.value, xml_signature_json=json.dumps(verdict.to_dict(), ensure_ascii=False),
+            incoming_id=incoming_id, document_id=document_id)
         repo.add_edxml_import(session, row=row, attachments=[
-            {"import_id": row["id"], "name": a.name[:255], "sha256": sha, "size": a.size} for a, sha in stored])
+            EdxmlAttachmentCreate(import_id=import_id, name=a.name[:255], sha256=sha, size=a.size) for a, sha in stored])
         session.commit()
-    return public(EdxmlImport(**row), incoming)
+    return public(row, incoming)
 
 
 def _document(session: Session, body: str, package: DocumentPackage, first_sha: str | None, import_id: str,
@@ -107,10 +109,10 @@ def _document(session: Session, body: str, package: DocumentPackage, first_sha: 
         repo.add_event(session, at=at, actor=body, action=f"edxml-{kind.name.lower()}",
                        detail=f"incoming {target} from {agency}: {package.business.reason}"[:2000])
         return None
-    row = {"id": str(uuid.uuid4()), "body": body, "from_agency": agency, "number": package.code[:64],
-           "subject": package.subject[:500], "received_at": as_stored(at), "scanned": False, "entered": True,
-           "sha256": first_sha, "filename": package.attachments[0].name[:255] if package.attachments else None,
-           "electronic": True, "superseded": False}
+    row = IncomingCreate(id=str(uuid.uuid4()), body=body, from_agency=agency, number=package.code[:64],
+                         subject=package.subject[:500], received_at=as_stored(at), scanned=False, entered=True,
+                         sha256=first_sha, filename=package.attachments[0].name[:255] if package.attachments else None,
+                         electronic=True, superseded=False)
     repo.add_incoming(session, row=row)
     # in the same transaction as the row, like every incoming registration (audit log verify)
     log.append(session, [log_events.incoming_entry(row, at=at)])
@@ -120,7 +122,7 @@ def _document(session: Session, body: str, package: DocumentPackage, first_sha: 
             for old in repo.edxml_imports(session, body=body, edxml_document_id=replaced.document_id):
                 if old.incoming_id:
                     repo.update_incoming(session, incoming_id=old.incoming_id, superseded=True)
-    return IncomingPublic.model_validate(row)
+    return IncomingPublic.model_validate(row, from_attributes=True)
 
 
 def _target_incoming(session: Session, body: str, package: DocumentPackage) -> str | None:
@@ -169,7 +171,7 @@ def find(service: ExchangeService, *, import_id: str) -> EdxmlImportPublic:
         return public(row, IncomingPublic.model_validate(incoming, from_attributes=True) if incoming else None)
 
 
-def public(row: EdxmlImport, incoming: IncomingPublic | None = None) -> EdxmlImportPublic:
+def public(row: EdxmlImport | EdxmlImportCreate, incoming: IncomingPublic | None = None) -> EdxmlImportPublic:
     return EdxmlImportPublic(
         id=row.id, kind=row.kind, body=row.body, business_type=row.business_type, status_code=row.status_code,
         from_organ=row.from_organ, from_name=row.from_name, edxml_document_id=row.edxml_document_id,

@@ -5,13 +5,13 @@ for every field)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from exchange.cms import SubIndication, ValidationReport
 from exchange.domain.documents import DeliveryState
 from exchange.hub.evidence_log import Append
+from exchange.hub.store.writes import DocumentCreate, IncomingCreate, ReceiptCreate
 from exchange.tlog import EntryKind
 from exchange.tlog.entries import entry_time, make_entry
 
@@ -20,20 +20,20 @@ def _entry(kind: EntryKind, at: datetime, document_id: str | None = None, **fiel
     return Append(kind, at, make_entry(kind, at=at, **fields), document_id)
 
 
-def document_entries(row: Mapping[str, Any], *, recipients: tuple[str, ...], state: DeliveryState, reason: str,
+def document_entries(row: DocumentCreate, *, recipients: tuple[str, ...], state: DeliveryState, reason: str,
                      report: ValidationReport | None, at: datetime) -> list[Append]:
     """A document registered: accepted (then delivered to each recipient), refused, or paper."""
-    doc = row["id"]
+    doc = row.id
     targets = sorted(recipients)
     if state is DeliveryState.PAPER:
-        return [_entry(EntryKind.PAPER, at, doc, document=doc, sender=row["sender"], recipients=targets,
-                       classification=row["classification"])]
+        return [_entry(EntryKind.PAPER, at, doc, document=doc, sender=row.sender, recipients=targets,
+                       classification=row.classification.value)]
     kind = EntryKind.REFUSED if state is DeliveryState.REFUSED else EntryKind.ACCEPTED
     entries = [_entry(
-        kind, at, doc, document=doc, sender=row["sender"], recipients=targets, channel=row["channel"],
-        classification=row["classification"], sha256=row["sha256"], size=row["size"],
-        signature_sha256=row.get("signature_sha256"), signer=row.get("signer"),
-        indication=row.get("indication"), sub_indication=row.get("sub_indication"),
+        kind, at, doc, document=doc, sender=row.sender, recipients=targets, channel=row.channel.value,
+        classification=row.classification.value, sha256=row.sha256, size=row.size,
+        signature_sha256=row.signature_sha256, signer=row.signer,
+        indication=row.indication.value if row.indication else None, sub_indication=row.sub_indication,
         **({"reason": reason} if reason else {}))]
     if state is DeliveryState.DELIVERED:
         entries += [_entry(EntryKind.DELIVERED, at, doc, document=doc, recipient=r) for r in targets]
@@ -48,20 +48,20 @@ def downloaded_entry(*, document_id: str, recipient: str, at: datetime) -> Appen
     return _entry(EntryKind.DOWNLOADED, at, document_id, document=document_id, recipient=recipient)
 
 
-def receipt_entry(row: Mapping[str, Any], *, receipt_id: int, verification: str | None, at: datetime) -> Append:
+def receipt_entry(row: ReceiptCreate, *, receipt_id: int, verification: str | None, at: datetime) -> Append:
     """A recipient's signed status, as the hub accepted it (hashes of the exact statement and signature)."""
     return _entry(
-        EntryKind.RECEIPT, at, row["document_id"], document=row["document_id"], recipient=row["recipient"],
-        receipt=receipt_id, status=row["status"], stated_at=entry_time(row["stated_at"]),
-        statement_sha256=hashlib.sha256(row["statement"]).hexdigest(),
-        signature_sha256=hashlib.sha256(row["signature"]).hexdigest(), verification=verification)
+        EntryKind.RECEIPT, at, row.document_id, document=row.document_id, recipient=row.recipient,
+        receipt=receipt_id, status=row.status.value, stated_at=entry_time(row.stated_at),
+        statement_sha256=hashlib.sha256(row.statement).hexdigest(),
+        signature_sha256=hashlib.sha256(row.signature).hexdigest(), verification=verification)
 
 
-def incoming_entry(row: Mapping[str, Any], *, at: datetime) -> Append:
+def incoming_entry(row: IncomingCreate, *, at: datetime) -> Append:
     """The log entry recording an incoming (paper or scanned) document registered at the hub, from
     its register *row*."""
-    return _entry(EntryKind.INCOMING, at, None, entry=row["id"], body=row["body"], from_agency=row["from_agency"],
-                  scanned=row["scanned"], entered=row["entered"], sha256=row["sha256"])
+    return _entry(EntryKind.INCOMING, at, None, entry=row.id, body=row.body, from_agency=row.from_agency,
+                  scanned=row.scanned, entered=row.entered, sha256=row.sha256)
 
 
 def revoked_entry(at: datetime, *, body: str | None, serial: str, seen_in: str,

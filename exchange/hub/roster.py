@@ -24,6 +24,7 @@ from sqlmodel import Session
 from exchange.domain.bodies import Body, BodyKind, BodyRegistry
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import SERVED_FROM_START, ServedBody, as_stored
+from exchange.hub.store.writes import ServedBodyCreate
 from exchange.metrics import Period
 
 
@@ -39,9 +40,10 @@ class RosterChange:
         return bool(self.added or self.removed or self.changed)
 
 
-def _row(body: Body, since: datetime) -> dict[str, object]:
-    return {"body_id": body.id, "kind": body.kind.value, "name_vi": body.name_vi, "name_en": body.name_en,
-            "population_millions": body.population_millions, "since": since}
+def _row(body: Body, since: datetime) -> ServedBodyCreate:
+    """The row that records *body* as served from *since*."""
+    return ServedBodyCreate(body_id=body.id, kind=body.kind, name_vi=body.name_vi, name_en=body.name_en,
+                            population_millions=body.population_millions, since=since)
 
 
 def _same(row: ServedBody, body: Body) -> bool:

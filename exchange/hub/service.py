@@ -11,11 +11,11 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +57,7 @@ from exchange.hub.store.models import (
     ReceiptPublic,
     as_stored,
 )
+from exchange.hub.store.writes import DocumentCreate, IncomingCreate, ReceiptCreate
 from exchange.hub.trust import Trust
 from exchange.hub.verdicts import Verdict, judge
 from exchange.metrics import Period
@@ -132,22 +133,19 @@ class ExchangeService:
                                     signature=signature, at=at)
             report, reason, signature = verdict.report, verdict.reason, verdict.signature
             channel = Channel.SIGNED_VALID if verdict.accepted else Channel.SIGNED_INVALID
-        row = _document_row(
+        row = _new_document(
             document_id, metadata, sender=sender, channel=channel, at=at,
             filename=safe_filename(upload.filename), media_type=(upload.media_type or "")[:128] or None,
             sha256=sha, size=size,
             signature_sha256=self.blobs.put_bytes(signature) if signature is not None else None,
-            indication=report.indication.value if report else None,
-            sub_indication=report.sub_indication.value if report and report.sub_indication else None,
-            report_json=report.to_json() if report else None,
-            signer=report.signer.body_id if report and report.signer else None,
+            report=report,
         )
         state = DeliveryState.REFUSED if channel is Channel.SIGNED_INVALID else DeliveryState.DELIVERED
         with self._session() as session:
             try:
                 repo.add_document(session, row=row, recipients=metadata.recipients, state=state, at=at)
                 repo.add_event(session, at=at, actor=sender, action="refused" if reason else "accepted",
-                               document_id=row["id"], detail=reason or channel.value)
+                               document_id=row.id, detail=reason or channel.value)
                 self.log.append(session, log_events.document_entries(
                     row, recipients=metadata.recipients, state=state, reason=reason, report=report, at=at))
                 session.commit()
@@ -217,9 +215,9 @@ class ExchangeService:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
                 return self._repeat(session, existing, metadata, repeats.PAPER, None)
-            row = _document_row(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
+            row = _new_document(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
             repo.add_document(session, row=row, recipients=metadata.recipients, state=DeliveryState.PAPER, at=at)
-            repo.add_event(session, at=at, actor=sender, action="paper", document_id=row["id"])
+            repo.add_event(session, at=at, actor=sender, action="paper", document_id=row.id)
             self.log.append(session, log_events.document_entries(
                 row, recipients=metadata.recipients, state=DeliveryState.PAPER, reason="", report=None, at=at))
             session.commit()
@@ -241,15 +239,15 @@ class ExchangeService:
                 if size == 0:
                     raise InputError("the scanned file is empty (0 bytes)", code="empty-file")
                 filename = safe_filename(scan.filename)
-            row = {"id": entry_id or str(uuid.uuid4()), "body": body, "from_agency": from_agency.strip()[:200],
-                   "number": number[:64], "subject": subject[:500], "received_at": as_stored(at),
-                   "scanned": sha is not None, "entered": entered, "sha256": sha, "filename": filename}
+            row = IncomingCreate(id=entry_id or str(uuid.uuid4()), body=body, from_agency=from_agency.strip()[:200],
+                                 number=number[:64], subject=subject[:500], received_at=as_stored(at),
+                                 scanned=sha is not None, entered=entered, sha256=sha, filename=filename)
             with self._session() as session:
                 repo.add_incoming(session, row=row)
                 repo.add_event(session, at=at, actor=body, action="incoming", detail=from_agency[:200])
                 self.log.append(session, [log_events.incoming_entry(row, at=at)])
                 session.commit()
-        return IncomingPublic.model_validate(row)
+        return IncomingPublic.model_validate(row, from_attributes=True)
 
     # -- receiving ------------------------------------------------------------------------
     def inbox(self, *, body: str, include_all: bool = False) -> list[DocumentPublic]:
@@ -292,7 +290,7 @@ class ExchangeService:
                 raise NotFoundError(f"document {document_id} was sent on paper: there is no file",
                                     code="no-file")
             if delivery_id is not None and fetched is None:
-                repo.update_delivery(session, delivery_id=delivery_id, fetched_at=at)
+                repo.mark_fetched(session, delivery_id=delivery_id, at=at)
                 self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
                 session.commit()
         signature = self.blobs.read(signature_sha256) if signature_sha256 is not None else None
@@ -353,15 +351,14 @@ class ExchangeService:
             if stored is not None:
                 session.rollback()
                 return _receipt_public(stored)
-            row = {"document_id": document_id, "recipient": body, "status": parsed.status.value,
-                   "reason": parsed.reason[:500], "statement": statement, "signature": signature,
-                   "indication": report.indication.value, "report_json": report.to_json(),
-                   "stated_at": as_stored(parsed.time), "created_at": as_stored(at)}
+            row = ReceiptCreate(document_id=document_id, recipient=body, status=parsed.status,
+                                reason=parsed.reason[:500], statement=statement, signature=signature,
+                                indication=report.indication, report_json=report.to_json(),
+                                stated_at=as_stored(parsed.time), created_at=as_stored(at))
             receipt_id = repo.add_receipt(session, row=row)
-            delivery: dict[str, Any] = {"status": parsed.status.value, "status_at": parsed.time}
-            if parsed.verification:
-                delivery["verified"] = parsed.verification == Indication.TOTAL_PASSED
-            repo.update_delivery(session, delivery_id=delivery_id, **delivery)
+            repo.record_status(session, delivery_id=delivery_id, status=parsed.status, at=parsed.time,
+                               verified=parsed.verification == Indication.TOTAL_PASSED
+                               if parsed.verification else None)
             repo.add_event(session, at=at, actor=body, action=f"status-{parsed.status.label}",
                            document_id=document_id, detail=parsed.reason)
             self.log.append(session, [log_events.receipt_entry(row, receipt_id=receipt_id,
@@ -573,57 +570,63 @@ def _check_readable(body: str, document_id: str, *, sender: str, delivery_state:
                                  code="not-delivered")
 
 
-def _document_row(document_id: str | None, metadata: DocumentMetadata, *, sender: str, channel: Channel,
-                  at: datetime, **file: Any) -> dict[str, Any]:
-    """A document's column values: the metadata, the channel, and (electronic) the *file*'s."""
-    return {"id": document_id or str(uuid.uuid4()), "message_id": metadata.message_id, "sender": sender,
-            "number": metadata.number, "doc_type": metadata.doc_type, "subject": metadata.subject,
-            "doc_date": metadata.doc_date, "classification": metadata.classification.value,
-            "channel": channel.value, "created_at": as_stored(at), **file}
+def _new_document(document_id: str | None, metadata: DocumentMetadata, *, sender: str, channel: Channel,
+                  at: datetime, filename: str | None = None, media_type: str | None = None,
+                  sha256: str | None = None, size: int | None = None, signature_sha256: str | None = None,
+                  report: ValidationReport | None = None) -> DocumentCreate:
+    """A document's row: the metadata, the channel, and (electronic) its file, signature and the
+    hub's *report* on it."""
+    return DocumentCreate(
+        id=document_id or str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
+        number=metadata.number, doc_type=metadata.doc_type, subject=metadata.subject, doc_date=metadata.doc_date,
+        classification=metadata.classification, channel=channel, created_at=as_stored(at),
+        filename=filename, media_type=media_type, sha256=sha256, size=size, signature_sha256=signature_sha256,
+        indication=report.indication if report else None,
+        sub_indication=report.sub_indication.value if report and report.sub_indication else None,
+        report_json=report.to_json() if report else None,
+        signer=report.signer.body_id if report and report.signer else None)
 
 
-_DOCUMENT_PUBLIC = ("id", "message_id", "sender", "number", "doc_type", "subject", "doc_date", "classification",
-                    "channel", "filename", "sha256", "size", "indication", "sub_indication", "created_at")
-
-
-def _new_public(row: Mapping[str, Any], recipients: tuple[str, ...], state: DeliveryState) -> DocumentPublic:
+def _new_public(row: DocumentCreate, recipients: tuple[str, ...], state: DeliveryState) -> DocumentPublic:
     """The answer for a document just registered, built from what was written (no re-read):
     the same as :func:`_document_public` of the stored rows."""
-    deliveries = [DeliveryPublic(recipient=r, state=state, sent_at=row["created_at"]) for r in sorted(recipients)]
-    return DocumentPublic(recipients=[d.recipient for d in deliveries], deliveries=deliveries,
-                          **{name: row.get(name) for name in _DOCUMENT_PUBLIC})
+    return _public_of(row, [DeliveryPublic(recipient=r, state=state, sent_at=row.created_at)
+                            for r in sorted(recipients)])
 
 
 def _document_public(doc: Document, deliveries: list[Delivery], *, with_report: bool = False) -> DocumentPublic:
+    """A stored document and its rows of the register as the API shows them."""
+    return _public_of(doc, [DeliveryPublic(
+        recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at, verified=d.verified,
+        status=d.status, status_name=d.status.label if d.status else None, status_at=d.status_at,
+    ) for d in deliveries], with_report=with_report)
+
+
+def _public_of(doc: Document | DocumentCreate, deliveries: list[DeliveryPublic], *,
+               with_report: bool = False) -> DocumentPublic:
+    """The one mapping of a document's columns to its public model (stored or just written)."""
     return DocumentPublic(
         id=doc.id, message_id=doc.message_id, sender=doc.sender,
         recipients=[d.recipient for d in deliveries], number=doc.number, doc_type=doc.doc_type,
         subject=doc.subject, doc_date=doc.doc_date, classification=doc.classification,
         channel=doc.channel, filename=doc.filename, sha256=doc.sha256, size=doc.size,
         indication=doc.indication, sub_indication=doc.sub_indication, created_at=doc.created_at,
-        deliveries=[DeliveryPublic(
-            recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at,
-            verified=d.verified, status=d.status,
-            status_name=ReceiptStatus(d.status).label if d.status else None, status_at=d.status_at,
-        ) for d in deliveries],
+        deliveries=deliveries,
         report=json.loads(doc.report_json) if with_report and doc.report_json else None,
     )
 
 
-_RECEIPT_FIELDS = ("document_id", "recipient", "status", "reason", "statement", "signature", "indication",
-                   "report_json", "stated_at", "created_at")
-
-
 def _receipt_public(r: Receipt) -> ReceiptPublic:
-    return _receipt_answer(r.id or 0, {name: getattr(r, name) for name in _RECEIPT_FIELDS})
+    """A stored receipt as the API shows it."""
+    return _receipt_answer(r.id or 0, r)
 
 
-def _receipt_answer(receipt_id: int, row: Mapping[str, Any]) -> ReceiptPublic:
-    """A receipt as the API shows it, from its column values."""
+def _receipt_answer(receipt_id: int, row: Receipt | ReceiptCreate) -> ReceiptPublic:
+    """A receipt as the API shows it, from its columns (stored, or just written as *receipt_id*)."""
     return ReceiptPublic(
-        id=receipt_id, document_id=row["document_id"], recipient=row["recipient"], status=row["status"],
-        status_name=ReceiptStatus(row["status"]).label, reason=row["reason"], stated_at=row["stated_at"],
-        created_at=row["created_at"], indication=row["indication"], statement=row["statement"].decode("utf-8"),
-        signature_b64=base64.b64encode(row["signature"]).decode(), report=json.loads(row["report_json"]),
+        id=receipt_id, document_id=row.document_id, recipient=row.recipient, status=row.status,
+        status_name=row.status.label, reason=row.reason, stated_at=row.stated_at,
+        created_at=row.created_at, indication=row.indication, statement=row.statement.decode("utf-8"),
+        signature_b64=base64.b64encode(row.signature).decode(), report=json.loads(row.report_json),
     )
 

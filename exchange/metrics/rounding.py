@@ -53,7 +53,7 @@ def units_text(units: int, digits: int = 1) -> str:
 
 def target_units(target: float, digits: int = 1) -> int:
     """A target in the same units as :func:`shown_units` (60 % → 600), to the nearest unit."""
-    return floor(_exact(target) * 100 * 10**digits + Fraction(1, 2))
+    return int(floor(_exact(target) * 100 * 10**digits + Fraction(1, 2)))
 
 
 def points_text(units: int | None, digits: int = 1) -> str:

@@ -170,7 +170,8 @@ class KeyStore:
     def manifest(self) -> dict[str, Any]:
         """The parsed ``pki.json``; raises PKINotFoundError without a PKI."""
         self.require()
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        return manifest
 
     def root(self) -> x509.Certificate:
         """The root CA's certificate; raises PKINotFoundError without a PKI."""

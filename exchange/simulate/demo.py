@@ -534,7 +534,7 @@ class Demo:
                                             bodies_file=self.folder / "bodies.toml"))
         try:
             service.trust.reload()
-            now = self.clock.now()  # the run's calendar: its CRLs are fresh then, not today
+            now = self._clock().now()  # the run's calendar: its CRLs are fresh then, not today
             verifier = service.trust.verifier()
             proofs = []
             for body, revoked_at in self.revocations:

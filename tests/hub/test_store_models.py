@@ -6,6 +6,7 @@ is written is the member's value, so backups, exports and older hubs see the sam
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,25 @@ from exchange.domain.business import BusinessAction
 from exchange.domain.documents import Channel, Classification, DeliveryState, ReceiptStatus
 from exchange.domain.indication import Indication
 from exchange.hub.store.db import make_engine
-from exchange.hub.store.models import BusinessEvent, Delivery, Document, Receipt
+from exchange.hub.store.models import (
+    BusinessEvent,
+    Delivery,
+    Document,
+    EdxmlAttachment,
+    EdxmlImport,
+    Incoming,
+    Receipt,
+    ServedBody,
+)
+from exchange.hub.store.writes import (
+    BusinessEventCreate,
+    DocumentCreate,
+    EdxmlAttachmentCreate,
+    EdxmlImportCreate,
+    IncomingCreate,
+    ReceiptCreate,
+    ServedBodyCreate,
+)
 
 from e2e.harness import fresh_database
 
@@ -120,3 +139,19 @@ def test_signed_statement_tables_keep_their_schema(dialect: str, blob: str, stam
         lines = [line.strip().rstrip(",").strip() for line in _create_table(dialect, table).splitlines()[1:]]
         assert lines[:len(columns)] == columns
     assert Receipt.__table__.c.stated_at is not BusinessEvent.__table__.c.stated_at  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("write,table", [
+    (DocumentCreate, Document), (ReceiptCreate, Receipt), (IncomingCreate, Incoming),
+    (BusinessEventCreate, BusinessEvent), (EdxmlImportCreate, EdxmlImport),
+    (EdxmlAttachmentCreate, EdxmlAttachment), (ServedBodyCreate, ServedBody)])
+def test_write_models_name_their_table_columns(write: type, table: type) -> None:
+    """Each write model names only its table's columns, and every column the table needs a
+    value for (not null, no default, not the database's own id)."""
+    columns = {c.name: c for c in table.__table__.columns}  # type: ignore[attr-defined]
+    names = {f.name for f in fields(write)}
+    assert names <= set(columns), names - set(columns)
+    needed = {name for name, c in columns.items()
+              if not c.nullable and c.default is None and not (c.primary_key and c.autoincrement is True)
+              and not (c.primary_key and name == "id" and "id" not in names and c.type.python_type is int)}
+    assert needed <= names, needed - names

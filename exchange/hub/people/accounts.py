@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from exchange.domain.bodies import BodyRegistry
 from exchange.errors import ConflictError, InputError, NotAuthenticatedError, NotFoundError
@@ -159,7 +159,8 @@ class Accounts:
                     f"the account {row.name!r} is locked after {self.policy.attempts} failed logins; "
                     f"try again after {row.locked_until:%H:%M} UTC or ask an operator to reset it",
                     code="account-locked")
-            if not self.passwords.matches(row.password_hash if row else None, password):
+            matched = self.passwords.matches(row.password_hash if row else None, password)
+            if row is None or not matched:
                 if row is not None:
                     self._count_failure(session, row, at=at)
                 raise NotAuthenticatedError("wrong name or password", code="bad-credentials")
@@ -170,19 +171,19 @@ class Accounts:
                 row.password_hash = self.passwords.hash(password)
             session.add(row)
             # Housekeeping: expired sessions are of no use to anyone.
-            session.exec(delete(AccountSession).where(AccountSession.expires_at < as_stored(at)))  # type: ignore[call-overload]
+            session.exec(delete(AccountSession).where(col(AccountSession.expires_at) < as_stored(at)))
             return self._open(session, row, kind="session", at=at, ttl=self.policy.session_ttl)
 
     def _count_failure(self, session: Session, row: Account, *, at: datetime) -> None:
         # One UPDATE each, computed by the database, so concurrent wrong guesses all count.
         cutoff = as_stored(at - self.policy.window)
-        session.exec(update(Account).where(Account.id == row.id).values(  # type: ignore[call-overload]
-            failures=case((or_(Account.last_failure_at.is_(None),  # type: ignore[union-attr]
-                               Account.last_failure_at < cutoff), 1),  # type: ignore[operator]
-                          else_=Account.failures + 1),
+        session.exec(update(Account).where(col(Account.id) == row.id).values(
+            failures=case((or_(col(Account.last_failure_at).is_(None),
+                               col(Account.last_failure_at) < cutoff), 1),
+                          else_=col(Account.failures) + 1),
             last_failure_at=as_stored(at)))
-        session.exec(update(Account).where(Account.id == row.id,  # type: ignore[call-overload]
-                                           Account.failures >= self.policy.attempts)  # type: ignore[arg-type]
+        session.exec(update(Account).where(col(Account.id) == row.id,
+                                           col(Account.failures) >= self.policy.attempts)
                      .values(failures=0, locked_until=as_stored(at + self.policy.lockout)))
         session.commit()
 
@@ -205,7 +206,7 @@ class Accounts:
     def logout(self, secret: str) -> None:
         """End the session or token *secret* (nothing happens if it is unknown)."""
         with Session(self.engine) as session:
-            session.exec(update(AccountSession).where(AccountSession.id == _digest(secret))  # type: ignore[call-overload]
+            session.exec(update(AccountSession).where(col(AccountSession.id) == _digest(secret))
                          .values(revoked=True))
             session.commit()
 
@@ -249,7 +250,7 @@ def _check_name(name: str) -> str:
 
 
 def _revoke_all(session: Session, row: Account) -> None:
-    session.exec(update(AccountSession).where(AccountSession.account_id == row.id)  # type: ignore[call-overload]
+    session.exec(update(AccountSession).where(col(AccountSession.account_id) == row.id)
                  .values(revoked=True))
 
 

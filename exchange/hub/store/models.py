@@ -11,6 +11,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from exchange.domain.bodies import BodyKind
 from exchange.domain.business import BusinessAction
 from exchange.domain.documents import Channel, Classification, DeliveryState, ReceiptStatus
 from exchange.domain.indication import Indication
@@ -88,6 +89,7 @@ _DELIVERY_STATE = EnumText(DeliveryState, 16)
 _INDICATION = EnumText(Indication, 16)
 _STATUS = EnumText(ReceiptStatus, 2)
 _ACTION = EnumText(BusinessAction, 16)
+_BODY_KIND = EnumText(BodyKind, 16)
 
 
 class Document(SQLModel, table=True):
@@ -213,7 +215,7 @@ class ServedBody(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     body_id: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=16)  # exchange.domain.bodies.BodyKind
+    kind: BodyKind = Field(sa_type=_BODY_KIND)
     name_vi: str = Field(max_length=300)
     name_en: str = Field(default="", max_length=300)
     population_millions: float | None = None

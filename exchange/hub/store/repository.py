@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, or_, text
+from sqlalchemy import CursorResult, Table, and_, bindparam, func, or_, text
 from sqlalchemy import insert as _insert
 from sqlalchemy import select as _select
 from sqlalchemy import update as _update
@@ -27,6 +27,15 @@ from exchange.hub.store.models import (
     Receipt,
     ServedBody,
 )
+from exchange.hub.store.writes import (
+    BusinessEventCreate,
+    DocumentCreate,
+    EdxmlAttachmentCreate,
+    EdxmlImportCreate,
+    IncomingCreate,
+    ReceiptCreate,
+    ServedBodyCreate,
+)
 
 _DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
 _DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -34,6 +43,9 @@ _RECEIPT: Table = Receipt.__table__  # type: ignore[attr-defined]
 _INCOMING: Table = Incoming.__table__  # type: ignore[attr-defined]
 _EVENT: Table = Event.__table__  # type: ignore[attr-defined]
 _SERVED_BODY: Table = ServedBody.__table__  # type: ignore[attr-defined]
+_BUSINESS_EVENT: Table = BusinessEvent.__table__  # type: ignore[attr-defined]
+_EDXML_IMPORT: Table = EdxmlImport.__table__  # type: ignore[attr-defined]
+_EDXML_ATTACHMENT: Table = EdxmlAttachment.__table__  # type: ignore[attr-defined]
 
 # The statements of the hub's hot paths, built once: a statement object caches its own cache
 # key, so executing it again skips straight to the compiled SQL.
@@ -101,14 +113,14 @@ def download_target(session: Session, *, document_id: str, recipient: str) -> tu
 # The rows below are append-only (or one known row updated): they are written with Core
 # statements, which cost a fraction of the ORM's unit of work, in the caller's transaction.
 
-def add_document(session: Session, *, row: dict[str, Any], recipients: tuple[str, ...], state: str,
+def add_document(session: Session, *, row: DocumentCreate, recipients: tuple[str, ...], state: DeliveryState,
                  at: datetime) -> None:
-    """Insert a document (*row*: its column values) and its one row per recipient; the caller
+    """Insert a document and its one row per recipient (all in *state*, sent *at*); the caller
     commits once. Raises IntegrityError if the sender already used the message id."""
     connection = session.connection()
-    connection.execute(_INSERT_DOCUMENT, row)  # the document row first: deliveries reference it
+    connection.execute(_INSERT_DOCUMENT, row.values())  # the document row first: deliveries reference it
     connection.execute(_INSERT_DELIVERY, [
-        {"document_id": row["id"], "recipient": r, "state": state, "sent_at": at} for r in recipients])
+        {"document_id": row.id, "recipient": r, "state": state, "sent_at": at} for r in recipients])
 
 
 def find_receipt(session: Session, *, document_id: str, recipient: str, statement: bytes) -> Receipt | None:
@@ -132,19 +144,37 @@ def lock_name(session: Session, name: str) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})
 
 
-def add_receipt(session: Session, *, row: dict[str, Any]) -> int:
-    """Insert a receipt (*row*: its column values but the id); returns its id."""
-    result = session.connection().execute(_INSERT_RECEIPT, row)
-    return int(result.inserted_primary_key[0])
+def add_receipt(session: Session, *, row: ReceiptCreate) -> int:
+    """Insert a receipt; returns its id."""
+    return _inserted_id(session.connection().execute(_INSERT_RECEIPT, row.values()))
 
 
-def add_incoming(session: Session, *, row: dict[str, Any]) -> None:
-    session.connection().execute(_INSERT_INCOMING, row)
+def add_incoming(session: Session, *, row: IncomingCreate) -> None:
+    """Insert a document from an outside agency."""
+    session.connection().execute(_INSERT_INCOMING, row.values())
 
 
-def update_delivery(session: Session, *, delivery_id: int, **values: Any) -> None:
-    """Set *values* on one row of the register."""
-    session.connection().execute(_UPDATE_DELIVERY, {"delivery_id": delivery_id, **values})
+def mark_fetched(session: Session, *, delivery_id: int, at: datetime) -> None:
+    """Record that the recipient of one row of the register downloaded the document *at*."""
+    session.connection().execute(_UPDATE_DELIVERY, {"delivery_id": delivery_id, "fetched_at": at})
+
+
+def record_status(session: Session, *, delivery_id: int, status: ReceiptStatus, at: datetime,
+                  verified: bool | None = None) -> None:
+    """Set the latest edXML *status* of one row of the register, stated *at*; and, when the
+    recipient reported its own validation, whether it *verified* the signature (None: unchanged)."""
+    values: dict[str, object] = {"delivery_id": delivery_id, "status": status, "status_at": at}
+    if verified is not None:
+        values["verified"] = verified
+    session.connection().execute(_UPDATE_DELIVERY, values)
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key an ``INSERT`` of one row gave it."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - every table here has an integer primary key
+        raise RuntimeError("the insert returned no primary key")
+    return int(key[0])
 
 
 def add_event(session: Session, *, at: datetime, actor: str, action: str, document_id: str | None = None,
@@ -161,7 +191,7 @@ def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 5
     )
     if not include_all:
         # New: not yet acknowledged, or recalled by its sender and awaiting the answer (15/16).
-        query = query.where(or_(col(Delivery.status).is_(None), Delivery.status == ReceiptStatus.RECALL))
+        query = query.where(or_(col(Delivery.status).is_(None), col(Delivery.status) == ReceiptStatus.RECALL))
     query = query.order_by(col(Delivery.sent_at).desc()).limit(limit)
     return [(d, r) for d, r in session.exec(query)]
 
@@ -176,16 +206,16 @@ def receipts_of(session: Session, *, document_id: str, recipient: str | None = N
 def register_entries(session: Session, *, start: datetime | None = None, end: datetime | None = None,
                      batch: int = 5000) -> Iterator[RegisterEntry]:
     """Every (document, recipient) of the register sent in [start, end), streamed in batches."""
-    replaced = select(BusinessEvent.document_id).where(BusinessEvent.action == BusinessAction.REPLACE)
-    query = select(Document.id, Document.sender, Document.channel, Delivery.recipient, Delivery.sent_at,
-                   Delivery.state, Delivery.verified, Delivery.status, Delivery.status_at,
-                   col(Document.id).in_(replaced)).join(
-        Delivery, col(Delivery.document_id) == col(Document.id))
+    replaced = _select(_BUSINESS_EVENT.c.document_id).where(_BUSINESS_EVENT.c.action == BusinessAction.REPLACE)
+    document, delivery = _DOCUMENT.c, _DELIVERY.c
+    query = _select(document.id, document.sender, document.channel, delivery.recipient, delivery.sent_at,
+                    delivery.state, delivery.verified, delivery.status, delivery.status_at,
+                    document.id.in_(replaced)).join_from(_DOCUMENT, _DELIVERY, delivery.document_id == document.id)
     if start is not None:
-        query = query.where(col(Delivery.sent_at) >= start)
+        query = query.where(delivery.sent_at >= start)
     if end is not None:
-        query = query.where(col(Delivery.sent_at) < end)
-    result = session.exec(query.order_by(col(Delivery.sent_at)).execution_options(yield_per=batch))
+        query = query.where(delivery.sent_at < end)
+    result = session.connection().execute(query.order_by(delivery.sent_at).execution_options(yield_per=batch))
     for doc_id, sender, channel, recipient, sent_at, state, verified, status, status_at, superseded in result:
         yield RegisterEntry(
             document_id=doc_id,
@@ -254,7 +284,7 @@ def search_documents(session: Session, *, start: datetime | None = None, end: da
         query = query.where(Document.sender == sender)
     if body:
         received = select(Delivery.document_id).where(Delivery.recipient == body)
-        query = query.where(or_(Document.sender == body, col(Document.id).in_(received)))
+        query = query.where(or_(col(Document.sender) == body, col(Document.id).in_(received)))
     if validity:
         query = query.where(_validity_clause(validity))
     if recipient or status:
@@ -279,7 +309,7 @@ def _validity_clause(validity: str) -> Any:
 
 def _status_clause(status: str) -> Any:
     if status == "awaiting":
-        return and_(Delivery.state == DeliveryState.DELIVERED, col(Delivery.status).is_(None))
+        return and_(col(Delivery.state) == DeliveryState.DELIVERED, col(Delivery.status).is_(None))
     if status in {state.value for state in DeliveryState}:
         return Delivery.state == DeliveryState(status)
     codes = {s.label: s for s in ReceiptStatus}
@@ -355,10 +385,10 @@ def served_bodies(session: Session, *, start: datetime | None = None, end: datet
     return list(session.exec(query.order_by(col(ServedBody.since), col(ServedBody.id))))
 
 
-def add_served_bodies(session: Session, *, rows: list[dict[str, Any]]) -> None:
-    """Insert rows of ``served_body`` (column values), in the caller's transaction."""
+def add_served_bodies(session: Session, *, rows: list[ServedBodyCreate]) -> None:
+    """Insert rows of ``served_body``, in the caller's transaction."""
     if rows:
-        session.connection().execute(_insert(_SERVED_BODY), rows)
+        session.connection().execute(_insert(_SERVED_BODY), [row.values() for row in rows])
 
 
 def close_served_body(session: Session, *, row_id: int, at: datetime) -> None:
@@ -369,16 +399,15 @@ def close_served_body(session: Session, *, row_id: int, at: datetime) -> None:
 # -- edXML (#15): business operations and imported packages ----------------------------------
 
 
-def add_business_event(session: Session, *, row: dict[str, Any]) -> int:
-    """Insert a recall, update or replacement (*row*: its column values but the id); its id."""
-    result = session.connection().execute(_insert(BusinessEvent.__table__), row)  # type: ignore[attr-defined]
-    return int(result.inserted_primary_key[0])
+def add_business_event(session: Session, *, row: BusinessEventCreate) -> int:
+    """Insert a recall, update or replacement; returns its id."""
+    return _inserted_id(session.connection().execute(_insert(_BUSINESS_EVENT), row.values()))
 
 
 def business_events_of(session: Session, *, document_id: str) -> list[BusinessEvent]:
     """Every business event that names *document_id* (acted on, or the new version), oldest first."""
-    query = select(BusinessEvent).where(or_(BusinessEvent.document_id == document_id,
-                                            BusinessEvent.related_id == document_id))
+    query = select(BusinessEvent).where(or_(col(BusinessEvent.document_id) == document_id,
+                                            col(BusinessEvent.related_id) == document_id))
     return list(session.exec(query.order_by(col(BusinessEvent.created_at), col(BusinessEvent.id))))
 
 
@@ -400,12 +429,12 @@ def update_document(session: Session, *, document_id: str, **values: Any) -> Non
     session.connection().execute(_update(_DOCUMENT).where(_DOCUMENT.c.id == document_id), values)
 
 
-def add_edxml_import(session: Session, *, row: dict[str, Any], attachments: list[dict[str, Any]]) -> None:
+def add_edxml_import(session: Session, *, row: EdxmlImportCreate, attachments: list[EdxmlAttachmentCreate]) -> None:
     """Insert an imported package and one row per stored attachment (their blobs stay referenced)."""
     connection = session.connection()
-    connection.execute(_insert(EdxmlImport.__table__), row)  # type: ignore[attr-defined]
+    connection.execute(_insert(_EDXML_IMPORT), row.values())
     if attachments:
-        connection.execute(_insert(EdxmlAttachment.__table__), attachments)  # type: ignore[attr-defined]
+        connection.execute(_insert(_EDXML_ATTACHMENT), [a.values() for a in attachments])
 
 
 def find_edxml_import(session: Session, *, import_id: str) -> EdxmlImport | None:

@@ -8,25 +8,30 @@ revision runs alembic itself (see docs/migrations.md); the URL then comes from `
 from __future__ import annotations
 
 import os
+from typing import Any, Literal
 
 from alembic import context
-from typing import Any
-
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from exchange.hub.store.models import UTCDateTime  # also registers the tables autogenerate compares
+from exchange.hub.store.models import (  # also registers the tables autogenerate compares
+    EnumText,
+    UTCDateTime,
+)
 
 config = context.config
 
 
-def _render_item(kind: str, obj: Any, _autogen: Any) -> str | bool:
+def _render_item(kind: str, obj: Any, _autogen: AutogenContext) -> str | Literal[False]:
     """Write the models' column types as plain SQLAlchemy ones: a revision must not import the
     models it freezes (they will have changed by the time it runs on an old database)."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if kind == "type" and isinstance(obj, EnumText):  # an enum kept as its value in a VARCHAR
+        return f"sa.String(length={obj.length})"
     if kind == "type" and isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
     return False
