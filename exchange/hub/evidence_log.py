@@ -86,6 +86,9 @@ class EvidenceLog:
         self.origin = origin
         self.interval = interval
         self._last: Frontier | None = None  # the head as this process last wrote it (a guess)
+        # Whether the guess held last time we could tell: hub processes sharing one database
+        # append in turns, and a guess that misses costs a statement more than none at all.
+        self._guess_holds = True
         if not create:
             return
         with engine.connect() as connection:
@@ -111,13 +114,16 @@ class EvidenceLog:
         hashes = [leaf_hash(e.leaf) for e in entries]
         last = self._last
         advanced = None
-        if last is not None:  # usually nobody else appended since: 1 statement instead of 2
+        if last is not None and self._guess_holds:  # nobody else appended since: 1 statement, not 2
             frontier, nodes = last.append(hashes)
             advanced = connection.execute(_ADVANCE_HEAD, {
                 "old_size": last.size, "old_frontier": last.to_bytes(),
                 "new_size": frontier.size, "new_frontier": frontier.to_bytes()}).rowcount == 1
+            self._guess_holds = advanced
         if not advanced:
             size, border = connection.execute(_LOCK_HEAD).one()
+            if last is not None and not self._guess_holds:  # would the guess have held? try it again if so
+                self._guess_holds = size == last.size and bytes(border) == last.to_bytes()
             frontier, nodes = Frontier.from_bytes(size, border).append(hashes)
             connection.execute(_WRITE_HEAD, {"new_size": frontier.size, "new_frontier": frontier.to_bytes()})
         start = frontier.size - len(entries)
