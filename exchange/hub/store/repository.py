@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, and_, bindparam, func, or_, text
+from sqlalchemy import CursorResult, Table, and_, bindparam, func, or_, text, tuple_
 from sqlalchemy import insert as _insert
 from sqlalchemy import select as _select
 from sqlalchemy import update as _update
@@ -51,6 +51,8 @@ _EDXML_ATTACHMENT: Table = EdxmlAttachment.__table__  # type: ignore[attr-define
 # key, so executing it again skips straight to the compiled SQL.
 _ID_BY_MESSAGE_ID = _select(_DOCUMENT.c.id).where(_DOCUMENT.c.sender == bindparam("sender"),
                                                   _DOCUMENT.c.message_id == bindparam("message_id"))
+_IDS_BY_MESSAGE_IDS = _select(_DOCUMENT.c.id, _DOCUMENT.c.sender, _DOCUMENT.c.message_id).where(
+    tuple_(_DOCUMENT.c.sender, _DOCUMENT.c.message_id).in_(bindparam("keys", expanding=True)))
 _RECEIPT_TARGET = (
     _select(_DOCUMENT.c.sha256, _DELIVERY.c.id, _DELIVERY.c.state)
     .select_from(_DOCUMENT.outerjoin(_DELIVERY, and_(_DELIVERY.c.document_id == _DOCUMENT.c.id,
@@ -79,6 +81,15 @@ def find_by_message_id(session: Session, *, sender: str, message_id: str) -> Doc
     # no ORM work at all.
     found = session.connection().execute(_ID_BY_MESSAGE_ID, {"sender": sender, "message_id": message_id}).first()
     return session.get(Document, found[0]) if found is not None else None
+
+
+def find_by_message_ids(session: Session, *, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Document]:
+    """The documents already sent under these (sender, message id) pairs, in one query."""
+    if not keys:
+        return {}
+    found = session.connection().execute(_IDS_BY_MESSAGE_IDS, {"keys": keys}).all()
+    return {(sender, message_id): doc for doc_id, sender, message_id in found
+            if (doc := session.get(Document, doc_id)) is not None}
 
 
 def blob_in_use(session: Session, *, sha256: str) -> bool:
