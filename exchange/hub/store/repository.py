@@ -73,12 +73,15 @@ _UPDATE_DELIVERY = _update(_DELIVERY).where(_DELIVERY.c.id == bindparam("deliver
 
 
 def find_document(session: Session, *, document_id: str) -> Document | None:
+    """The document *document_id*, or None."""
     return session.get(Document, document_id)
 
 
 def find_by_message_id(session: Session, *, sender: str, message_id: str) -> Document | None:
     # A plain lookup of the id first: nearly every call finds nothing, and a miss then costs
     # no ORM work at all.
+    """The document *sender* sent with *message_id*, or None (a message id is used once per
+    sender)."""
     found = session.connection().execute(_ID_BY_MESSAGE_ID, {"sender": sender, "message_id": message_id}).first()
     return session.get(Document, found[0]) if found is not None else None
 
@@ -190,11 +193,15 @@ def _inserted_id(result: CursorResult[Any]) -> int:
 
 def add_event(session: Session, *, at: datetime, actor: str, action: str, document_id: str | None = None,
               detail: str = "") -> None:
+    """Record an event of the document's history (*action* by *actor* at *at*); *detail* is cut
+    at 2,000 characters."""
     session.connection().execute(_INSERT_EVENT, {"at": at, "actor": actor, "action": action,
                                                    "document_id": document_id, "detail": detail[:2000]})
 
 
 def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 500) -> list[tuple[Document, Delivery]]:
+    """*recipient*'s delivered documents with their deliveries, newest first, at most *limit*:
+    those awaiting its answer, or every one with *include_all*."""
     query = (
         select(Document, Delivery)
         .join(Delivery, col(Delivery.document_id) == col(Document.id))
@@ -208,6 +215,7 @@ def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 5
 
 
 def receipts_of(session: Session, *, document_id: str, recipient: str | None = None) -> list[Receipt]:
+    """The receipts of *document_id* (of one *recipient* if given), oldest first."""
     query = select(Receipt).where(Receipt.document_id == document_id)
     if recipient is not None:
         query = query.where(Receipt.recipient == recipient)
@@ -244,6 +252,7 @@ def register_entries(session: Session, *, start: datetime | None = None, end: da
 
 def incoming_entries(session: Session, *, start: datetime | None = None, end: datetime | None = None
                      ) -> Iterator[IncomingEntry]:
+    """The incoming documents received in [*start*, *end*), as plain entries for K3, streamed."""
     query = select(Incoming)
     if start is not None:
         query = query.where(col(Incoming.received_at) >= start)
@@ -437,6 +446,7 @@ def business_relations(session: Session, *, document_ids: list[str]) -> dict[str
 
 
 def update_document(session: Session, *, document_id: str, **values: Any) -> None:
+    """Set columns *values* of document *document_id*."""
     session.connection().execute(_update(_DOCUMENT).where(_DOCUMENT.c.id == document_id), values)
 
 
@@ -449,6 +459,7 @@ def add_edxml_import(session: Session, *, row: EdxmlImportCreate, attachments: l
 
 
 def find_edxml_import(session: Session, *, import_id: str) -> EdxmlImport | None:
+    """The imported edXML package *import_id*, or None."""
     return session.get(EdxmlImport, import_id)
 
 
@@ -471,10 +482,12 @@ def edxml_imports(session: Session, *, body: str | None = None, edxml_document_i
 
 
 def find_incoming(session: Session, *, incoming_id: str) -> Incoming | None:
+    """The incoming document *incoming_id*, or None."""
     return session.get(Incoming, incoming_id)
 
 
 def update_incoming(session: Session, *, incoming_id: str, **values: Any) -> None:
+    """Set columns *values* of incoming document *incoming_id*."""
     session.connection().execute(_update(_INCOMING).where(_INCOMING.c.id == incoming_id), values)
 
 
