@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from exchange.errors import NotFoundError
+from exchange.hub.batch import DEFERRED_LOG
 from exchange.hub.store.models import LogCheckpoint, LogEntry, LogHead, LogNode, as_stored
 from exchange.pki.certificates import Credential
 from exchange.tlog import (
@@ -102,8 +103,12 @@ class EvidenceLog:
     # -- writing ------------------------------------------------------------------------
     def append(self, session: Session, entries: Sequence[Append]) -> int:
         """Append *entries* in *session*'s transaction (the caller commits); returns the first
-        one's index."""
+        one's index (-1 in a batch's session, which appends them at its end: ``hub.batch``)."""
         if not entries:
+            return -1
+        deferred = session.info.get(DEFERRED_LOG)
+        if deferred is not None:  # inside ExchangeService.batch: appended with the others at its end
+            session.defer(self, entries)  # type: ignore[attr-defined]
             return -1
         connection = session.connection()
         hashes = [leaf_hash(e.leaf) for e in entries]
