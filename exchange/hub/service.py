@@ -251,6 +251,7 @@ class ExchangeService:
 
     # -- receiving ------------------------------------------------------------------------
     def inbox(self, *, body: str, include_all: bool = False) -> list[DocumentPublic]:
+        """*body*'s inbox, newest first: what awaits its answer (everything with *include_all*)."""
         with self._session() as session:
             return [self._public(session, doc) for doc, _ in
                     repo.inbox(session, recipient=body, include_all=include_all)]
@@ -297,6 +298,8 @@ class ExchangeService:
         return self.blobs.path(sha256), signature
 
     def signature(self, *, body: str, document_id: str) -> bytes:
+        """A document's detached signature (as the hub keeps it, time-stamped), for its sender or a
+        recipient; NotFoundError if it is unsigned."""
         with self._session() as session:
             doc, _ = self._readable(session, body, document_id)
             if doc.signature_sha256 is None:
@@ -418,11 +421,13 @@ class ExchangeService:
     # -- the register ---------------------------------------------------------------------
     def register_entries(self, *, start: datetime | None = None, end: datetime | None = None
                          ) -> Iterator[RegisterEntry]:
+        """The register's rows sent in [start, end), streamed (what K1 and K2 are computed from)."""
         with self._session() as session:
             yield from repo.register_entries(session, start=start, end=end)
 
     def incoming_entries(self, *, start: datetime | None = None, end: datetime | None = None
                          ) -> Iterator[IncomingEntry]:
+        """Documents from outside agencies received in [start, end), streamed (K3)."""
         with self._session() as session:
             yield from repo.incoming_entries(session, start=start, end=end)
 

@@ -71,10 +71,12 @@ _UPDATE_DELIVERY = _update(_DELIVERY).where(_DELIVERY.c.id == bindparam("deliver
 
 
 def find_document(session: Session, *, document_id: str) -> Document | None:
+    """The document *document_id*, or None."""
     return session.get(Document, document_id)
 
 
 def find_by_message_id(session: Session, *, sender: str, message_id: str) -> Document | None:
+    """The document *sender* registered under *message_id* (a retried send), or None."""
     # A plain lookup of the id first: nearly every call finds nothing, and a miss then costs
     # no ORM work at all.
     found = session.connection().execute(_ID_BY_MESSAGE_ID, {"sender": sender, "message_id": message_id}).first()
@@ -179,11 +181,14 @@ def _inserted_id(result: CursorResult[Any]) -> int:
 
 def add_event(session: Session, *, at: datetime, actor: str, action: str, document_id: str | None = None,
               detail: str = "") -> None:
+    """Append one entry to the audit trail (*detail* cut at 2,000 characters)."""
     session.connection().execute(_INSERT_EVENT, {"at": at, "actor": actor, "action": action,
                                                    "document_id": document_id, "detail": detail[:2000]})
 
 
 def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 500) -> list[tuple[Document, Delivery]]:
+    """Documents delivered to *recipient*, newest first: only those awaiting its answer (no
+    status yet, or recalled) unless *include_all*; at most *limit*."""
     query = (
         select(Document, Delivery)
         .join(Delivery, col(Delivery.document_id) == col(Document.id))
@@ -197,6 +202,7 @@ def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 5
 
 
 def receipts_of(session: Session, *, document_id: str, recipient: str | None = None) -> list[Receipt]:
+    """The signed statuses of a document (one recipient's only, if given), oldest first."""
     query = select(Receipt).where(Receipt.document_id == document_id)
     if recipient is not None:
         query = query.where(Receipt.recipient == recipient)
@@ -233,6 +239,7 @@ def register_entries(session: Session, *, start: datetime | None = None, end: da
 
 def incoming_entries(session: Session, *, start: datetime | None = None, end: datetime | None = None
                      ) -> Iterator[IncomingEntry]:
+    """Every document from an outside agency received in [start, end), oldest first (K3)."""
     query = select(Incoming)
     if start is not None:
         query = query.where(col(Incoming.received_at) >= start)
@@ -426,6 +433,7 @@ def business_relations(session: Session, *, document_ids: list[str]) -> dict[str
 
 
 def update_document(session: Session, *, document_id: str, **values: Any) -> None:
+    """Set *values* (column name: value) on a document's row (a signed metadata update)."""
     session.connection().execute(_update(_DOCUMENT).where(_DOCUMENT.c.id == document_id), values)
 
 
@@ -438,6 +446,7 @@ def add_edxml_import(session: Session, *, row: EdxmlImportCreate, attachments: l
 
 
 def find_edxml_import(session: Session, *, import_id: str) -> EdxmlImport | None:
+    """The imported edXML package *import_id*, or None."""
     return session.get(EdxmlImport, import_id)
 
 
@@ -460,10 +469,12 @@ def edxml_imports(session: Session, *, body: str | None = None, edxml_document_i
 
 
 def find_incoming(session: Session, *, incoming_id: str) -> Incoming | None:
+    """The incoming document *incoming_id*, or None."""
     return session.get(Incoming, incoming_id)
 
 
 def update_incoming(session: Session, *, incoming_id: str, **values: Any) -> None:
+    """Set *values* (column name: value) on an incoming document's row."""
     session.connection().execute(_update(_INCOMING).where(_INCOMING.c.id == incoming_id), values)
 
 
