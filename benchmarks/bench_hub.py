@@ -691,7 +691,7 @@ def scale_out_main(args: argparse.Namespace, *, rounds: int, seconds: float, war
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print(f"# bench_hub --scale-out — {DOCUMENT_SIZE // 1024} KiB signed documents, {args.concurrency} in "
-              f"flight, {rounds} interleaved rounds of {seconds:g} s per set-up (after {warmup:g} s warm-up)")
+              f"flight per hub process, {rounds} interleaved rounds of {seconds:g} s per set-up (after {warmup:g} s warm-up)")
         print(f"nproc {env['nproc']} · {env['cpu']} · load average before {_load(env['loadavg_before'])}, "
               f"after {_load(env['loadavg_after'])}")
         scale_out.print_scale_out(result)

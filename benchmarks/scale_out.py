@@ -7,8 +7,9 @@ Both set-ups run at once on loopback, each on its own fresh PostgreSQL database:
   the load spread over both (each connection to one of them; a token from one is good at the
   other: they share the folder's secret).
 
-Rounds alternate (1/2, 2/1, …) with the same requests in flight, each upload a distinct
-pre-signed 100 KiB document. Per set-up it reports documents/s, the hub processes' CPU per
+Rounds alternate (1/2, 2/1, …) with the same requests in flight at each hub process
+(``--concurrency``; 2 hubs get twice as many in all), each upload a distinct pre-signed
+100 KiB document. Per set-up it reports documents/s, the hub processes' CPU per
 document (summed over the processes, from ``/proc``) and the PostgreSQL backends' CPU per
 document (the server processes serving that database, from ``pg_stat_activity`` and ``/proc``:
 the server must run on this machine). The aim: documents per hub CPU-second with 2 hubs
@@ -43,11 +44,11 @@ CORES = (2, 4, 8, 16, 32)
 
 @dataclass
 class Target:
-    """One set-up: its hub processes (all serving one database) and that database."""
+    """One set-up: its hub processes and the databases they serve (one, or one each)."""
 
     name: str
     servers: list[Any]  # bench_hub.Server
-    db_url: str
+    db_urls: list[str]
 
     def cpu_seconds(self) -> float:
         return sum(s.cpu_seconds() for s in self.servers)
@@ -69,20 +70,20 @@ class ScaleRound:
         return self.ok / self.seconds if self.seconds else 0.0
 
 
-def _backend_pids(libpq: str, database: str) -> list[int]:
+def _backend_pids(libpq: str, databases: list[str]) -> list[int]:
     with psycopg.connect(libpq, autocommit=True) as conn:
-        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)", (databases,)).fetchall()
     return [int(r[0]) for r in rows]
 
 
 class BackendCpu:
-    """CPU time of the PostgreSQL server processes serving one database (None off this machine)."""
+    """CPU time of the PostgreSQL server processes serving some databases (this machine's)."""
 
-    def __init__(self, admin_libpq: str, database: str, cpu_of: Any) -> None:
-        self.admin, self.database, self.cpu_of = admin_libpq, database, cpu_of
+    def __init__(self, admin_libpq: str, databases: list[str], cpu_of: Any) -> None:
+        self.admin, self.databases, self.cpu_of = admin_libpq, databases, cpu_of
 
     def snapshot(self) -> dict[int, float]:
-        return {pid: self.cpu_of(pid) for pid in _backend_pids(self.admin, self.database)}
+        return {pid: self.cpu_of(pid) for pid in _backend_pids(self.admin, self.databases)}
 
     @staticmethod
     def spent(before: dict[int, float], after: dict[int, float]) -> float:
@@ -121,15 +122,17 @@ async def _round(target: Target, clients: list[httpx.AsyncClient], items: Iterat
                 failed += 1
                 first_error = first_error or f"HTTP {status}: {text[:300]}"
 
-    # each connection goes to one hub: the load is spread evenly over the target's processes
-    await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(concurrency)))
+    # *concurrency* requests in flight at each hub process: every process carries the same load
+    # in both set-ups, so a difference in CPU per document is the cost of sharing the database,
+    # not of a process batching less work per wake-up
+    await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(concurrency * len(clients))))
     elapsed = clock() - start
     hub_cpu = target.cpu_seconds() - cpu0
     db_cpu = BackendCpu.spent(db0, backends.snapshot())
     return ScaleRound(target.name, ok, failed, elapsed, hub_cpu, db_cpu, latencies, first_error)
 
 
-def commit_latency(db_url: str, *, count: int = 200) -> dict[str, float]:
+def commit_latency(db_url: str, *, count: int = 200) -> dict[str, Any]:
     """Milliseconds per durable commit of a one-row update on the benchmark's PostgreSQL (as
     the log head's): mean, median and p90. The head row stays locked at least this long per
     document, so 1000 / mean bounds documents/s."""
@@ -146,9 +149,35 @@ def commit_latency(db_url: str, *, count: int = 200) -> dict[str, float]:
             conn.execute("UPDATE bench_head SET size = size + 1 WHERE id = 1")
             conn.commit()
             times.append((time.perf_counter() - started) * 1000)
+        fsync = str(conn.execute("SHOW fsync").fetchone()[0])  # type: ignore[index]
     ordered = sorted(times)
     return {"mean_ms": statistics.fmean(times), "median_ms": statistics.median(times),
-            "p90_ms": ordered[int(0.9 * (len(ordered) - 1))]}
+            "p90_ms": ordered[int(0.9 * (len(ordered) - 1))], "server_fsync": fsync}
+
+
+def _database_bytes(db_url: str) -> int:
+    from sqlalchemy.engine import make_url
+
+    libpq = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _storage(db_url: str, data: Path, *, empty: int) -> dict[str, float]:
+    """Bytes a stored document takes: in PostgreSQL (the database's growth over the documents it
+    holds: rows, indexes, the evidence log) and in the blob store (the file, its time-stamped
+    signature)."""
+    from sqlalchemy.engine import make_url
+
+    libpq = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        documents = int(conn.execute("SELECT count(*) FROM document").fetchone()[0])  # type: ignore[index]
+    blobs = sum(p.stat().st_size for p in (data / "blobs").rglob("*") if p.is_file())
+    if not documents:
+        return {}
+    return {"documents": documents, "database_bytes": (_database_bytes(db_url) - empty) / documents,
+            "blob_bytes": blobs / documents}
 
 
 def run_scale_out(bench: Any, *, pg_url: str, rounds: int, seconds: float, concurrency: int, warmup: float,
@@ -168,16 +197,28 @@ def run_scale_out(bench: Any, *, pg_url: str, rounds: int, seconds: float, concu
     admin = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with ExitStack() as stack:
         targets = []
-        for name, processes in (("1 hub", 1), ("2 hubs", 2)):
-            db_url = stack.enter_context(bench.postgres_database(pg_url))
-            data = tmp / name.replace(" ", "-")
+        # "2 hubs apart" is the control: two processes on two databases and folders share nothing,
+        # so what "2 hubs" costs beyond it is the cost of sharing (coordination), and what it
+        # costs beyond "1 hub" without that is the machine's (two processes on busy cores).
+        for name, processes, shared in (("1 hub", 1, True), ("2 hubs", 2, True), ("2 hubs apart", 2, False)):
+            db_urls: list[str] = []
             servers = []
+            first_data = tmp
             for n in range(processes):  # one after another: the first migrates, the others find it done
+                if n == 0 or not shared:
+                    db_urls.append(stack.enter_context(bench.postgres_database(pg_url)))
+                data = tmp / (name.replace(" ", "-") + ("" if shared else f"-{n + 1}"))
+                if n and not shared:  # the token secret only, so that one token serves both
+                    data.mkdir(mode=0o700)
+                    secret = data / "hub-secret"
+                    secret.write_bytes((first_data / "hub-secret").read_bytes())
+                    secret.chmod(0o600)
+                first_data = first_data if n else data
                 server = bench.start_hub(f"{name} #{n + 1}", keys=store.directory, data=data, bodies=bodies_file,
-                                         workers=1, db_url=db_url, log=tmp / f"{data.name}-{n + 1}.log")
+                                         workers=1, db_url=db_urls[-1], log=tmp / f"{data.name}-{n + 1}.log")
                 stack.callback(server.stop)  # stopped before its database is dropped
                 servers.append(server)
-            targets.append(Target(name, servers, db_url))
+            targets.append(Target(name, servers, db_urls))
         uploads = {}
         for target in targets:
             tokens = []
@@ -185,14 +226,20 @@ def run_scale_out(bench: Any, *, pg_url: str, rounds: int, seconds: float, concu
                 with HubClient(target.servers[0].url, credential=credential) as client:
                     tokens.append(client.authenticate())  # good at every process of the target
             uploads[target.name] = bench.Uploads(credentials, tokens, body_ids)
-        backends = {t.name: BackendCpu(admin, make_url(t.db_url).database, bench._cpu_of) for t in targets}
+        backends = {t.name: BackendCpu(admin, [str(make_url(u).database) for u in t.db_urls], bench._cpu_of)
+                    for t in targets}
+        empty = _database_bytes(targets[1].db_urls[0])
         results = asyncio.run(_measure(targets, uploads, backends, rounds=rounds, seconds=seconds,
                                        concurrency=concurrency, warmup=warmup))
-        commit = commit_latency(targets[0].db_url)
+        commit = commit_latency(targets[0].db_urls[0])
+        storage = _storage(targets[1].db_urls[0], tmp / "2-hubs", empty=empty)
     summary = {name: _summarize(rs) for name, rs in results.items()}
-    one, two = summary["1 hub"], summary["2 hubs"]
-    per_cpu = (two["docs_per_hub_cpu_second"] / one["docs_per_hub_cpu_second"]
-               if one["docs_per_hub_cpu_second"] and two["docs_per_hub_cpu_second"] else None)
+    one, two, apart = summary["1 hub"], summary["2 hubs"], summary["2 hubs apart"]
+
+    def per_cpu_ratio(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+        return (a["docs_per_hub_cpu_second"] / b["docs_per_hub_cpu_second"]
+                if a["docs_per_hub_cpu_second"] and b["docs_per_hub_cpu_second"] else None)
+    per_cpu = per_cpu_ratio(two, one)
     paired = [b.per_second / a.per_second for a, b in zip(results["1 hub"], results["2 hubs"], strict=True)
               if a.per_second]
     return {
@@ -200,9 +247,12 @@ def run_scale_out(bench: Any, *, pg_url: str, rounds: int, seconds: float, concu
         "ratios": {"docs_per_second 2/1": two["per_second_median"] / one["per_second_median"]
                    if one["per_second_median"] else None,
                    "docs_per_second 2/1 paired median": statistics.median(paired) if paired else None,
-                   "docs_per_hub_cpu_second 2/1": per_cpu},
+                   "docs_per_hub_cpu_second 2/1": per_cpu,
+                   "docs_per_hub_cpu_second 2 shared / 2 apart": per_cpu_ratio(two, apart),
+                   "docs_per_hub_cpu_second 2 apart / 1": per_cpu_ratio(apart, one)},
         "aim": {"docs_per_hub_cpu_second 2/1": AIM_PER_CPU},
         "log_head_commit": commit,
+        "storage_per_document": storage,
         "projection": project(two, commit),
     }
 
@@ -217,7 +267,7 @@ async def _measure(targets: list[Target], uploads: dict[str, Any], backends: dic
 
     def items_for(target: Target, span: float) -> Iterator[Any]:
         pool = pools[target.name]
-        need = int(best[target.name] * span * 1.5) + concurrency * 2
+        need = int(best[target.name] * span * 1.5) + concurrency * 2 * len(target.servers)
         if len(pool) < need:
             pool.extend(uploads[target.name].make(need - len(pool)))  # signed before the clock starts
 
@@ -235,7 +285,7 @@ async def _measure(targets: list[Target], uploads: dict[str, Any], backends: dic
                 raise SystemExit(f"bench: {target.name} refused the warm-up uploads: {done.first_error}")
             best[target.name] = max(best[target.name], done.per_second)
         for r in range(rounds):
-            order = targets if r % 2 == 0 else targets[::-1]
+            order = targets[r % len(targets):] + targets[:r % len(targets)]  # the order rotates
             for target in order:
                 done = await _round(target, clients[target.name], items_for(target, seconds), seconds=seconds,
                                     concurrency=concurrency, backends=backends[target.name])
@@ -292,10 +342,10 @@ def print_scale_out(result: dict[str, Any]) -> None:
     s = result["scale_out"]
     print()
     print("## scale-out on PostgreSQL: 1 hub process against 2 on one database and one data folder")
-    print(f"{'target':<8}  {'docs/s':>7}  {'p50 ms':>7}  {'hub CPU ms/doc':>14}  {'docs/hub CPU-s':>14}  "
+    print(f"{'target':<12}  {'docs/s':>7}  {'p50 ms':>7}  {'hub CPU ms/doc':>14}  {'docs/hub CPU-s':>14}  "
           f"{'PG CPU ms/doc':>13}  {'hub cores':>9}  {'ok':>5}  {'failed':>6}  rounds (docs/s; hub CPU ms/doc)")
     for name, t in s["targets"].items():
-        print(f"{name:<8}  {t['per_second_median']:>7.1f}  {t['p50_ms']:>7.1f}  {t['hub_cpu_ms_per_doc']:>14.2f}  "
+        print(f"{name:<12}  {t['per_second_median']:>7.1f}  {t['p50_ms']:>7.1f}  {t['hub_cpu_ms_per_doc']:>14.2f}  "
               f"{t['docs_per_hub_cpu_second']:>14.1f}  {t['db_cpu_ms_per_doc']:>13.2f}  {t['hub_cores_busy']:>9.2f}  "
               f"{t['accepted']:>5}  {t['failed']:>6}  {' '.join(f'{x:g}' for x in t['per_second_rounds'])}; "
               f"{' '.join(f'{x:g}' for x in t['hub_cpu_ms_per_doc_rounds'])}")
@@ -306,12 +356,27 @@ def print_scale_out(result: dict[str, Any]) -> None:
     print(f"2 hubs / 1 hub: {r['docs_per_second 2/1']:.2f}× docs/s (paired per round "
           f"{r['docs_per_second 2/1 paired median']:.2f}×); documents per hub CPU-second "
           f"{r['docs_per_hub_cpu_second 2/1']:.2f}× (aim ≥ {AIM_PER_CPU}×: {'met' if met else 'missed'})")
+    print(f"  of which sharing one database and folder (2 hubs / 2 hubs apart): "
+          f"{_x(r['docs_per_hub_cpu_second 2 shared / 2 apart'])}; two processes on this machine at all "
+          f"(2 hubs apart / 1 hub): {_x(r['docs_per_hub_cpu_second 2 apart / 1'])}")
     c = s["log_head_commit"]
     print(f"a durable one-row commit on this PostgreSQL: mean {c['mean_ms']:.2f} ms, median {c['median_ms']:.2f} ms, "
           f"p90 {c['p90_ms']:.2f} ms (the evidence log's head row is held through each document's commit: at "
           f"most ~{1000 / c['mean_ms']:.0f} documents/s, whatever the cores)")
+    if c.get("server_fsync") == "off":
+        print("  note: this PostgreSQL server runs with fsync=off: its commits never wait for a disk, so the "
+              "bound above is not a durable server's (there a commit waits for one WAL fsync)")
+    st = s.get("storage_per_document") or {}
+    if st:
+        print(f"storage per document ({st['documents']} stored with 2 hubs): PostgreSQL "
+              f"{st['database_bytes'] / 1024:.1f} KiB (rows, indexes, evidence log), blobs "
+              f"{st['blob_bytes'] / 1024:.1f} KiB (the file and its time-stamped signature)")
     print("what more cores should reach (hub and PostgreSQL CPU per document as measured with 2 hubs):")
     for row in s["projection"]:
         print(f"  {row['cores']:>2} cores: {row['hub_processes']:>2} hub processes + PostgreSQL ≈ "
               f"{row['docs_per_second']:>5} documents/s ({row['docs_per_hour']:,} an hour; limited by "
               f"{row['limited_by']})")
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}×"

@@ -180,6 +180,25 @@ def _key_encipherment_only() -> x509.KeyUsage:
     )
 
 
+#: test folders whose modules are handed out first (they start hub, node and browser processes):
+#: a worker that took one of them last would leave the other idle at the end of the run
+SLOW_FIRST = ("e2e", "web", "simulate", "cli")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Whole modules of the process-heavy folders first. ``./dev test`` runs ``--dist loadscope
+    --no-loadscope-reorder``: each module goes to one xdist worker, so a module's hub processes
+    (one per database), seeded browser hub or simulation run is built once, not once per worker,
+    and the workers take modules in this order."""
+    first = {folder: rank for rank, folder in enumerate(SLOW_FIRST)}
+
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.relative_to(REPO / "tests").parts
+        return first.get(parts[0], len(SLOW_FIRST)) if len(parts) > 1 else len(SLOW_FIRST)
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=lambda pair: (rank(pair[1]), pair[0]))]
+
+
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return REPO / "samples"

@@ -87,12 +87,13 @@ def serve(
     typer.echo(f"hub on {scheme}://{host}:{port}/ — database {hub.database_url}, keys {hub.keys_dir}/"
                + (f"; TLS certificate {ssl_options['ssl_certfile']} (trust {store.root_path})" if tls else "")
                + ("; clients must present a TLS certificate from the demo PKI" if mtls else ""))
-    if workers > 1:
-        # Create the schema once here: N workers each running CREATE TABLE on an empty
-        # database race, and the loser takes the whole server down.
-        from exchange.hub.store.db import make_engine
+    # Migrate the schema here, before any worker starts: a database this hub cannot use (one of a
+    # newer hub, or one made by a much older one) is then one line, not a traceback per worker.
+    # (Workers and other hub processes starting at once take turns on the migration lock.)
+    from exchange.hub.store.db import make_engine
 
-        make_engine(hub.database_url).dispose()
+    make_engine(hub.database_url).dispose()
+    if workers > 1:
         # Worker processes import the app themselves; pass the settings through the environment.
         os.environ.update(_env(hub))
         uvicorn.run("exchange.hub.factory:app_from_env", factory=True, host=host, port=port, workers=workers,

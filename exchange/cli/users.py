@@ -10,7 +10,7 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -111,8 +111,10 @@ def reset(name: str, password_stdin: StdinOpt = False, db: DbOpt = None, data: D
     _change(db, data, "RESET", name, password=_password(password_stdin))
 
 
-def _change(db: str | None, data: Path | None, action: str, name: str, *, password: str | None = None) -> None:
-    """The people page's change (:func:`exchange.hub.people.change_account`), from the terminal."""
+def _change(db: str | None, data: Path | None, action: Literal["DISABLE", "ENABLE", "RESET"], name: str, *,
+            password: str | None = None) -> None:
+    """The people page's change (:func:`exchange.hub.people.change_account`), from the terminal;
+    *action* names an AccountAction (imported late: ``exchange users`` starts without the hub)."""
     from exchange.hub.people import AccountAction, change_account
 
     accounts = _accounts(db, data)

@@ -16,6 +16,7 @@ from exchange.hub.auth import CHALLENGE_TTL, TokenService
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence import Evidence
 from exchange.hub.evidence_log import EvidenceLog
+from exchange.hub.intake import Intake
 from exchange.hub.jsonbody import JsonBodyLimit
 from exchange.hub.people import AccessLog, Accounts, Passwords
 from exchange.hub.people.accounts import LoginPolicy
@@ -64,6 +65,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             logger.warning("removed %d partial upload(s) left in %s/tmp by an earlier crash", swept,
                            service.blobs.root)
         app.state.service = service
+        app.state.intake = Intake(service.submit_many)
         app.state.trust = service.trust
         app.state.evidence = Evidence(service)
         app.state.clock = settings.clock
@@ -82,6 +84,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         try:
             yield
         finally:
+            app.state.intake.close()
             service.engine.dispose()
 
     app = FastAPI(

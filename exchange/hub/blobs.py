@@ -7,6 +7,12 @@ Durability: with ``durable=True`` (the default) the temporary file is fsynced be
 rename and the folder after it, so a blob whose row was committed survives a power cut, not
 only a crash. Everything is created owner-only (files 0600, folders 0700).
 
+Several blobs can be stored as one group: :meth:`BlobStore.stage_stream` and
+:meth:`BlobStore.stage_bytes` write each to a temporary file (readable at once, not yet
+synced), and :meth:`BlobStore.place` then makes the group durable in two waves, each run in
+parallel (the files' fsyncs, then after the renames their folders' fsyncs), so concurrent
+uploads wait for the disk together rather than one after another.
+
 Garbage collection runs while the hub serves: writers hold :meth:`BlobStore.writing` (a
 shared ``flock`` on the blobs folder) from storing a blob until the row naming it commits;
 :meth:`BlobStore.exclusive` waits for them, so a collector never sees a blob of an upload in
@@ -20,8 +26,11 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +38,20 @@ from exchange.errors import NotFoundError, TooLargeError
 
 CHUNK = 1 << 20
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+#: the most fsyncs one group runs at once
+SYNC_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Bytes written for the store but not yet in it (:meth:`BlobStore.place` puts them there,
+    :meth:`BlobStore.discard` drops them): readable at ``path`` meanwhile. ``stored``: the
+    store already held these bytes, and ``path`` is that blob."""
+
+    sha256: str
+    size: int
+    path: Path
+    stored: bool = False
 
 
 class BlobStore:
@@ -44,6 +67,8 @@ class BlobStore:
         self._tmp = str(root / "tmp")
         # Fan-out directories (``ab/``) known to exist: each is created once, not stat'ed per blob.
         self._dirs: set[str] = set()
+        self._syncers: ThreadPoolExecutor | None = None
+        self._syncers_lock = threading.Lock()
 
     def path(self, sha256: str) -> Path:
         """Where the blob *sha256* lives (whether or not it exists); NotFoundError for anything
@@ -54,13 +79,27 @@ class BlobStore:
 
     def put_stream(self, stream: BinaryIO, *, limit: int | None = None) -> tuple[str, int]:
         """Store *stream*; returns (sha256 hex, size). Raises TooLargeError past *limit*."""
+        staged = self.stage_stream(stream, limit=limit)
+        self.place([staged])
+        return staged.sha256, staged.size
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store *data*; returns its SHA-256 (hex). Storing the same bytes again writes nothing."""
+        staged = self.stage_bytes(data)
+        self.place([staged])
+        return staged.sha256
+
+    # -- storing as a group ----------------------------------------------------------------
+    def stage_stream(self, stream: BinaryIO, *, limit: int | None = None) -> Staged:
+        """Write *stream* to a temporary file, hashing it; TooLargeError past *limit* (and
+        nothing left behind)."""
         first = stream.read(CHUNK)
         more = stream.read(CHUNK) if first else b""
         if not more:
             # A stream of one chunk is hashed in memory: no temporary file if it is stored already.
             if limit is not None and len(first) > limit:
                 raise TooLargeError(f"the file is larger than the limit of {limit} bytes")
-            return self.put_bytes(first), len(first)
+            return self.stage_bytes(first)
         digest = hashlib.sha256()
         size = 0
         fd, tmp = tempfile.mkstemp(dir=self._tmp)
@@ -72,59 +111,89 @@ class BlobStore:
                         raise TooLargeError(f"the file is larger than the limit of {limit} bytes")
                     digest.update(chunk)
                     out.write(chunk)
-                self._sync(out)
-            return self._commit(Path(tmp), digest.hexdigest()), size
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-
-    def put_bytes(self, data: bytes) -> str:
-        """Store *data*; returns its SHA-256 (hex). Storing the same bytes again writes nothing."""
-        sha = hashlib.sha256(data).hexdigest()
-        target = self.path(sha)
-        if not target.exists():
-            fd, tmp = tempfile.mkstemp(dir=self._tmp)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                self._sync(out)
-            # Just checked absent: place it (a concurrent writer of the same bytes is harmless).
-            self._place(tmp, target, sha)
-        return sha
-
-    def _commit(self, tmp: Path, sha: str) -> str:
+        sha = digest.hexdigest()
         target = self.path(sha)
         if target.exists():
-            tmp.unlink(missing_ok=True)
-        else:
-            self._place(tmp, target, sha)
-        return sha
+            Path(tmp).unlink(missing_ok=True)
+            return Staged(sha, size, target, stored=True)
+        return Staged(sha, size, Path(tmp))
 
-    def _place(self, tmp: str | Path, target: Path, sha: str) -> None:
-        fan = sha[:2]
+    def stage_bytes(self, data: bytes) -> Staged:
+        """Write *data* to a temporary file (none if the store holds it already)."""
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path(sha)
+        if target.exists():
+            return Staged(sha, len(data), target, stored=True)
+        fd, tmp = tempfile.mkstemp(dir=self._tmp)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return Staged(sha, len(data), Path(tmp))
+
+    def place(self, staged: Sequence[Staged]) -> None:
+        """Put every staged blob in the store, durably when the store is durable: the files
+        fsynced (in parallel), renamed into place, then their folders fsynced (in parallel).
+        Bytes staged twice are stored once."""
+        pending: dict[str, Staged] = {}
+        for item in staged:
+            if item.stored or item.sha256 in pending:
+                if not item.stored:
+                    item.path.unlink(missing_ok=True)
+                continue
+            pending[item.sha256] = item
+        if not pending:
+            return
+        if self.durable:
+            self._fsync_all([item.path for item in pending.values()], folders=False)
+        folders: set[Path] = set()
+        for item in pending.values():
+            target = self.path(item.sha256)
+            if target.exists():  # a concurrent writer stored the same bytes meanwhile
+                item.path.unlink(missing_ok=True)
+                continue
+            self._ensure_fan(target, folders)
+            try:
+                os.replace(item.path, target)
+            except FileNotFoundError:  # the directory was removed behind our back
+                target.parent.mkdir(mode=0o700, exist_ok=True)
+                os.replace(item.path, target)
+            folders.add(target.parent)  # the rename is durable once its folder is synced
+        if self.durable:
+            self._fsync_all(sorted(folders), folders=True)
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        """Drop what was staged and will not be stored (the stored blobs are left alone)."""
+        for item in staged:
+            if not item.stored:
+                item.path.unlink(missing_ok=True)
+
+    def _ensure_fan(self, target: Path, folders: set[Path]) -> None:
+        fan = target.parent.name
         if fan not in self._dirs:
             if not target.parent.is_dir():
                 target.parent.mkdir(mode=0o700, exist_ok=True)
-                self._sync_dir(self.root)  # the new folder's name is durable too
+                folders.add(self.root)  # the new folder's name is durable too
             self._dirs.add(fan)
-        try:
-            os.replace(tmp, target)
-        except FileNotFoundError:  # the directory was removed behind our back
-            target.parent.mkdir(mode=0o700, exist_ok=True)
-            os.replace(tmp, target)
-        self._sync_dir(target.parent)  # the rename itself is durable once its folder is synced
 
-    def _sync(self, out: BinaryIO) -> None:
-        if self.durable:
-            out.flush()
-            os.fsync(out.fileno())
-
-    def _sync_dir(self, folder: Path) -> None:
-        if self.durable:
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    def _fsync_all(self, paths: Sequence[Path], *, folders: bool) -> None:
+        # fsync waits for the disk without the GIL: several at once share the device's (and
+        # the file system journal's) flushes instead of queueing behind each other.
+        sync = _fsync_folder if folders else _fsync_file
+        if len(paths) == 1:
+            sync(paths[0])
+            return
+        if self._syncers is None:
+            with self._syncers_lock:
+                if self._syncers is None:
+                    self._syncers = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="blob-fsync")
+        for _ in self._syncers.map(sync, paths):
+            pass
 
     # -- sharing the store with a garbage collector -----------------------------------------
     @contextmanager
@@ -166,8 +235,8 @@ class BlobStore:
             path = self.path(sha)
             path.unlink(missing_ok=True)
             folders.add(path.parent)
-        for folder in folders:
-            self._sync_dir(folder)
+        if self.durable and folders:
+            self._fsync_all(sorted(folders), folders=True)
 
     def read(self, sha256: str) -> bytes:
         """The bytes of blob *sha256*; NotFoundError when it is not stored."""
@@ -179,6 +248,22 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         """Whether blob *sha256* is stored."""
         return self.path(sha256).is_file()
+
+
+def _fsync_file(path: Path) -> None:
+    # Linux (and the BSDs) flush a file's data through a read-only descriptor too.
+    _fsync_opened(os.open(path, os.O_RDONLY))
+
+
+def _fsync_folder(path: Path) -> None:
+    _fsync_opened(os.open(path, os.O_RDONLY | os.O_DIRECTORY))
+
+
+def _fsync_opened(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _chunks(head: tuple[bytes, ...], stream: BinaryIO) -> Iterator[bytes]:

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the service, the clock, and the authenticated body.
+"""FastAPI dependencies: the service, its intake of uploads, the clock, and the authenticated body.
 
 They are ``async def`` on purpose: each does microseconds of work without blocking (attribute
 reads, the clock, an HMAC and a CRL lookup; the CRL file is ``stat``-ed at most once per
@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from exchange.errors import NotAuthenticatedError, NotAuthorizedError
 from exchange.hub.auth import Principal, TokenService
+from exchange.hub.intake import Intake
 from exchange.hub.mtls import check_binding
 from exchange.hub.service import ExchangeService
 from exchange.hub.trust import Trust
@@ -26,6 +27,10 @@ _bearer = HTTPBearer(auto_error=False, description="token from POST /api/auth/to
 async def get_service(request: Request) -> ExchangeService:
     """The hub's ExchangeService (a dependency: ``ServiceDep``)."""
     return request.app.state.service  # type: ignore[no-any-return]
+
+
+async def get_intake(request: Request) -> Intake:
+    return request.app.state.intake  # type: ignore[no-any-return]
 
 
 async def get_tokens(request: Request) -> TokenService:
@@ -45,6 +50,7 @@ async def now(request: Request) -> datetime:
 
 
 ServiceDep = Annotated[ExchangeService, Depends(get_service)]
+IntakeDep = Annotated[Intake, Depends(get_intake)]
 TokensDep = Annotated[TokenService, Depends(get_tokens)]
 TrustDep = Annotated[Trust, Depends(get_trust)]
 NowDep = Annotated[datetime, Depends(now)]

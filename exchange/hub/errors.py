@@ -42,6 +42,8 @@ _STATUS: tuple[tuple[type[ExchangeError], int], ...] = (
 
 
 def status_for(exc: ExchangeError) -> int:
+    """The HTTP status of a project error (400 bad input, 401/403, 404, 409, 413, 422 refused,
+    503 PKI, 502 upstream; 500 for none of these: a bug)."""
     for kind, status in _STATUS:
         if isinstance(exc, kind):
             return status
@@ -50,6 +52,8 @@ def status_for(exc: ExchangeError) -> int:
 
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     # A message may quote what the client sent: a lone surrogate in it could not be encoded.
+    """The JSON body of an error answer: ``code``, a printable ``message`` and, when given,
+    ``detail``."""
     body: dict[str, Any] = {"code": code, "message": printable(message)}
     if detail is not None:
         body["detail"] = detail

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from exchange.errors import NotFoundError
+from exchange.hub.batch import DEFERRED_LOG
 from exchange.hub.store.models import LogCheckpoint, LogEntry, LogHead, LogNode, as_stored
 from exchange.pki.certificates import Credential
 from exchange.tlog import (
@@ -85,6 +86,9 @@ class EvidenceLog:
         self.origin = origin
         self.interval = interval
         self._last: Frontier | None = None  # the head as this process last wrote it (a guess)
+        # Whether the guess held last time we could tell: hub processes sharing one database
+        # append in turns, and a guess that misses costs a statement more than none at all.
+        self._guess_holds = True
         if not create:
             return
         with engine.connect() as connection:
@@ -99,20 +103,27 @@ class EvidenceLog:
     # -- writing ------------------------------------------------------------------------
     def append(self, session: Session, entries: Sequence[Append]) -> int:
         """Append *entries* in *session*'s transaction (the caller commits); returns the first
-        one's index."""
+        one's index (-1 in a batch's session, which appends them at its end: ``hub.batch``)."""
         if not entries:
+            return -1
+        deferred = session.info.get(DEFERRED_LOG)
+        if deferred is not None:  # inside ExchangeService.batch: appended with the others at its end
+            session.defer(self, entries)  # type: ignore[attr-defined]
             return -1
         connection = session.connection()
         hashes = [leaf_hash(e.leaf) for e in entries]
         last = self._last
         advanced = None
-        if last is not None:  # usually nobody else appended since: 1 statement instead of 2
+        if last is not None and self._guess_holds:  # nobody else appended since: 1 statement, not 2
             frontier, nodes = last.append(hashes)
             advanced = connection.execute(_ADVANCE_HEAD, {
                 "old_size": last.size, "old_frontier": last.to_bytes(),
                 "new_size": frontier.size, "new_frontier": frontier.to_bytes()}).rowcount == 1
+            self._guess_holds = advanced
         if not advanced:
             size, border = connection.execute(_LOCK_HEAD).one()
+            if last is not None and not self._guess_holds:  # would the guess have held? try it again if so
+                self._guess_holds = size == last.size and bytes(border) == last.to_bytes()
             frontier, nodes = Frontier.from_bytes(size, border).append(hashes)
             connection.execute(_WRITE_HEAD, {"new_size": frontier.size, "new_frontier": frontier.to_bytes()})
         start = frontier.size - len(entries)

@@ -10,15 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from exchange.cms import Indication, ValidationReport
@@ -41,9 +42,18 @@ from exchange.errors import (
     UnknownBodyError,
 )
 from exchange.hub import business, edxml_import, log_events, repeats, roster
+from exchange.hub.accept import (
+    MAX_SIGNATURE,
+    Answer,
+    Submission,
+    accept,
+    new_document,
+    new_public,
+    public_of,
+)
+from exchange.hub.batch import BatchSession
 from exchange.hub.blobs import BlobStore
 from exchange.hub.evidence_log import EvidenceLog
-from exchange.hub.secret import check_envelope
 from exchange.hub.store import repository as repo
 from exchange.hub.store.models import (
     BusinessEventPublic,
@@ -57,13 +67,12 @@ from exchange.hub.store.models import (
     ReceiptPublic,
     as_stored,
 )
-from exchange.hub.store.writes import DocumentCreate, IncomingCreate, ReceiptCreate
+from exchange.hub.store.writes import IncomingCreate, ReceiptCreate
 from exchange.hub.trust import Trust
 from exchange.hub.verdicts import Verdict, judge
 from exchange.metrics import Period
 
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
-MAX_SIGNATURE = 1024 * 1024
 MAX_RECEIPT = 64 * 1024
 #: the furthest a register search may page, and its largest page
 MAX_OFFSET = 10_000_000
@@ -91,6 +100,7 @@ class ExchangeService:
         self.trust = trust
         self.bodies = bodies
         self.max_upload = max_upload
+        self._local = threading.local()  # this thread's batch, if it opened one
 
     # -- sending --------------------------------------------------------------------------
     def submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
@@ -103,75 +113,16 @@ class ExchangeService:
         *verdict*, :func:`~exchange.hub.verdicts.judge` already run on this signature (by the
         simulator's workers), spares running it here (InputError if it is about other inputs).
         """
-        # Held from storing the blobs until their row commits: ``exchange hub gc`` waits.
-        with self.blobs.writing():
-            return self._submit(sender=sender, metadata=metadata, upload=upload, signature=signature, at=at,
-                                document_id=document_id, verdict=verdict)
+        answer, = self.submit_many([Submission(sender, metadata, upload, signature, at, document_id, verdict)])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
-    def _submit(self, *, sender: str, metadata: DocumentMetadata, upload: Upload, signature: bytes | None,
-                at: datetime, document_id: str | None, verdict: Verdict | None) -> DocumentPublic:
-        self._check_recipients(sender, metadata.recipients)
-        if signature is not None and len(signature) > MAX_SIGNATURE:
-            raise InputError("the signature part is larger than 1 MiB", code="invalid-signature-part")
-        sha, size = self.blobs.put_stream(upload.stream, limit=self.max_upload)
-        if size == 0:
-            raise InputError("the file is empty (0 bytes): nothing to send", code="empty-file")
-        if metadata.classification is Classification.SECRET:
-            self._require_envelope(sha, metadata.recipients)
-        kind = repeats.UNSIGNED if signature is None else repeats.SIGNED
-        with self._session() as session:
-            existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
-            if existing is not None:
-                return self._repeat(session, existing, metadata, kind, sha)
-        report: ValidationReport | None = None
-        reason = ""
-        if signature is None:
-            channel = Channel.UNSIGNED
-        else:
-            # The upload was hashed as it was stored: the verifier need not read it again.
-            verdict = self._verdict(verdict, sender=sender, content=self.blobs.path(sha), content_sha256=sha,
-                                    signature=signature, at=at)
-            report, reason, signature = verdict.report, verdict.reason, verdict.signature
-            channel = Channel.SIGNED_VALID if verdict.accepted else Channel.SIGNED_INVALID
-        row = _new_document(
-            document_id, metadata, sender=sender, channel=channel, at=at,
-            filename=safe_filename(upload.filename), media_type=(upload.media_type or "")[:128] or None,
-            sha256=sha, size=size,
-            signature_sha256=self.blobs.put_bytes(signature) if signature is not None else None,
-            report=report,
-        )
-        state = DeliveryState.REFUSED if channel is Channel.SIGNED_INVALID else DeliveryState.DELIVERED
-        with self._session() as session:
-            try:
-                repo.add_document(session, row=row, recipients=metadata.recipients, state=state, at=at)
-                repo.add_event(session, at=at, actor=sender, action="refused" if reason else "accepted",
-                               document_id=row.id, detail=reason or channel.value)
-                self.log.append(session, log_events.document_entries(
-                    row, recipients=metadata.recipients, state=state, reason=reason, report=report, at=at))
-                session.commit()
-            except IntegrityError:
-                # A concurrent retry with the same message id won the race: answer as a repeat.
-                session.rollback()
-                existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
-                if existing is None:
-                    raise
-                return self._repeat(session, existing, metadata, kind, sha)
-        public = _new_public(row, metadata.recipients, state)
-        if reason:
-            self._refuse(public, reason, report)
-        return public
-
-    def _require_envelope(self, sha: str, recipients: tuple[str, ...]) -> None:
-        """A secret document's file must be an envelope for every recipient (see hub.secret);
-        otherwise it is refused and, unless another document holds the same bytes, removed:
-        the hub keeps no plaintext of a secret document."""
-        try:
-            check_envelope(self.blobs.path(sha), recipients=recipients, store=self.trust.store)
-        except RejectedError:
-            with self._session() as session:
-                if not repo.blob_in_use(session, sha256=sha):
-                    self.blobs.path(sha).unlink(missing_ok=True)
-            raise
+    def submit_many(self, submissions: Sequence[Submission]) -> list[Answer]:
+        """:meth:`submit` for several documents at once, sharing one transaction and one wave
+        of fsyncs (see :mod:`exchange.hub.accept`): per submission, in order, the stored
+        document or the error :meth:`submit` would raise. Every answer is durable."""
+        return accept(self, submissions)
 
     def _repeat(self, session: Session, existing: Document, metadata: DocumentMetadata, kind: str,
                 sha: str | None) -> DocumentPublic:
@@ -215,13 +166,13 @@ class ExchangeService:
             existing = repo.find_by_message_id(session, sender=sender, message_id=metadata.message_id)
             if existing is not None:
                 return self._repeat(session, existing, metadata, repeats.PAPER, None)
-            row = _new_document(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
+            row = new_document(document_id, metadata, sender=sender, channel=Channel.PAPER, at=at)
             repo.add_document(session, row=row, recipients=metadata.recipients, state=DeliveryState.PAPER, at=at)
             repo.add_event(session, at=at, actor=sender, action="paper", document_id=row.id)
             self.log.append(session, log_events.document_entries(
                 row, recipients=metadata.recipients, state=DeliveryState.PAPER, reason="", report=None, at=at))
             session.commit()
-        return _new_public(row, metadata.recipients, DeliveryState.PAPER)
+        return new_public(row, metadata.recipients, DeliveryState.PAPER)
 
     def register_incoming(self, *, body: str, from_agency: str, number: str = "", subject: str = "",
                           scan: Upload | None, entered: bool = True, at: datetime,
@@ -277,25 +228,47 @@ class ExchangeService:
                 session.commit()
             return self.blobs.path(doc.sha256), _document_public(doc, deliveries)
 
-    def download(self, *, body: str, document_id: str, at: datetime) -> tuple[Path, bytes | None]:
+    def download(self, *, body: str, document_id: str, at: datetime, record: bool = True
+                 ) -> tuple[Path, bytes | None]:
         """:meth:`content_path` and :meth:`signature` in one, without the metadata: where the
         bytes are and the signature (None if unsigned), marked fetched. Same rules and errors;
-        one query and one update, for callers that download many documents (the simulator)."""
+        one query and one update, for callers that download many documents (the simulator).
+        *record* False only reads: the caller records the fetch with :meth:`record_fetch`."""
         with self._session() as session:
-            found = repo.download_target(session, document_id=document_id, recipient=body)
-            if found is None:
-                raise NotFoundError(f"no document {document_id}")
-            sender, sha256, signature_sha256, delivery_id, state, fetched = found
-            _check_readable(body, document_id, sender=sender, delivery_state=state)
-            if sha256 is None:
-                raise NotFoundError(f"document {document_id} was sent on paper: there is no file",
-                                    code="no-file")
-            if delivery_id is not None and fetched is None:
-                repo.mark_fetched(session, delivery_id=delivery_id, at=at)
-                self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
-                session.commit()
+            found = self._download_target(session, body, document_id)
+            _, sha256, signature_sha256, _, _, _ = found
+            if record:
+                self._record_fetch(session, found, body=body, document_id=document_id, at=at)
         signature = self.blobs.read(signature_sha256) if signature_sha256 is not None else None
         return self.blobs.path(sha256), signature
+
+    def record_fetch(self, *, body: str, document_id: str, at: datetime) -> bool:
+        """Mark a document fetched by *body* at *at*, as :meth:`download` does (same rules and
+        errors); whether this was its first fetch (only that one is recorded)."""
+        with self._session() as session:
+            found = self._download_target(session, body, document_id)
+            return self._record_fetch(session, found, body=body, document_id=document_id, at=at)
+
+    @staticmethod
+    def _download_target(session: Session, body: str, document_id: str) -> tuple[Any, ...]:
+        found = repo.download_target(session, document_id=document_id, recipient=body)
+        if found is None:
+            raise NotFoundError(f"no document {document_id}")
+        sender, sha256, _, _, state, _ = found
+        _check_readable(body, document_id, sender=sender, delivery_state=state)
+        if sha256 is None:
+            raise NotFoundError(f"document {document_id} was sent on paper: there is no file", code="no-file")
+        return found
+
+    def _record_fetch(self, session: Session, found: tuple[Any, ...], *, body: str, document_id: str,
+                      at: datetime) -> bool:
+        delivery_id, fetched = found[3], found[5]
+        if delivery_id is None or fetched is not None:
+            return False
+        repo.mark_fetched(session, delivery_id=delivery_id, at=at)
+        self.log.append(session, [log_events.downloaded_entry(document_id=document_id, recipient=body, at=at)])
+        session.commit()
+        return True
 
     def signature(self, *, body: str, document_id: str) -> bytes:
         """A document's detached signature (as the hub keeps it, time-stamped), for its sender or a
@@ -356,7 +329,7 @@ class ExchangeService:
                 return _receipt_public(stored)
             row = ReceiptCreate(document_id=document_id, recipient=body, status=parsed.status,
                                 reason=parsed.reason[:500], statement=statement, signature=signature,
-                                indication=report.indication, report_json=report.to_json(),
+                                indication=report.indication, report_json=verdict.report_json,
                                 stated_at=as_stored(parsed.time), created_at=as_stored(at))
             receipt_id = repo.add_receipt(session, row=row)
             repo.record_status(session, delivery_id=delivery_id, status=parsed.status, at=parsed.time,
@@ -437,10 +410,30 @@ class ExchangeService:
         return roster.served_in(self.engine, period) or self.bodies
 
     # -- helpers --------------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run this thread's operations inside as one transaction, their log entries appended
+        together (see :mod:`exchange.hub.batch`: for a sole writer, such as the simulator)."""
+        if getattr(self._local, "batch", None) is not None:
+            raise RuntimeError("batches do not nest")
+        session = BatchSession(self.engine, expire_on_commit=False)
+        self._local.batch = session
+        try:
+            with self.blobs.writing():  # the blobs stored inside wait for the batch's commit
+                yield
+                session.finish()
+        except BaseException:
+            session.discard()
+            raise
+        finally:
+            self._local.batch = None
+            session.end()
+
     def _session(self) -> Session:
         # Each operation is one short transaction that builds its answer from what it read or
         # wrote: expiring the rows at commit would only cost queries to read them again.
-        return Session(self.engine, expire_on_commit=False)
+        batch = getattr(self._local, "batch", None)
+        return batch if batch is not None else Session(self.engine, expire_on_commit=False)
 
     def _check_recipients(self, sender: str, recipients: tuple[str, ...]) -> None:
         for recipient in recipients:
@@ -575,50 +568,12 @@ def _check_readable(body: str, document_id: str, *, sender: str, delivery_state:
                                  code="not-delivered")
 
 
-def _new_document(document_id: str | None, metadata: DocumentMetadata, *, sender: str, channel: Channel,
-                  at: datetime, filename: str | None = None, media_type: str | None = None,
-                  sha256: str | None = None, size: int | None = None, signature_sha256: str | None = None,
-                  report: ValidationReport | None = None) -> DocumentCreate:
-    """A document's row: the metadata, the channel, and (electronic) its file, signature and the
-    hub's *report* on it."""
-    return DocumentCreate(
-        id=document_id or str(uuid.uuid4()), message_id=metadata.message_id, sender=sender,
-        number=metadata.number, doc_type=metadata.doc_type, subject=metadata.subject, doc_date=metadata.doc_date,
-        classification=metadata.classification, channel=channel, created_at=as_stored(at),
-        filename=filename, media_type=media_type, sha256=sha256, size=size, signature_sha256=signature_sha256,
-        indication=report.indication if report else None,
-        sub_indication=report.sub_indication.value if report and report.sub_indication else None,
-        report_json=report.to_json() if report else None,
-        signer=report.signer.body_id if report and report.signer else None)
-
-
-def _new_public(row: DocumentCreate, recipients: tuple[str, ...], state: DeliveryState) -> DocumentPublic:
-    """The answer for a document just registered, built from what was written (no re-read):
-    the same as :func:`_document_public` of the stored rows."""
-    return _public_of(row, [DeliveryPublic(recipient=r, state=state, sent_at=row.created_at)
-                            for r in sorted(recipients)])
-
-
 def _document_public(doc: Document, deliveries: list[Delivery], *, with_report: bool = False) -> DocumentPublic:
     """A stored document and its rows of the register as the API shows them."""
-    return _public_of(doc, [DeliveryPublic(
+    return public_of(doc, [DeliveryPublic(
         recipient=d.recipient, state=d.state, sent_at=d.sent_at, fetched_at=d.fetched_at, verified=d.verified,
         status=d.status, status_name=d.status.label if d.status else None, status_at=d.status_at,
     ) for d in deliveries], with_report=with_report)
-
-
-def _public_of(doc: Document | DocumentCreate, deliveries: list[DeliveryPublic], *,
-               with_report: bool = False) -> DocumentPublic:
-    """The one mapping of a document's columns to its public model (stored or just written)."""
-    return DocumentPublic(
-        id=doc.id, message_id=doc.message_id, sender=doc.sender,
-        recipients=[d.recipient for d in deliveries], number=doc.number, doc_type=doc.doc_type,
-        subject=doc.subject, doc_date=doc.doc_date, classification=doc.classification,
-        channel=doc.channel, filename=doc.filename, sha256=doc.sha256, size=doc.size,
-        indication=doc.indication, sub_indication=doc.sub_indication, created_at=doc.created_at,
-        deliveries=deliveries,
-        report=json.loads(doc.report_json) if with_report and doc.report_json else None,
-    )
 
 
 def _receipt_public(r: Receipt) -> ReceiptPublic:

@@ -85,6 +85,8 @@ def file_part(form: FormData, name: str) -> UploadFile:
 
 
 def optional_file_part(form: FormData, name: str) -> UploadFile | None:
+    """The file part *name* of a multipart form, or None when absent or empty; InputError when it
+    is a plain field."""
     part = form.get(name)
     if part is None or part == "":
         return None
@@ -94,6 +96,7 @@ def optional_file_part(form: FormData, name: str) -> UploadFile | None:
 
 
 def json_part(form: FormData, name: str) -> Any:
+    """The JSON value of form field *name*; InputError when it is missing, a file, or not JSON."""
     raw = form.get(name)
     if raw is None:
         raise InputError(f"the upload lacks its {name!r} part", code="missing-part")

@@ -36,6 +36,8 @@ class Verdict:
     report: ValidationReport
     reason: str
     signature: bytes
+    report_json: str  # the report as the hub stores it, encoded where the verdict was reached
+
 
     @property
     def accepted(self) -> bool:
@@ -65,12 +67,12 @@ def judge(trust: Trust, *, sender: str, content: Path | bytes, signature: bytes,
     signer = report.signer.body_id if report.signer else None
     received = hashlib.sha256(signature).hexdigest()
     if not report.passed:
-        return Verdict(sender, at, content_sha256, received, report, INVALID, signature)
+        return Verdict(sender, at, content_sha256, received, report, INVALID, signature, report.to_json())
     if signer != sender:
-        return Verdict(sender, at, content_sha256, received, report, SIGNER_MISMATCH, signature)
+        return Verdict(sender, at, content_sha256, received, report, SIGNER_MISMATCH, signature, report.to_json())
     # The token proves the signature existed when the hub accepted it, so it stays valid after
     # its signer's certificate expires or is revoked.
     stamped = trust.tsa().stamp(signature, at=at)
     check = Check("signature time-stamp", Outcome.PASSED, stamped.info.detail)
     report = replace(report, checks=(*report.checks, check), timestamp=stamped.info)
-    return Verdict(sender, at, content_sha256, received, report, "", stamped.signature)
+    return Verdict(sender, at, content_sha256, received, report, "", stamped.signature, report.to_json())

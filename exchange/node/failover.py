@@ -128,7 +128,7 @@ class FailoverTransport(httpx.BaseTransport):
         if prefix and path.startswith(prefix):
             path = path[len(prefix):]
         url = original.copy_with(scheme=target.scheme, host=target.host, port=target.port,
-                                    raw_path=target.raw_path.rstrip(b"/") + path)
+                                raw_path=target.raw_path.rstrip(b"/") + path)
         request.url = url
         request.headers["Host"] = url.netloc.decode("ascii")
         return request

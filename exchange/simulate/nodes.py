@@ -165,7 +165,10 @@ class Nodes:
 
     def _receive(self, task: ReceiveTask) -> Receipt | None:
         service = self.service
-        path, signature = service.download(body=task.recipient, document_id=task.document_id, at=task.at)
+        # Read only: the main process records the fetch in the hub's database, in time order,
+        # so that the workers never wait for its write lock.
+        path, signature = service.download(body=task.recipient, document_id=task.document_id, at=task.at,
+                                           record=False)
         if not task.acknowledge:
             return None
         status, reason = ReceiptStatus.RECEIVED, ""

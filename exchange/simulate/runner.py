@@ -239,13 +239,16 @@ def _events(scenario: Scenario) -> list[_Event]:
 
 
 @dataclass(order=True)
-class _PendingAck:
+class _PendingFetch:
+    """A fetch handed to a worker, to record at its time (and its receipt, if it acknowledges)."""
+
     at: datetime
     seq: int
     future: Future[list[Receipt | None]] = field(compare=False)
     index: int = field(compare=False)
     document: PlannedDocument = field(compare=False)
     recipient: str = field(compare=False)
+    acknowledge: bool = field(compare=False)
 
 
 class _Run:
@@ -266,7 +269,7 @@ class _Run:
         self.peeked: Day | None = None
         self.ahead: deque[tuple[Day, dict[str, tuple[Future[list[Signed]], int]]]] = deque()
         self.held: list[tuple[PlannedDocument, Fetch]] = []  # fetches not yet handed to a worker
-        self.acks: list[_PendingAck] = []
+        self.fetches: list[_PendingFetch] = []
         self.in_flight: set[Future[Any]] = set()
         self.seq = 0
         self.total_days = (scenario.end - scenario.start).days + 1
@@ -350,15 +353,19 @@ class _Run:
 
     # -- the hub's side -------------------------------------------------------------------
     def _process(self, day: Day, signatures: dict[str, tuple[Future[list[Signed]], int]]) -> None:
+        """The day's sends and incoming documents in time order, as one hub transaction."""
+        # Every result the day needs first: inside the batch nothing waits for a worker.
+        wait({future for future, _ in signatures.values()})
         documents, incoming = list(day.documents), list(day.incoming)
         d = i = 0
-        while d < len(documents) or i < len(incoming):
-            if i >= len(incoming) or (d < len(documents) and documents[d].sent_at <= incoming[i].received_at):
-                self._send(documents[d], signatures)
-                d += 1
-            else:
-                self._incoming(incoming[i])
-                i += 1
+        with self.service.batch():
+            while d < len(documents) or i < len(incoming):
+                if i >= len(incoming) or (d < len(documents) and documents[d].sent_at <= incoming[i].received_at):
+                    self._send(documents[d], signatures)
+                    d += 1
+                else:
+                    self._incoming(incoming[i])
+                    i += 1
 
     def _send(self, doc: PlannedDocument, signatures: dict[str, tuple[Future[list[Signed]], int]]) -> None:
         counts, service = self.counts, self.service
@@ -431,18 +438,30 @@ class _Run:
             future = self._track(self.pool.receive(tasks))
             for index, (doc, fetch) in enumerate(chunk):
                 self.counts.fetches += 1
-                if fetch.acknowledge:
-                    self.seq += 1
-                    heapq.heappush(self.acks, _PendingAck(fetch.at, self.seq, future, index, doc, fetch.recipient))
+                self.seq += 1
+                heapq.heappush(self.fetches, _PendingFetch(fetch.at, self.seq, future, index, doc, fetch.recipient,
+                                                           fetch.acknowledge))
 
     def _acknowledge(self, *, before: datetime | None) -> None:
-        """Post the receipts due before *before* (all if None), in time order."""
+        """Record the fetches due before *before* (all if None) and post their receipts, in
+        time order, as one hub transaction."""
+        due: list[_PendingFetch] = []
+        while self.fetches and (before is None or self.fetches[0].at < before):
+            due.append(heapq.heappop(self.fetches))
+        if not due:
+            return
+        wait({pending.future for pending in due})  # inside the batch nothing waits for a worker
+        with self.service.batch():
+            for pending in due:
+                self.service.record_fetch(body=pending.recipient, document_id=pending.document.document_id,
+                                          at=pending.at)
+                if pending.acknowledge:
+                    self._post_receipt(pending)
+
+    def _post_receipt(self, pending: _PendingFetch) -> None:
         counts = self.counts
-        while self.acks and (before is None or self.acks[0].at < before):
-            pending = heapq.heappop(self.acks)
-            receipt = pending.future.result()[pending.index]
-            if receipt is None:  # pragma: no cover - only acknowledging fetches are queued
-                continue
+        receipt = pending.future.result()[pending.index]
+        if receipt is not None:
             counts.signatures += 1
             counts.verifications += 1 + (receipt.verification != "UNSIGNED")
             counts.verifications_stamped += receipt.verification != "UNSIGNED"
@@ -454,7 +473,7 @@ class _Run:
             except RejectedError as exc:
                 self._refused("receipt", pending.document, pending.recipient, pending.at, exc,
                               counts.receipts_refused)
-                continue
+                return
             counts.receipts += 1
             counts.receipts_rejecting += receipt.status is ReceiptStatus.REJECTED
 

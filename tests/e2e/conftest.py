@@ -52,6 +52,24 @@ def start(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., RunningH
         yield start_one
 
 
+@pytest.fixture(scope="module")
+def start_for_module(database_kind: str, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[Callable[..., RunningHub]]:
+    """As ``start``, for hubs with options of their own that the tests of one module share (each
+    start costs a process and ~1.5 s of CPU); stopped at the end of the module."""
+    numbers = itertools.count(1)
+    with ExitStack() as stack:
+
+        def start_one(*, keys: Path, args: tuple[str, ...] = ()) -> RunningHub:
+            root = tmp_path_factory.mktemp(f"hub-{database_kind}-{next(numbers)}")
+            url = stack.enter_context(fresh_database(database_kind, root))
+            running = start_hub(keys=keys, data=root / "data", db_url=url, args=args)
+            stack.callback(running.stop)
+            return running
+
+        yield start_one
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """Where CLI commands run (and write what they fetch)."""

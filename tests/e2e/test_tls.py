@@ -22,10 +22,12 @@ from exchange.pki import KeyStore
 from e2e.harness import assert_error
 
 
-@pytest.fixture
-def tls_hub(start, pki_copy):  # type: ignore[no-untyped-def]
-    # a copy of the keys: the hub writes its TLS certificate (and clients theirs) into keys/tls/
-    return start(keys=pki_copy.directory, args=("--tls",))
+@pytest.fixture(scope="module")
+def tls_hub(start_for_module, pki, tmp_path_factory):  # type: ignore[no-untyped-def]
+    # a copy of the keys: the hub writes its TLS certificate (and clients theirs) into keys/tls/;
+    # one hub for the module's tests (none changes what another reads)
+    keys = shutil.copytree(pki.dir, tmp_path_factory.mktemp("tls-keys") / "keys")
+    return start_for_module(keys=keys, args=("--tls",))
 
 
 def test_https_is_served_and_plain_http_is_not(tls_hub, pki):
@@ -80,9 +82,10 @@ def test_clients_refuse_a_hub_that_does_not_chain_to_their_root(tls_hub, pki, ec
 # -- mutual TLS --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def mtls_hub(start, pki_copy):  # type: ignore[no-untyped-def]
-    return start(keys=pki_copy.directory, args=("--tls", "--mtls"))
+@pytest.fixture(scope="module")
+def mtls_hub(start_for_module, pki, tmp_path_factory):  # type: ignore[no-untyped-def]
+    keys = shutil.copytree(pki.dir, tmp_path_factory.mktemp("mtls-keys") / "keys")
+    return start_for_module(keys=keys, args=("--tls", "--mtls"))
 
 
 def test_mtls_nodes_present_their_client_certificate_and_exchange(mtls_hub, workdir):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from exchange.hub import HubSettings
+from exchange.hub import ExchangeService, HubSettings, build_service
 from exchange.hub.people.passwords import TEST_COST
 from exchange.pki import Credential
 
@@ -31,3 +32,17 @@ def hub_settings(pki, tmp_path: Path) -> HubSettings:  # type: ignore[no-untyped
 def hub(hub_settings: HubSettings, pki, credentials) -> Iterator[InProcessHub]:  # type: ignore[no-untyped-def]
     """A running hub application (lifespan started), reached in-process."""
     yield from running(hub_settings, pki.store, credentials=credentials)
+
+
+@pytest.fixture
+def service(hub_settings: HubSettings) -> Iterator[ExchangeService]:
+    """The hub's service on its own database, called directly (as the simulator does)."""
+    service = build_service(hub_settings)
+    yield service
+    service.engine.dispose()
+
+
+@pytest.fixture
+def at(pki) -> datetime:  # type: ignore[no-untyped-def]
+    """A pinned clock: a few minutes after the test PKI was made."""
+    return pki.created + timedelta(minutes=5)

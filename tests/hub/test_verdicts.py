@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from exchange.cms import SubIndication, sign_detached
 from exchange.domain.documents import Channel, ReceiptStatus
 from exchange.domain.receipts import ReceiptStatement
 from exchange.errors import InputError, RejectedError
-from exchange.hub import ExchangeService, HubSettings, Upload, build_service
+from exchange.hub import ExchangeService, HubSettings, Upload
 from exchange.hub.trust import Trust
 from exchange.hub.verdicts import SIGNER_MISMATCH, judge
 from exchange.pki import KeyStore
@@ -23,18 +22,6 @@ from exchange.pki import KeyStore
 from hub.inprocess import document_bytes, metadata
 
 SENDER = "ha-noi"
-
-
-@pytest.fixture
-def at(pki) -> datetime:  # type: ignore[no-untyped-def]
-    return pki.created + timedelta(minutes=5)
-
-
-@pytest.fixture
-def service(hub_settings: HubSettings) -> Iterator[ExchangeService]:
-    service = build_service(hub_settings)
-    yield service
-    service.engine.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from exchange.domain.documents import DocumentMetadata
-from exchange.hub.deps import NowDep, PrincipalDep, ServiceDep
+from exchange.hub.accept import Submission
+from exchange.hub.deps import IntakeDep, NowDep, PrincipalDep, ServiceDep
 from exchange.hub.gate import AccessLogDep, body_view
 from exchange.hub.openapi import CmsResponse, OctetStreamResponse, errors
 from exchange.hub.service import Upload
@@ -39,7 +40,7 @@ _MULTIPART_RECEIPT = statement_body("the receipt statement (JSON)")
 
 @router.post("/documents", response_model=DocumentPublic, status_code=201, openapi_extra=_MULTIPART_DOC,
              responses=errors(409, 413, 422))
-async def send_document(request: Request, who: PrincipalDep, service: ServiceDep, at: NowDep) -> DocumentPublic:
+async def send_document(request: Request, who: PrincipalDep, intake: IntakeDep, at: NowDep) -> DocumentPublic:
     """Send a document (signed or not) to one or more bodies; refused with 422 if its signature fails."""
     form = await read_form(request)
     metadata = DocumentMetadata.from_dict(json_part(form, "metadata"))
@@ -47,8 +48,8 @@ async def send_document(request: Request, who: PrincipalDep, service: ServiceDep
     sig = optional_file_part(form, "signature")
     signature = await sig.read() if sig is not None else None
     upload = Upload(file.file, file.filename, file.content_type)
-    return await run_in_threadpool(service.submit, sender=who.body_id, metadata=metadata, upload=upload,
-                                   signature=signature, at=at)
+    # One hop off the event loop: the intake's worker accepts it with the uploads beside it.
+    return await intake.submit(Submission(who.body_id, metadata, upload, signature, at))
 
 
 @router.post("/documents/paper", response_model=DocumentPublic, status_code=201, responses=errors(409, 413),

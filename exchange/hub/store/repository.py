@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, and_, bindparam, func, or_, text
+from sqlalchemy import CursorResult, Table, and_, bindparam, func, or_, text, tuple_
 from sqlalchemy import insert as _insert
 from sqlalchemy import select as _select
 from sqlalchemy import update as _update
@@ -51,6 +51,8 @@ _EDXML_ATTACHMENT: Table = EdxmlAttachment.__table__  # type: ignore[attr-define
 # key, so executing it again skips straight to the compiled SQL.
 _ID_BY_MESSAGE_ID = _select(_DOCUMENT.c.id).where(_DOCUMENT.c.sender == bindparam("sender"),
                                                   _DOCUMENT.c.message_id == bindparam("message_id"))
+_IDS_BY_MESSAGE_IDS = _select(_DOCUMENT.c.id, _DOCUMENT.c.sender, _DOCUMENT.c.message_id).where(
+    tuple_(_DOCUMENT.c.sender, _DOCUMENT.c.message_id).in_(bindparam("keys", expanding=True)))
 _RECEIPT_TARGET = (
     _select(_DOCUMENT.c.sha256, _DELIVERY.c.id, _DELIVERY.c.state)
     .select_from(_DOCUMENT.outerjoin(_DELIVERY, and_(_DELIVERY.c.document_id == _DOCUMENT.c.id,
@@ -76,11 +78,21 @@ def find_document(session: Session, *, document_id: str) -> Document | None:
 
 
 def find_by_message_id(session: Session, *, sender: str, message_id: str) -> Document | None:
-    """The document *sender* registered under *message_id* (a retried send), or None."""
+    """The document *sender* sent with *message_id*, or None (a message id is used once per
+    sender)."""
     # A plain lookup of the id first: nearly every call finds nothing, and a miss then costs
     # no ORM work at all.
     found = session.connection().execute(_ID_BY_MESSAGE_ID, {"sender": sender, "message_id": message_id}).first()
     return session.get(Document, found[0]) if found is not None else None
+
+
+def find_by_message_ids(session: Session, *, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Document]:
+    """The documents already sent under these (sender, message id) pairs, in one query."""
+    if not keys:
+        return {}
+    found = session.connection().execute(_IDS_BY_MESSAGE_IDS, {"keys": keys}).all()
+    return {(sender, message_id): doc for doc_id, sender, message_id in found
+            if (doc := session.get(Document, doc_id)) is not None}
 
 
 def blob_in_use(session: Session, *, sha256: str) -> bool:
@@ -181,14 +193,15 @@ def _inserted_id(result: CursorResult[Any]) -> int:
 
 def add_event(session: Session, *, at: datetime, actor: str, action: str, document_id: str | None = None,
               detail: str = "") -> None:
-    """Append one entry to the audit trail (*detail* cut at 2,000 characters)."""
+    """Record an event of the document's history (*action* by *actor* at *at*); *detail* is cut
+    at 2,000 characters."""
     session.connection().execute(_INSERT_EVENT, {"at": at, "actor": actor, "action": action,
                                                    "document_id": document_id, "detail": detail[:2000]})
 
 
 def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 500) -> list[tuple[Document, Delivery]]:
-    """Documents delivered to *recipient*, newest first: only those awaiting its answer (no
-    status yet, or recalled) unless *include_all*; at most *limit*."""
+    """*recipient*'s delivered documents with their deliveries, newest first, at most *limit*:
+    those awaiting its answer, or every one with *include_all*."""
     query = (
         select(Document, Delivery)
         .join(Delivery, col(Delivery.document_id) == col(Document.id))
@@ -202,7 +215,7 @@ def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 5
 
 
 def receipts_of(session: Session, *, document_id: str, recipient: str | None = None) -> list[Receipt]:
-    """The signed statuses of a document (one recipient's only, if given), oldest first."""
+    """The receipts of *document_id* (of one *recipient* if given), oldest first."""
     query = select(Receipt).where(Receipt.document_id == document_id)
     if recipient is not None:
         query = query.where(Receipt.recipient == recipient)
@@ -239,7 +252,7 @@ def register_entries(session: Session, *, start: datetime | None = None, end: da
 
 def incoming_entries(session: Session, *, start: datetime | None = None, end: datetime | None = None
                      ) -> Iterator[IncomingEntry]:
-    """Every document from an outside agency received in [start, end), oldest first (K3)."""
+    """The incoming documents received in [*start*, *end*), as plain entries for K3, streamed."""
     query = select(Incoming)
     if start is not None:
         query = query.where(col(Incoming.received_at) >= start)
@@ -433,7 +446,7 @@ def business_relations(session: Session, *, document_ids: list[str]) -> dict[str
 
 
 def update_document(session: Session, *, document_id: str, **values: Any) -> None:
-    """Set *values* (column name: value) on a document's row (a signed metadata update)."""
+    """Set columns *values* of document *document_id*."""
     session.connection().execute(_update(_DOCUMENT).where(_DOCUMENT.c.id == document_id), values)
 
 
@@ -474,7 +487,7 @@ def find_incoming(session: Session, *, incoming_id: str) -> Incoming | None:
 
 
 def update_incoming(session: Session, *, incoming_id: str, **values: Any) -> None:
-    """Set *values* (column name: value) on an incoming document's row."""
+    """Set columns *values* of incoming document *incoming_id*."""
     session.connection().execute(_update(_INCOMING).where(_INCOMING.c.id == incoming_id), values)
 
 
