@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from exchange.domain.documents import Channel, DeliveryState
 from exchange.errors import ExchangeError
 from exchange.tlog import Checkpoint, EntryKind, MemoryTree, decode_leaf, leaf_hash
 
@@ -82,8 +83,9 @@ def _expected(entries: Iterable[tuple[int, bytes]], tree: MemoryTree, result: Re
         if kind in (EntryKind.ACCEPTED, EntryKind.REFUSED, EntryKind.PAPER):
             doc = {k: entry[k] for k in _DOC_FIELDS if k in entry}
             if kind == EntryKind.PAPER:
-                doc["channel"] = "paper"
-            row_state = {EntryKind.ACCEPTED: "delivered", EntryKind.REFUSED: "refused"}.get(kind, "paper")
+                doc["channel"] = Channel.PAPER.value
+            row_state = {EntryKind.ACCEPTED: DeliveryState.DELIVERED,
+                         EntryKind.REFUSED: DeliveryState.REFUSED}.get(kind, DeliveryState.PAPER).value
             doc["deliveries"] = {r: {"delivered": False, "state": row_state, "fetched": False, "status": None}
                                  for r in entry.get("recipients", [])}
             state.documents[entry["document"]] = doc

@@ -35,6 +35,7 @@ from typing import Any
 from exchange.audit.bundle import BundleReader, DocumentEvidence
 from exchange.audit.report import AuditCheck, Verdict
 from exchange.cms import Indication, Outcome, Verifier
+from exchange.domain.documents import DeliveryState
 from exchange.domain.receipts import ReceiptStatement
 from exchange.errors import ExchangeError
 from exchange.pki import PathValidator, load_certificate_file, load_crl
@@ -174,17 +175,18 @@ def _record_check(record: dict[str, Any], registered: dict[str, Any], by_kind: d
     states = {d.get("recipient"): d for d in record.get("deliveries", [])}
     if sorted(states) != sorted(registered.get("recipients", [])):
         differences.append(f"recipients are {sorted(states)} in the register, {registered.get('recipients')} in the log")
-    expected_state = {EntryKind.ACCEPTED: "delivered", EntryKind.REFUSED: "refused",
-                      EntryKind.PAPER: "paper"}[EntryKind(registered["kind"])]
+    expected_state = {EntryKind.ACCEPTED: DeliveryState.DELIVERED, EntryKind.REFUSED: DeliveryState.REFUSED,
+                      EntryKind.PAPER: DeliveryState.PAPER}[EntryKind(registered["kind"])]
     delivered = {e["recipient"] for e in by_kind.get(EntryKind.DELIVERED, [])}
     downloaded = {e["recipient"] for e in by_kind.get(EntryKind.DOWNLOADED, [])}
     last_status: dict[str, str] = {}
     for receipt in by_kind.get(EntryKind.RECEIPT, []):
         last_status[receipt["recipient"]] = receipt["status"]
     for recipient, row in sorted(states.items()):
-        if row.get("state") != expected_state or (expected_state == "delivered" and recipient not in delivered):
+        if row.get("state") != expected_state or (expected_state is DeliveryState.DELIVERED
+                                                  and recipient not in delivered):
             differences.append(f"{recipient}: state {row.get('state')!r} in the register, "
-                               f"{expected_state!r} in the log")
+                               f"{expected_state.value!r} in the log")
         if bool(row.get("fetched_at")) != (recipient in downloaded):
             differences.append(f"{recipient}: downloaded {'yes' if row.get('fetched_at') else 'no'} in the register, "
                                f"{'yes' if recipient in downloaded else 'no'} in the log")

@@ -195,6 +195,7 @@ class ExchangeService:
 
     # -- receiving ------------------------------------------------------------------------
     def inbox(self, *, body: str, include_all: bool = False) -> list[DocumentPublic]:
+        """*body*'s inbox, newest first: what awaits its answer (everything with *include_all*)."""
         with self._session() as session:
             return [self._public(session, doc) for doc, _ in
                     repo.inbox(session, recipient=body, include_all=include_all)]
@@ -263,6 +264,8 @@ class ExchangeService:
         return True
 
     def signature(self, *, body: str, document_id: str) -> bytes:
+        """A document's detached signature (as the hub keeps it, time-stamped), for its sender or a
+        recipient; NotFoundError if it is unsigned."""
         with self._session() as session:
             doc, _ = self._readable(session, body, document_id)
             if doc.signature_sha256 is None:

@@ -32,11 +32,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """*value* in UTC (a naive value is taken as UTC already)."""
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(UTC)
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """*value* marked UTC when the database gave it back naive (SQLite)."""
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value

@@ -78,10 +78,10 @@ def find_document(session: Session, *, document_id: str) -> Document | None:
 
 
 def find_by_message_id(session: Session, *, sender: str, message_id: str) -> Document | None:
-    # A plain lookup of the id first: nearly every call finds nothing, and a miss then costs
-    # no ORM work at all.
     """The document *sender* sent with *message_id*, or None (a message id is used once per
     sender)."""
+    # A plain lookup of the id first: nearly every call finds nothing, and a miss then costs
+    # no ORM work at all.
     found = session.connection().execute(_ID_BY_MESSAGE_ID, {"sender": sender, "message_id": message_id}).first()
     return session.get(Document, found[0]) if found is not None else None
 
