@@ -44,6 +44,9 @@ class Rows:
 
 
 class RegisterSource(Protocol):
+    """Where ``exchange report`` reads the register from: a running hub's API
+    (:class:`HubSource`) or its database (:class:`DatabaseSource`)."""
+
     description: str  # for messages: "the hub at URL", "the database sqlite:///…"
     notes: list[str]  # things the reader must be told (an explicit bodies file that disagrees)
 
@@ -87,6 +90,7 @@ class HubSource:
                               retry=RetryPolicy(attempts=1, backoff=0.0))
 
     def close(self) -> None:
+        """Close the HTTP connection pool."""
         self._hub.close()
 
     @contextmanager
@@ -99,6 +103,7 @@ class HubSource:
                                         code=exc.code) from None
 
     def bodies(self, period: Period | None = None) -> BodyRegistry:
+        """The bodies the hub kept its register for in *period* (``GET /api/bodies``)."""
         with self._asking():
             listed = self._hub.bodies(period=period.label if period else None)
         try:
@@ -107,6 +112,8 @@ class HubSource:
             raise TransportError(f"the hub at {self.url} sent an unreadable body list: {exc}") from None
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
+        """The register's rows and incoming documents in [*start*, *end*), from
+        ``GET /api/register``."""
         with self._asking():
             register = self._hub.register(start=start, end=end)
         try:
@@ -120,6 +127,8 @@ class HubSource:
             return Period.parse(self._hub.measures_period())
 
     def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        """Always None: the hub's public API gives the register's rows, not its reasons for
+        refusing."""
         return None  # the public API gives the register's rows, not the hub's reasons
 
 
@@ -147,6 +156,7 @@ class DatabaseSource:
         self._reader: RegisterReader | None = None
 
     def close(self) -> None:
+        """Dispose of the database engine, if one was made."""
         if self._reader is not None:
             self._reader.close()
 
@@ -170,6 +180,9 @@ class DatabaseSource:
                                  f"{first[0] if first else type(exc).__name__}") from None
 
     def bodies(self, period: Period | None = None) -> BodyRegistry:
+        """The bodies the register was kept for in *period* (K2's denominator): those the
+        database recorded, unless a bodies file was given (a note then says where they differ);
+        the bodies file when nothing is recorded."""
         from exchange.config import default_bodies_file
 
         with self._reading() as reader:
@@ -184,11 +197,15 @@ class DatabaseSource:
         return given
 
     def rows(self, *, start: datetime | None, end: datetime) -> Rows:
+        """The register's rows and incoming documents in [*start*, *end*), read from the
+        database."""
         with self._reading() as reader:
             return Rows(list(reader.register_entries(start=start, end=end)),
                         list(reader.incoming_entries(start=start, end=end)))
 
     def refusals(self, body_id: str, period: Period, entries: list[RegisterEntry]) -> list[Refusal] | None:
+        """The documents *body_id* sent in *period* that the hub refused, with the reason and how
+        many recipients each had."""
         from exchange.reporting.body_year import Refusal
 
         recipients: dict[str, int] = {}

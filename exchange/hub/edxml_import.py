@@ -158,12 +158,16 @@ def _our_document(service: ExchangeService, session: Session, body: str, package
 
 def imports(service: ExchangeService, *, body: str | None = None, incoming_id: str | None = None,
             document_id: str | None = None) -> list[EdxmlImportPublic]:
+    """The edXML packages imported at the hub, newest first, filtered by *body*, the incoming
+    entry or the document they concern."""
     with Session(service.engine) as session:
         return [public(i) for i in repo.edxml_imports(session, body=body, incoming_id=incoming_id,
                                                       document_id=document_id)]
 
 
 def find(service: ExchangeService, *, import_id: str) -> EdxmlImportPublic:
+    """The imported package *import_id* with its incoming entry; NotFoundError when there is
+    none."""
     with Session(service.engine) as session:
         row = repo.find_edxml_import(session, import_id=import_id)
         if row is None:
@@ -173,6 +177,7 @@ def find(service: ExchangeService, *, import_id: str) -> EdxmlImportPublic:
 
 
 def public(row: EdxmlImport | EdxmlImportCreate, incoming: IncomingPublic | None = None) -> EdxmlImportPublic:
+    """The API's view of an imported package *row* (header and XML signature report decoded)."""
     return EdxmlImportPublic(
         id=row.id, kind=row.kind, body=row.body, business_type=row.business_type, status_code=row.status_code,
         from_organ=row.from_organ, from_name=row.from_name, edxml_document_id=row.edxml_document_id,

@@ -65,6 +65,7 @@ class PlannedSend:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlannedSend:
+        """A planned send from the plan's JSON (recipients as a tuple)."""
         return cls(**{**data, "recipients": tuple(data["recipients"])})
 
 
@@ -81,6 +82,7 @@ class PlannedArrival:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlannedArrival:
+        """A planned arrival from the plan's JSON."""
         return cls(**data)
 
 
@@ -101,6 +103,7 @@ class NodePlan:
     clock_file: Path | None = None  # the demo's simulated clock (exchange.clock.ClockFile); None: real time
 
     def to_json(self) -> str:
+        """The plan as the JSON the orchestrator writes for the node process (paths as strings)."""
         data = asdict(self)
         data.update(keys_dir=str(self.keys_dir), out_dir=str(self.out_dir),
                     documents=[str(p) for p in self.documents],
@@ -109,6 +112,7 @@ class NodePlan:
 
     @classmethod
     def from_json(cls, text: str) -> NodePlan:
+        """A plan read back from :meth:`to_json`'s JSON (optional fields defaulted)."""
         data = json.loads(text)
         return cls(body=data["body"], keys_dir=Path(data["keys_dir"]), out_dir=Path(data["out_dir"]),
                    documents=tuple(Path(p) for p in data["documents"]),
@@ -193,6 +197,8 @@ class Node:
 
     # -- the run -------------------------------------------------------------------------
     def run(self) -> int:
+        """Log in, report ready, then on ``go`` send and receive by the plan until every send is
+        done and ``drain`` asks it to finish; returns the exit status (0, also when stopped)."""
         self.client.authenticate()
         self.emit(events.Ready(body=self.plan.body))
         self.control.go.wait()

@@ -27,6 +27,8 @@ router = APIRouter(prefix="/api/audit", tags=["audit"], responses=errors(400, 40
 
 
 class ZipResponse(FileResponse):
+    """An evidence bundle or archive: ``application/zip``."""
+
     media_type = "application/zip"
 
 

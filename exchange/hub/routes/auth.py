@@ -18,12 +18,16 @@ router = APIRouter(prefix="/api/auth", tags=["auth"], responses=errors(400, 413)
 
 @router.post("/challenge", response_model=Challenge)
 def challenge(request: ChallengeRequest, service: ServiceDep, tokens: TokensDep, at: NowDep) -> Challenge:
+    """A challenge for body ``body`` to sign with its certificate (login step 1); 400 for a body
+    this hub does not serve."""
     service.bodies.get(request.body)
     return Challenge(body=request.body, challenge=tokens.challenge(request.body, at=at))
 
 
 @router.post("/token", response_model=Token, responses=errors(401, 403))
 async def token(request: TokenRequest, tokens: TokensDep, trust: TrustDep, at: NowDep) -> Token:
+    """A bearer token for the body whose valid, unrevoked certificate signed the challenge (login
+    step 2); 401 for a bad signature or challenge, 403 for a revoked or expired certificate."""
     body_id = tokens.check_challenge(request.challenge, at=at)
     trust.require_current(at=at)  # no login on revocation data the CA no longer vouches for
     try:

@@ -68,6 +68,8 @@ def inbox(who: PrincipalDep, service: ServiceDep, all: bool = False) -> list[Doc
 
 @router.get("/documents/{document_id}", response_model=DocumentPublic, responses=errors(404))
 def get_document(document_id: str, who: PrincipalDep, service: ServiceDep) -> DocumentPublic:
+    """One document's record, for its sender or a body it was delivered to (403 for any other
+    body, 404 for an unknown id)."""
     return service.document(body=who.body_id, document_id=document_id)
 
 

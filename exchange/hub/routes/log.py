@@ -28,6 +28,7 @@ _INDEX = Query(ge=0, le=2**53)
 
 
 async def get_evidence(request: Request) -> Evidence:
+    """The hub's evidence service: checkpoints and bundles (a dependency: ``EvidenceDep``)."""
     return request.app.state.evidence  # type: ignore[no-any-return]
 
 
@@ -39,6 +40,8 @@ def _b64(data: bytes) -> str:
 
 
 def checkpoint_public(signed: SignedCheckpoint) -> CheckpointPublic:
+    """The API's view of a signed checkpoint: origin, size, root hash, the note and its CMS
+    (base64)."""
     return CheckpointPublic(origin=signed.checkpoint.origin, size=signed.checkpoint.size,
                             root_hash=_b64(signed.checkpoint.root), note=signed.note.decode("utf-8"),
                             cms=_b64(signed.cms))

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def sqlite_url(path: str | Path) -> str:
+    """The SQLAlchemy URL of the SQLite database file at *path*."""
     return f"sqlite:///{Path(path)}"
 
 
