@@ -43,8 +43,11 @@ def _require_chromium() -> None:
                 "Playwright never downloads a browser here")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
+    """Chromium, for the tests of this folder: stopped when a worker leaves it, because Playwright's
+    synchronous API keeps an event loop running in the thread (``asyncio.run`` in any later test,
+    e.g. pyHanko's validation, would fail) and ``./dev test`` runs other folders after this one."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
