@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import shutil
 import subprocess
 import uuid
 import zipfile
@@ -204,7 +205,9 @@ def test_watch_reports_a_hub_whose_history_was_rewritten(own_hub, pki, tmp_path)
 
 def test_a_secret_documents_bundle_holds_its_ciphertext_over_https(pki, database_kind, tmp_path):
     with fresh_database(database_kind, tmp_path) as url:
-        hub = start_hub(keys=pki.dir, data=tmp_path / "data", db_url=url, args=("--tls", *_EVERY_EVENT))
+        # serving TLS adds a TLS CA and certificates to its key folder: a copy, not the session's PKI
+        keys = shutil.copytree(pki.dir, tmp_path / "keys")
+        hub = start_hub(keys=keys, data=tmp_path / "data", db_url=url, args=("--tls", *_EVERY_EVENT))
         try:
             marker = f"MARKER-{uuid.uuid4().hex}"
             (tmp_path / "mat.txt").write_text(f"MẬT — {marker}\n" * 30, encoding="utf-8")

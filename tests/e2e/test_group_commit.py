@@ -39,6 +39,12 @@ class Senders:
         self.threads = [threading.Thread(target=self._send, args=(s,)) for s in SENDERS for _ in range(per_sender)]
 
     def _send(self, sender: str) -> None:
+        try:
+            self._send_until_stopped(sender)
+        except Exception as exc:  # a bug in the client or the test: fail now, not after the wait
+            self.failures.append(f"{sender}: {exc!r}")
+
+    def _send_until_stopped(self, sender: str) -> None:
         with self.hub.client(sender, retry=NO_RETRY) as client:
             n = 0
             while not self.stop.is_set():
@@ -51,7 +57,7 @@ class Senders:
                         self.failures.append(f"{sender}: {exc}")
                     return
                 with self._lock:
-                    self.acknowledged[message_id] = (record["id"], hashlib.sha256(content).hexdigest(), sender, content)
+                    self.acknowledged[message_id] = (record.id, hashlib.sha256(content).hexdigest(), sender, content)
 
     def __enter__(self) -> Senders:
         for thread in self.threads:
@@ -100,14 +106,14 @@ def test_every_document_acknowledged_before_a_kill_9_is_there_after_the_restart(
         for message_id, (doc_id, sha, sender, _) in acknowledged.items():
             reader = readers.setdefault(sender, restarted.client(sender, retry=NO_RETRY))
             stored = reader.document(doc_id)
-            assert (stored["message_id"], stored["sha256"], stored["channel"]) == (message_id, sha, "signed_valid")
+            assert (stored.message_id, stored.sha256, stored.channel) == (message_id, sha, "signed_valid")
             got = reader.download(doc_id, tmp_path / f"{doc_id}.bin")
             assert hashlib.sha256(got.read_bytes()).hexdigest() == sha
         # A sender that never heard back resends: the acknowledged ones are answered as themselves.
         rows = restarted.document_rows()
         for message_id, (doc_id, _, sender, content) in list(acknowledged.items())[:8]:
             again = readers[sender].send(content, metadata=metadata("central-office", message_id=message_id))
-            assert again["id"] == doc_id and again["duplicate"] is True
+            assert again.id == doc_id and again.duplicate is True
         assert restarted.document_rows() == rows
         for reader in readers.values():
             reader.close()
