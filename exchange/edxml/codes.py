@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 
+from exchange.domain.documents import ReceiptStatus
 from exchange.errors import InputError
 
 #: The one namespace of QCVN 102:2016 (both the Java and the .NET flavours use it).
@@ -40,28 +41,14 @@ class BusinessDocType(StrEnum):
                 "2": "Cập nhật văn bản điện tử", "3": "Văn bản thay thế"}[self.value]
 
 
-class StatusCode(StrEnum):
-    """``StatusCode`` of a status package (01–06 from a receiver, 13 from the sender, 15/16 answers)."""
+#: ``StatusCode`` of a status package: the domain's receipt statuses are edXML's own codes
+#: (01–06 from a receiver, 13 from the sender, 15/16 answers), so the two are one enum.
+StatusCode = ReceiptStatus
 
-    RECEIVED = "01"
-    REJECTED = "02"
-    ACCEPTED = "03"
-    ASSIGNED = "04"
-    PROCESSING = "05"
-    COMPLETED = "06"
-    RECALL = "13"
-    CHANGE_ACCEPTED = "15"
-    CHANGE_REJECTED = "16"
 
-    @property
-    def description_vi(self) -> str:
-        """The ``Description`` text the SDK samples give this code."""
-        return _STATUS_VI[self.value]
-
-    @property
-    def label(self) -> str:
-        """The code's name in lower case (``received``, ``accepted``, …) for people and JSON."""
-        return self.name.lower()
+def status_description_vi(code: ReceiptStatus) -> str:
+    """The ``Description`` text the SDK samples give status *code*."""
+    return _STATUS_VI[code.value]
 
 
 _STATUS_VI = {

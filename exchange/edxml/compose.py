@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from exchange.domain.bodies import Body, BodyRegistry
-from exchange.edxml.codes import DOCUMENT_TYPES, BusinessDocType, StatusCode
+from exchange.edxml.codes import DOCUMENT_TYPES, BusinessDocType, StatusCode, status_description_vi
 from exchange.edxml.model import (
     Attachment,
     Business,
@@ -126,7 +126,7 @@ def status_package(doc: Mapping[str, Any], *, bodies: BodyRegistry, by: str, sta
         about = target.organ_id
     else:
         about = sender.organ_id
-    description = code.description_vi + (f": {reason}" if reason else "")
+    description = status_description_vi(code) + (f": {reason}" if reason else "")
     return StatusPackage(sender=organization(bodies.get(by)),
                          response_for=ResponseFor(about, doc["number"] or doc["id"], doc_date or created.date(), own_id),
                          status=code, timestamp=at, description=description)
