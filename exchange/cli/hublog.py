@@ -48,12 +48,7 @@ class HubLog:
         except httpx.TransportError as exc:
             raise TransportError(f"cannot reach the hub at {self.url}: {exc or type(exc).__name__}") from None
         if response.status_code >= 400:
-            try:
-                message = response.json().get("message") or response.text[:200]
-            except ValueError:
-                message = response.text[:200] or response.reason_phrase
-            kind = {400: InputError, 404: NotFoundError}.get(response.status_code, TransportError)
-            raise kind(f"the hub at {self.url} answered {response.status_code} to {path}: {message}")
+            self._raise_for(path, response)
         return response
 
     def _json(self, path: str, **params: Any) -> Any:
@@ -123,6 +118,6 @@ class HubLog:
         try:
             message = response.json().get("message") or response.text[:200]
         except ValueError:
-            message = response.text[:200]
+            message = response.text[:200] or response.reason_phrase
         kind = {400: InputError, 404: NotFoundError}.get(response.status_code, TransportError)
         raise kind(f"the hub at {self.url} answered {response.status_code} to {path}: {message}")
