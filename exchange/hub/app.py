@@ -35,7 +35,7 @@ def build_service(settings: HubSettings) -> ExchangeService:
     """The service with its engine, blob store and trust, as the app and the simulator use it."""
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # hub.db, blobs, secret: owner-only
     trust = Trust(KeyStore.at(settings.keys_dir), reload_interval=settings.crl_reload_interval)
-    engine = make_engine(settings.database_url, durable=settings.durable)
+    engine = make_engine(settings.database_url, durable=settings.durable, scratch=settings.scratch)
     bodies = BodyRegistry.from_toml(settings.resolved_bodies_file)
     # The register keeps the list of bodies it serves (K2's denominator), dated by the clock.
     roster.record(engine, bodies, at=settings.clock.now())

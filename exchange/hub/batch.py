@@ -2,8 +2,10 @@
 
 Inside ``with service.batch():`` every operation the service runs on this thread does what it
 does alone (the same checks, reads and writes) in one shared :class:`BatchSession`: an
-operation's commit only ends its part, the evidence log's entries of all of them are appended
-together at the end, in the order they were made, and the whole commits once. An error that
+operation's commit only ends its part, the history events and the evidence log's entries of
+all of them are inserted together at the end, in the order they were made, and the whole
+commits once. Being the only writer, an operation inside skips the re-checks that guard
+against a concurrent one (a receipt's second look under its delivery's row lock). An error that
 escapes the block rolls everything back. An operation cannot roll back alone inside a batch
 (its rollback raises :class:`BatchRollbackError`, and the batch is lost), so batches are for a
 caller that is the database's only writer, as the simulator's hub is; the HTTP hub never
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from exchange.errors import ExchangeError
+from exchange.hub.store import repository as repo
 
 if TYPE_CHECKING:
     from exchange.hub.evidence_log import Append, EvidenceLog
@@ -39,6 +42,7 @@ class BatchSession(Session):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.info[DEFERRED_LOG] = []
+        self.info[repo.DEFERRED_EVENTS] = []
 
     def defer(self, log: EvidenceLog, entries: Sequence[Append]) -> None:
         """Keep *entries* for *log* until the batch ends."""
@@ -56,7 +60,8 @@ class BatchSession(Session):
         """An operation's end: the batch closes the session itself."""
 
     def finish(self) -> None:
-        """Append the deferred log entries, in order, and commit the whole batch."""
+        """Insert the deferred events and log entries, in order, and commit the whole batch."""
+        repo.add_deferred_events(self)
         deferred = self.info.pop(DEFERRED_LOG)
         merged: list[tuple[EvidenceLog, list[Append]]] = []
         for log, entries in deferred:

@@ -314,12 +314,13 @@ class ExchangeService:
                                     detail={"report": report.to_dict()})
             signature = verdict.signature
             # Two copies arriving at once (two hub processes) take turns on the delivery's row
-            # lock; the second then finds the first's receipt.
-            repo.lock_delivery(session, delivery_id=delivery_id)
-            stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
-            if stored is not None:
-                session.rollback()
-                return receipt_public(stored)
+            # lock; the second then finds the first's receipt. A batch is the only writer.
+            if not isinstance(session, BatchSession):
+                repo.lock_delivery(session, delivery_id=delivery_id)
+                stored = repo.find_receipt(session, document_id=document_id, recipient=body, statement=statement)
+                if stored is not None:
+                    session.rollback()
+                    return receipt_public(stored)
             row = ReceiptCreate(document_id=document_id, recipient=body, status=parsed.status,
                                 reason=parsed.reason[:500], statement=statement, signature=signature,
                                 indication=report.indication, report_json=verdict.report_json,

@@ -35,6 +35,7 @@ class HubSettings:
     checkpoint_interval: float = 2.0  # seconds: the most often a new log checkpoint is signed
     log_origin: str = DEFAULT_ORIGIN  # the log's name in its checkpoints
     durable: bool = True  # fsync blobs and commits (see exchange.hub.store.db.make_engine)
+    scratch: bool = False  # a database rebuilt on demand (a simulation's): never synced
     mtls: bool = False  # bind tokens to TLS client certificates (hub serve --mtls)
     #: where the hub's "now" comes from: the real time, or the demo's simulated calendar
     #: (every request's time, token lifetimes, the CA's revocation checks)

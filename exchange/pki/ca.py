@@ -33,6 +33,7 @@ from exchange.pki.certificates import (
     certificate_pem,
     crl_urls,
     generate_key,
+    generate_keys,
     issue_ca,
     issue_hub_certificate,
     issue_root,
@@ -92,27 +93,31 @@ def init_pki(
             shutil.rmtree(store.directory / name, ignore_errors=True)
     crl_url, root_crl_url = crl_urls(hub_url)
     start = at - BACKDATE
-    root_key = generate_key(algorithm)
+    bodies = list(bodies)
+    # root, issuing CA, hub, hub's encryption, TSA; then a signing and an encryption key a body
+    keys = iter(generate_keys(algorithm, 5 + 2 * len(bodies)))
+    root_key = next(keys)
     root = Credential(issue_root(root_key, not_before=start, days=validity.root), root_key)
-    ca_key = generate_key(algorithm)
+    ca_key = next(keys)
     issuing = Credential(issue_ca(ca_key, issuer=root, not_before=start, days=validity.issuing,
                                   crl_url=root_crl_url), ca_key, (root.certificate,))
     _write_credential(store, "root-ca", root.certificate, root_key)
     _write_credential(store, "issuing-ca", issuing.certificate, ca_key)
-    hub_key = generate_key(algorithm)
+    hub_key = next(keys)
     _write_credential(store, "hub", issue_hub_certificate(hub_key, issuer=issuing, not_before=start,
                                                           days=validity.hub, crl_url=crl_url), hub_key)
     issue_encryption(store, body_id=HUB_ID, name_vi=HUB_NAME, issuing=issuing, at=at, algorithm=algorithm,
-                     days=validity.hub, backdate=BACKDATE, crl_url=crl_url)
-    tsa_key = generate_key(algorithm)
+                     days=validity.hub, backdate=BACKDATE, crl_url=crl_url, key=next(keys))
+    tsa_key = next(keys)
     _write_credential(store, "tsa", issue_tsa_certificate(tsa_key, issuer=issuing, not_before=start,
                                                           days=validity.tsa, crl_url=crl_url), tsa_key)
     count = 0
     for body in bodies:
         issue_body(store, body, issuing=issuing, at=at, algorithm=algorithm, days=validity.body,
-                   crl_url=crl_url)
+                   crl_url=crl_url, key=next(keys))
         issue_encryption(store, body_id=body.id, name_vi=body.name_vi, unit=body.name_en, issuing=issuing,
-                         at=at, algorithm=algorithm, days=validity.body, backdate=BACKDATE, crl_url=crl_url)
+                         at=at, algorithm=algorithm, days=validity.body, backdate=BACKDATE, crl_url=crl_url,
+                         key=next(keys))
         count += 1
     lifetime = timedelta(days=validity.crl)
     store.write("crl.pem", crl_pem(build_crl(issuing, [], at=start, next_update=lifetime)))
@@ -139,12 +144,13 @@ def issue_body(
     days: int = 730,
     key_usage: x509.KeyUsage | None = None,
     crl_url: str | None = None,
+    key: PrivateKey | None = None,
 ) -> x509.Certificate:
-    """Issue *body* a fresh key and signing certificate and write both to *store*.
+    """Issue *body* a fresh key (*key* if given) and signing certificate and write both to *store*.
 
     *crl_url* (default: the issuing CA's CRL at the hub the PKI names) is its distribution point.
     """
-    key = generate_key(algorithm)
+    key = key if key is not None else generate_key(algorithm)
     cert = issue_signing_certificate(
         key, issuer=issuing, body_id=body.id, name_vi=body.name_vi, unit=body.name_en,
         not_before=at - BACKDATE, days=days, key_usage=key_usage,

@@ -64,10 +64,11 @@ def issue_encryption_certificate(
 def issue_encryption(
     store: KeyStore, *, body_id: str, name_vi: str, unit: str | None = None, issuing: Credential,
     at: datetime, algorithm: KeyAlgorithm, days: int = 730, backdate: timedelta = timedelta(minutes=10),
-    crl_url: str | None = CRL_URL,
+    crl_url: str | None = CRL_URL, key: PrivateKey | None = None,
 ) -> x509.Certificate:
-    """Issue *body_id* a fresh encryption key and certificate and write both to *store*."""
-    key = generate_key(algorithm)
+    """Issue *body_id* a fresh encryption key (*key* if given) and certificate and write both
+    to *store*."""
+    key = key if key is not None else generate_key(algorithm)
     cert = issue_encryption_certificate(key, issuer=issuing, body_id=body_id, name_vi=name_vi, unit=unit,
                                         not_before=at - backdate, days=days, crl_url=crl_url)
     store.write(store.encryption_key_path(body_id).relative_to(store.directory), private_key_pem(key),

@@ -27,7 +27,7 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path)}"
 
 
-def make_engine(url: str, *, durable: bool = True) -> Engine:
+def make_engine(url: str, *, durable: bool = True, scratch: bool = False) -> Engine:
     """An engine for *url* with the hub's pragmas, its schema migrated to the newest revision
     (:func:`exchange.hub.store.schema.upgrade`: safe with many processes starting at once).
 
@@ -35,18 +35,21 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
     document survives a power cut: SQLite ``synchronous=FULL`` (WAL mode: the log is fsynced
     at every commit), PostgreSQL ``synchronous_commit=on``. ``durable=False`` (SQLite
     ``NORMAL``, PostgreSQL ``off``) survives a crash of the hub but may lose the last commits
-    on power loss; the benchmark measures the difference.
+    on power loss; the benchmark measures the difference. *scratch*: a database rebuilt from
+    its inputs whenever needed (a simulation's), never synced at all (SQLite ``OFF``: its
+    checkpoints do not wait for the disk either); a power cut may leave it unreadable.
     """
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             _owner_only_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas(synchronous="FULL" if durable else "NORMAL"))
+        event.listen(engine, "connect", _sqlite_pragmas(
+            synchronous="OFF" if scratch else "FULL" if durable else "NORMAL"))
     elif url.startswith(("postgresql", "postgres")):
         if url.startswith(("postgresql://", "postgres://")):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={
-            "options": f"-c synchronous_commit={'on' if durable else 'off'}"})
+            "options": f"-c synchronous_commit={'on' if durable and not scratch else 'off'}"})
     else:
         raise InputError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql+psycopg://...")
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
@@ -88,5 +91,6 @@ def _refuse_unstorable_text(_conn: Any, _cursor: Any, _statement: str, parameter
         # a row is a dict or a sequence; an "insertmanyvalues" batch passes its values flat
         values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else (row,)
         for value in values:
-            if isinstance(value, str):
+            # ASCII without a NUL is storable: the regular expression only for the rest
+            if isinstance(value, str) and (not value.isascii() or "\x00" in value):
                 checked_text(value, what="a text value")

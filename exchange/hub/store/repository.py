@@ -68,6 +68,11 @@ _DOWNLOAD_TARGET = (
 )
 _INSERT_DOCUMENT, _INSERT_DELIVERY = _insert(_DOCUMENT), _insert(_DELIVERY)
 _INSERT_RECEIPT, _INSERT_INCOMING, _INSERT_EVENT = _insert(_RECEIPT), _insert(_INCOMING), _insert(_EVENT)
+_FIND_RECEIPT = _select(_RECEIPT.c.id).where(
+    _RECEIPT.c.document_id == bindparam("document_id"), _RECEIPT.c.recipient == bindparam("recipient"),
+    _RECEIPT.c.statement == bindparam("statement")).limit(1)
+#: the key of :attr:`Session.info` under which a batch (``hub.batch``) keeps its events
+DEFERRED_EVENTS = "exchange.deferred_events"
 # SET takes the columns named by the parameters (all but the id)
 _UPDATE_DELIVERY = _update(_DELIVERY).where(_DELIVERY.c.id == bindparam("delivery_id"))
 
@@ -139,8 +144,11 @@ def add_document(session: Session, *, row: DocumentCreate, recipients: tuple[str
 
 def find_receipt(session: Session, *, document_id: str, recipient: str, statement: bytes) -> Receipt | None:
     """The receipt *recipient* gave for *document_id* with exactly these *statement* bytes, if any."""
-    return session.exec(select(Receipt).where(Receipt.document_id == document_id, Receipt.recipient == recipient,
-                                              Receipt.statement == statement).limit(1)).first()
+    # Asked before every receipt is stored and almost always absent: a Core query for the id
+    # (a tenth of the ORM's cost), the row loaded only when there is one.
+    found = session.connection().execute(_FIND_RECEIPT, {"document_id": document_id, "recipient": recipient,
+                                                         "statement": statement}).first()
+    return None if found is None else session.get(Receipt, found[0])
 
 
 def lock_delivery(session: Session, *, delivery_id: int) -> None:
@@ -194,9 +202,22 @@ def _inserted_id(result: CursorResult[Any]) -> int:
 def add_event(session: Session, *, at: datetime, actor: str, action: str, document_id: str | None = None,
               detail: str = "") -> None:
     """Record an event of the document's history (*action* by *actor* at *at*); *detail* is cut
-    at 2,000 characters."""
-    session.connection().execute(_INSERT_EVENT, {"at": at, "actor": actor, "action": action,
-                                                   "document_id": document_id, "detail": detail[:2000]})
+    at 2,000 characters. Inside a batch it is inserted at the batch's end, with the others."""
+    event = {"at": at, "actor": actor, "action": action, "document_id": document_id, "detail": detail[:2000]}
+    deferred = session.info.get(DEFERRED_EVENTS)
+    if deferred is not None:  # inside a batch: inserted together, in order, at its end
+        deferred.append(event)
+        return
+    session.connection().execute(_INSERT_EVENT, event)
+
+
+def add_deferred_events(session: Session) -> None:
+    """Insert the events a batch's operations recorded, in the order they were recorded, in
+    one statement (see :func:`add_event`)."""
+    events = session.info.get(DEFERRED_EVENTS)
+    if events:
+        session.connection().execute(_INSERT_EVENT, events)
+        events.clear()
 
 
 def inbox(session: Session, *, recipient: str, include_all: bool, limit: int = 500) -> list[tuple[Document, Delivery]]:
