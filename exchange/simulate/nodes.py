@@ -152,8 +152,13 @@ class Nodes:
         for t in tasks:
             signature = sign_digest(self.digests[t.sample], self.credential(t.body, t.epoch), at=t.at)
             received = in_transit(self.contents[t.sample], t.altered)
-            done.append(Signed(signature, self.hub_judge(sender=t.body, content=received, signature=signature,
-                                                         at=t.at, crl_epoch=t.crl_epoch)))
+            verdict = self.hub_judge(sender=t.body, content=received, signature=signature, at=t.at,
+                                     crl_epoch=t.crl_epoch)
+            # The signature the hub keeps (time-stamped if accepted) goes into the shared blob
+            # store here, as another hub process would put it: the main process then finds it
+            # stored. Named by its SHA-256, it is the same file whoever writes it.
+            self.service.blobs.put_bytes(verdict.signature)
+            done.append(Signed(signature, verdict))
         return done
 
     def receive(self, tasks: list[ReceiveTask]) -> list[Receipt | None]:
