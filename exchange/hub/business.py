@@ -38,7 +38,8 @@ MAX_STATEMENT = 64 * 1024
 
 def record(service: ExchangeService, *, body: str, document_id: str, statement: bytes, signature: bytes,
            at: datetime) -> BusinessEventPublic:
-    """Validate and record *body*'s signed recall, update or replacement of *document_id*."""
+    """Validate and record *body*'s signed recall, update or replacement of *document_id*; the
+    same signed statement posted again is answered with the event it recorded the first time."""
     if len(statement) > MAX_STATEMENT or len(signature) > 1024 * 1024:
         raise InputError("the statement is too large", code="invalid-statement")
     parsed = BusinessStatement.from_bytes(statement)
@@ -59,7 +60,13 @@ def record(service: ExchangeService, *, body: str, document_id: str, statement: 
             raise NotFoundError(f"no document {document_id}")
         if doc.sender != body:
             raise NotAuthorizedError(f"only the sender ({doc.sender}) can {parsed.action.value} document {document_id}")
+        # Two copies of one statement (a retry after a lost answer, perhaps at another hub
+        # process) take turns here; the second finds the first's event.
+        repo.lock_name(session, f"business {document_id}")
         history = repo.business_events_of(session, document_id=document_id)
+        for event in history:
+            if event.sender == body and event.statement == statement:
+                return _public(event.id or 0, event)  # the same request: its first answer
         if any(e.action is BusinessAction.REPLACE and e.document_id == document_id for e in history):
             raise ConflictError(f"document {document_id} was already replaced", code="already-replaced")
         changes: dict[str, Any] = {}

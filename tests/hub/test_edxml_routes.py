@@ -26,9 +26,10 @@ from hub.inprocess import document_bytes, metadata
 SDK = Path(__file__).resolve().parents[2] / "samples" / "edxml" / "sdk"
 
 
-def _statement(action: BusinessAction, doc_id: str, sender: str, **extra: object) -> BusinessStatement:
+def _statement(action: BusinessAction, doc_id: str, sender: str, reason: str = "lý do",
+               **extra: object) -> BusinessStatement:
     return BusinessStatement(action=action, document_id=doc_id, sender=sender,
-                             time=datetime.now(UTC).replace(microsecond=0), reason="lý do", **extra)  # type: ignore[arg-type]
+                             time=datetime.now(UTC).replace(microsecond=0), reason=reason, **extra)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("data", "status", "code"), [
@@ -78,8 +79,8 @@ def test_recall_update_and_replace_follow_the_rules(hub):
     with pytest.raises(ConflictError, match="awaits an answer"):  # 15 with nothing to answer
         other.acknowledge(doc.id, sha256=doc.sha256, status=ReceiptStatus.CHANGE_ACCEPTED)
     sender.business(_statement(BusinessAction.RECALL, doc.id, "ha-noi"))
-    with pytest.raises(ConflictError, match="already recalled"):
-        sender.business(_statement(BusinessAction.RECALL, doc.id, "ha-noi"))
+    with pytest.raises(ConflictError, match="already recalled"):  # another recall (the same one is a retry)
+        sender.business(_statement(BusinessAction.RECALL, doc.id, "ha-noi", reason="lần hai"))
     assert other.acknowledge(doc.id, sha256=doc.sha256, status=ReceiptStatus.CHANGE_REJECTED).status == "16"
     with pytest.raises(InputError, match="changes nothing"):
         sender.business(_statement(BusinessAction.UPDATE, doc.id, "ha-noi", changes={"number": "12-BC/TU"}))
@@ -110,6 +111,37 @@ def test_a_statement_signed_by_another_key_is_refused(hub):
                         files={"statement": ("s.json", json.dumps({"type": "edxml-business"}).encode()),
                                "signature": ("s.p7s", forged)})
     assert garbage.status_code == 400 and garbage.json()["code"] == "invalid-statement"
+
+
+@pytest.mark.parametrize("action", [BusinessAction.RECALL, BusinessAction.UPDATE, BusinessAction.REPLACE])
+def test_a_statement_posted_again_gets_its_first_answer_and_is_recorded_once(hub, action):
+    # HubClient retries (and fails over to another hub) when an answer is lost: the repeat of a
+    # signed recall, update or replacement must not be refused as a conflict nor applied twice.
+    sender = hub.client("ha-noi")
+    doc = sender.send(document_bytes(f"again-{action.value}"), metadata=metadata("central-office", "nghe-an"))
+    extra: dict[str, object] = {}
+    if action is BusinessAction.UPDATE:
+        extra = {"changes": {"subject": "Trích yếu đã sửa"}}
+    elif action is BusinessAction.REPLACE:
+        new = sender.send(document_bytes(f"again-new-{action.value}"), metadata=metadata("central-office", "nghe-an"))
+        extra = {"replacement": new.id}
+    data = _statement(action, doc.id, "ha-noi", **extra).to_bytes()
+    http = hub.http(sender.authenticate())
+    answers = []
+    for at in (datetime.now(UTC), datetime.now(UTC)):  # signed twice: the statement is what counts
+        signature = sign_detached(data, hub.credential("ha-noi"), at=at)
+        answers.append(http.post(f"/api/documents/{doc.id}/business",
+                                 files={"statement": ("s.json", data), "signature": ("s.p7s", signature)}))
+    first, again = answers
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert [e.action for e in sender.business_events(doc.id)] == [action.value]
+    # A different statement of the same kind is still judged on its own merits.
+    other = _statement(action, doc.id, "ha-noi", reason="lần khác", **extra).to_bytes()
+    response = http.post(f"/api/documents/{doc.id}/business", files={
+        "statement": ("s.json", other), "signature": ("s.p7s", sign_detached(other, hub.credential("ha-noi"),
+                                                                              at=datetime.now(UTC)))})
+    assert response.status_code in (400, 409), response.text
 
 
 def test_a_package_registered_again_is_the_same_registration(hub):
