@@ -1,7 +1,8 @@
 """A running hub's public log and evidence endpoints, as ``exchange audit`` reads them.
 
 No credential is needed (the log is public, like a CT log); *transport* as for any httpx client.
-Every failure to reach the hub or to read its answer becomes one TransportError.
+Every failure to reach the hub or to read its answer becomes one TransportError; a refusal the
+project error :func:`exchange.wire.hub_error` makes of it, as for every other client of the hub.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 import httpx
 
 from exchange.audit.replay import Snapshot
-from exchange.errors import InputError, NotFoundError, TransportError
+from exchange.errors import TransportError
 from exchange.node.failover import hub_http, hub_urls
 from exchange.tlog import SignedCheckpoint
+from exchange.wire import hub_error
 
 PAGE = 1000
 
@@ -48,7 +50,7 @@ class HubLog:
         except httpx.TransportError as exc:
             raise TransportError(f"cannot reach the hub at {self.url}: {exc or type(exc).__name__}") from None
         if response.status_code >= 400:
-            self._raise_for(path, response)
+            raise hub_error(response.status_code, response.content, hub=self.url, path=path)
         return response
 
     def _json(self, path: str, **params: Any) -> Any:
@@ -104,8 +106,7 @@ class HubLog:
         try:
             with self._http.stream("GET", path, params=params) as response:
                 if response.status_code >= 400:
-                    response.read()
-                    self._raise_for(path, response)
+                    raise hub_error(response.status_code, response.read(), hub=self.url, path=path)
                 with partial.open("wb") as out:
                     for chunk in response.iter_bytes(1 << 16):
                         out.write(chunk)
@@ -113,11 +114,3 @@ class HubLog:
             partial.unlink(missing_ok=True)
             raise TransportError(f"cannot reach the hub at {self.url}: {exc or type(exc).__name__}") from None
         partial.replace(target)
-
-    def _raise_for(self, path: str, response: httpx.Response) -> None:
-        try:
-            message = response.json().get("message") or response.text[:200]
-        except ValueError:
-            message = response.text[:200] or response.reason_phrase
-        kind = {400: InputError, 404: NotFoundError}.get(response.status_code, TransportError)
-        raise kind(f"the hub at {self.url} answered {response.status_code} to {path}: {message}")
