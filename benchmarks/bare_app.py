@@ -1,4 +1,4 @@
-"""The baseline of ``bench_hub.py``: a bare FastAPI endpoint that receives the hub's upload.
+"""The baselines of ``bench_hub.py``: bare FastAPI endpoints that receive the hub's upload.
 
 ``POST /upload`` takes the same multipart body as ``POST /api/documents`` (``file``,
 ``signature``, ``metadata``), reads every part through FastAPI's own form handling and answers
@@ -6,11 +6,20 @@
 Served by uvicorn as a factory, like the hub with ``--workers``::
 
     .venv/bin/python -m uvicorn --factory --app-dir benchmarks bare_app:create_app
+
+``create_crypto_app`` is the same endpoint doing the crypto the hub must do for each document
+and nothing else: it validates the signature with the hub's own trust (root, CRLs) and adds the
+hub's RFC 3161 time-stamp, exactly as the hub's :func:`exchange.hub.verdicts.judge` does, then
+answers; still no authentication, storage or register. ``BENCH_KEYS`` names the key folder.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Form, UploadFile
@@ -36,5 +45,40 @@ def create_app() -> FastAPI:
             size += len(chunk)
         await signature.read()
         return {"sha256": digest.hexdigest(), "size": size, "metadata_bytes": len(metadata)}
+
+    return app
+
+
+def create_crypto_app() -> FastAPI:
+    """The baseline that also validates and time-stamps, with the trust of the PKI at
+    ``$BENCH_KEYS`` (imports the hub's crypto only when called)."""
+    from exchange.hub.trust import Trust
+    from exchange.pki import KeyStore
+
+    trust = Trust(KeyStore.at(Path(os.environ["BENCH_KEYS"])))
+    app = FastAPI(title="bare upload with the hub's crypto")
+
+    def check(content: bytes, signature: bytes) -> str:
+        at = datetime.now(UTC)
+        trust.require_current(at=at)
+        report = trust.verifier().verify(content, signature, at=at)
+        if not report.passed:
+            raise ValueError(report.summary())
+        trust.tsa().stamp(signature, at=at)
+        return report.indication.value
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/upload", status_code=201)
+    async def upload(file: UploadFile, signature: UploadFile,
+                     metadata: Annotated[str, Form()]) -> dict[str, object]:
+        content = await file.read()
+        signed = await signature.read()
+        # off the event loop, as the hub's intake thread does it
+        indication = await asyncio.to_thread(check, content, signed)
+        return {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content),
+                "metadata_bytes": len(metadata), "indication": indication}
 
     return app

@@ -16,7 +16,11 @@ loopback and with the same uvicorn worker count:
 * the same hub with ``--no-durable`` (no fsync of blobs, SQLite ``synchronous=NORMAL``): the
   cost of durable commits, measured side by side;
 * the baseline, ``benchmarks/bare_app.py`` on uvicorn: one FastAPI endpoint that receives the
-  same multipart upload (file, signature, metadata) and hashes the file, nothing else.
+  same multipart upload (file, signature, metadata) and hashes the file, nothing else;
+* the same endpoint doing the crypto the hub must do for every document and nothing else
+  (validation with the hub's trust, the hub's RFC 3161 time-stamp; ``create_crypto_app``): how
+  much of the baseline any hub that validates and time-stamps can reach, and how much the hub's
+  own machinery (authentication, storage, register, log, durability) costs beyond its crypto.
 
 This process is the load: before any timing it signs distinct 100 KiB documents (signing is
 the node's cost, not the hub's), authenticates each sending body once (challenge, signed
@@ -83,6 +87,8 @@ SENDERS = 8  # bodies that send (each to the next one), one token each
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 RELAXED_SQLITE = "hub (SQLite, no fsync)"
+#: the bare endpoint doing the hub's crypto for each document (validation and time-stamp) and nothing else
+FLOOR = "bare + validate + stamp"
 AIM = 0.5
 PG_ENV = "EXCHANGE_TEST_PG"
 
@@ -161,13 +167,14 @@ def _subprocess_env() -> dict[str, str]:
 
 
 def start_server(name: str, command: list[str], *, health: str, upload_path: str, log: Path,
-                 workers: int) -> Server:
-    """Start *command* (a ``{port}`` placeholder in it) and wait until *health* answers."""
+                 workers: int, env: dict[str, str] | None = None) -> Server:
+    """Start *command* (a ``{port}`` placeholder in it, *env* added to its environment) and wait
+    until *health* answers."""
     for _ in range(3):  # a free port can be taken between choosing it and binding it
         port = free_port()
         with log.open("ab") as out:
             process = subprocess.Popen([c.format(port=port) for c in command], stdout=out,
-                                       stderr=subprocess.STDOUT, env=_subprocess_env(), cwd=REPO)
+                                       stderr=subprocess.STDOUT, env={**_subprocess_env(), **(env or {})}, cwd=REPO)
         server = Server(name, f"http://127.0.0.1:{port}", upload_path, process, log)
         if _wait_healthy(server, health, workers=workers):
             return server
@@ -226,11 +233,13 @@ def start_hub(name: str, *, keys: Path, data: Path, bodies: Path, workers: int, 
                         workers=workers)
 
 
-def start_bare(*, workers: int, log: Path) -> Server:
-    command = [sys.executable, "-m", "uvicorn", "--factory", "--app-dir", str(HERE), "bare_app:create_app",
+def start_bare(*, workers: int, log: Path, keys: Path | None = None) -> Server:
+    """The bare endpoint; with *keys*, the one that also validates and time-stamps (:data:`FLOOR`)."""
+    factory = "bare_app:create_crypto_app" if keys else "bare_app:create_app"
+    command = [sys.executable, "-m", "uvicorn", "--factory", "--app-dir", str(HERE), factory,
                "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers), "--log-level", "warning"]
-    return start_server("bare FastAPI", command, health="/health", upload_path="/upload", log=log,
-                        workers=workers)
+    return start_server(FLOOR if keys else "bare FastAPI", command, health="/health", upload_path="/upload",
+                        log=log, workers=workers, env={"BENCH_KEYS": str(keys)} if keys else None)
 
 
 @contextmanager
@@ -354,13 +363,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(servers: list[Server], bare: Server, uploads: dict[str, Uploads], *, rounds: int,
-                  seconds: float, concurrency: int, warmup: float) -> dict[str, list[Round]]:
+                  seconds: float, concurrency: int, warmup: float,
+                  floor: Server | None = None) -> dict[str, list[Round]]:
     """Warm every server up, then *rounds* interleaved rounds (the order rotating each round).
 
-    *uploads* makes each hub's uploads (its own tokens); a hub only ever gets unused ones.
+    *uploads* makes each hub's uploads (its own tokens); a hub only ever gets unused ones. The
+    baselines (*bare*, and *floor* if given) store nothing and get the same fixed set in a cycle.
     """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    targets = [bare, *servers]
+    baselines = [bare] if floor is None else [bare, floor]
+    targets = [*baselines, *servers]
     clients = {s.name: httpx.AsyncClient(base_url=s.url, limits=limits, timeout=60) for s in targets}
     # the baseline stores nothing: it cycles through a fixed set (distinct bodies, no signing cost)
     bare_items = itertools.cycle(uploads[servers[0].name].make(max(64, concurrency * 4)))
@@ -368,7 +380,7 @@ async def measure(servers: list[Server], bare: Server, uploads: dict[str, Upload
     best: dict[str, float] = {s.name: 50.0 for s in servers}  # documents/s, to size the next pool
 
     def items_for(server: Server) -> Iterator[Prepared]:
-        if server is bare:
+        if server in baselines:
             return bare_items
         pool = pools[server.name]
         need = int(best[server.name] * seconds * 1.5) + concurrency * 2
@@ -388,7 +400,7 @@ async def measure(servers: list[Server], bare: Server, uploads: dict[str, Upload
             if done.failed:
                 raise SystemExit(f"bench: {server.name} refused the warm-up uploads: {done.first_error}\n"
                                  f"{server.tail()}")
-            if server is not bare:
+            if server not in baselines:
                 best[server.name] = max(best[server.name], done.per_second)
         for r in range(rounds):
             order = targets[r % len(targets):] + targets[:r % len(targets)]  # A/B, B/A, …
@@ -397,7 +409,7 @@ async def measure(servers: list[Server], bare: Server, uploads: dict[str, Upload
                 done = await upload_round(clients[server.name], server, items, seconds=seconds,
                                           concurrency=concurrency)
                 results[server.name].append(done)
-                if server is not bare:
+                if server not in baselines:
                     best[server.name] = max(best[server.name], done.per_second)
     finally:
         for client in clients.values():
@@ -466,6 +478,8 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
                     hubs.append(pg)
                 bare = start_bare(workers=workers, log=tmp / f"{label}-bare.log")
                 servers_stack.callback(bare.stop)
+                floor = start_bare(workers=workers, log=tmp / f"{label}-floor.log", keys=store.directory)
+                servers_stack.callback(floor.stop)
                 # one token per sending body and hub (hubs share the keys, not the token secret)
                 per_hub: dict[str, Uploads] = {}
                 for hub in hubs:
@@ -479,7 +493,7 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
                                                  f"{hub.tail()}") from None
                     per_hub[hub.name] = Uploads(credentials, tokens, body_ids)
                 results = asyncio.run(measure(hubs, bare, per_hub, rounds=rounds, seconds=seconds,
-                                              concurrency=concurrency, warmup=warmup))
+                                              concurrency=concurrency, warmup=warmup, floor=floor))
                 summary = {name: summarize(rs, workers=workers) for name, rs in results.items()}
                 base = summary[bare.name]["per_second_median"]
                 ratios: dict[str, dict[str, float | None]] = {}
@@ -488,11 +502,16 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
                               if b.per_second]
                     hub_cpu = summary[hub.name]["server_cpu_ms_per_doc"]
                     bare_cpu = summary[bare.name]["server_cpu_ms_per_doc"]
+                    floor_cpu = summary[floor.name]["server_cpu_ms_per_doc"]
                     ratios[hub.name] = {
                         "throughput": summary[hub.name]["per_second_median"] / base if base else None,
                         "throughput_paired_median": statistics.median(paired) if paired else None,
                         "server_cpu_per_doc_bare_over_hub": bare_cpu / hub_cpu if hub_cpu and bare_cpu else None,
+                        "server_cpu_per_doc_floor_over_hub": floor_cpu / hub_cpu if hub_cpu and floor_cpu else None,
                     }
+                bare_cpu, floor_cpu = (summary[bare.name]["server_cpu_ms_per_doc"],
+                                       summary[floor.name]["server_cpu_ms_per_doc"])
+                ceiling = bare_cpu / floor_cpu if bare_cpu and floor_cpu else None
                 durable, fast = summary["hub (SQLite)"], summary[RELAXED_SQLITE]
                 durability = {
                     "throughput durable / not": (durable["per_second_median"] / fast["per_second_median"]
@@ -502,7 +521,8 @@ def run(*, workers_list: list[int], rounds: int, seconds: float, concurrency: in
                                                 if durable["server_cpu_ms_per_doc"] is not None
                                                 and fast["server_cpu_ms_per_doc"] is not None else None),
                 }
-                runs.append({"workers": workers, "targets": summary, "ratios": ratios, "durability": durability})
+                runs.append({"workers": workers, "targets": summary, "ratios": ratios, "durability": durability,
+                             "floor_over_bare_cpu": ceiling})
         durability = durability_cost(tmp / "durability", count=40 if rounds <= 2 else 200)
     env["loadavg_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
@@ -590,7 +610,12 @@ def print_text(result: dict[str, Any]) -> None:
             met = r["throughput"] is not None and r["throughput"] >= AIM
             print(f"{name} / bare: {r['throughput']:.2f}× docs/s (median of rounds; paired per round "
                   f"{r['throughput_paired_median']:.2f}×)  (aim ≥ {AIM}×: {'met' if met else 'missed'}); "
-                  f"documents per server CPU-second {_times(r['server_cpu_per_doc_bare_over_hub'])}")
+                  f"documents per server CPU-second {_times(r['server_cpu_per_doc_bare_over_hub'])}, "
+                  f"{_num(r.get('server_cpu_per_doc_floor_over_hub'), 0, 2).strip()}× those of {FLOOR}")
+        if run_.get("floor_over_bare_cpu") is not None:
+            print(f"{FLOOR} / bare: documents per server CPU-second {run_['floor_over_bare_cpu']:.2f}× — the most "
+                  "a hub that validates and time-stamps each document could reach against the bare endpoint, "
+                  "storing nothing at all")
         d = run_.get("durability")
         if d and d["throughput durable / not"] is not None:
             print(f"durable commits (fsync of each blob, its folder and SQLite synchronous=FULL) / without: "
