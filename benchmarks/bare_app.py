@@ -20,6 +20,7 @@ import hashlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import FastAPI, Form, UploadFile
@@ -29,24 +30,7 @@ CHUNK = 1 << 20
 
 def create_app() -> FastAPI:
     """The baseline application (nothing is created at import)."""
-    app = FastAPI(title="bare upload baseline")
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.post("/upload", status_code=201)
-    async def upload(file: UploadFile, signature: UploadFile,
-                     metadata: Annotated[str, Form()]) -> dict[str, object]:
-        digest = hashlib.sha256()
-        size = 0
-        while chunk := await file.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-        await signature.read()
-        return {"sha256": digest.hexdigest(), "size": size, "metadata_bytes": len(metadata)}
-
-    return app
+    return _app("bare upload baseline")
 
 
 def create_crypto_app() -> FastAPI:
@@ -56,7 +40,6 @@ def create_crypto_app() -> FastAPI:
     from exchange.pki import KeyStore
 
     trust = Trust(KeyStore.at(Path(os.environ["BENCH_KEYS"])))
-    app = FastAPI(title="bare upload with the hub's crypto")
 
     def check(content: bytes, signature: bytes) -> str:
         at = datetime.now(UTC)
@@ -67,6 +50,14 @@ def create_crypto_app() -> FastAPI:
         trust.tsa().stamp(signature, at=at)
         return report.indication.value
 
+    return _app("bare upload with the hub's crypto", check)
+
+
+def _app(title: str, check: Callable[[bytes, bytes], str] | None = None) -> FastAPI:
+    """``/health`` and ``/upload``; *check* (file, signature) -> indication, if given, runs on
+    every upload."""
+    app = FastAPI(title=title)
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -74,11 +65,19 @@ def create_crypto_app() -> FastAPI:
     @app.post("/upload", status_code=201)
     async def upload(file: UploadFile, signature: UploadFile,
                      metadata: Annotated[str, Form()]) -> dict[str, object]:
-        content = await file.read()
+        digest = hashlib.sha256()
+        size = 0
+        parts: list[bytes] = []
+        while chunk := await file.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            if check is not None:
+                parts.append(chunk)
         signed = await signature.read()
-        # off the event loop, as the hub's intake thread does it
-        indication = await asyncio.to_thread(check, content, signed)
-        return {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content),
-                "metadata_bytes": len(metadata), "indication": indication}
+        answer: dict[str, object] = {"sha256": digest.hexdigest(), "size": size, "metadata_bytes": len(metadata)}
+        if check is not None:
+            # off the event loop, as the hub's intake thread does it
+            answer["indication"] = await asyncio.to_thread(check, b"".join(parts), signed)
+        return answer
 
     return app
