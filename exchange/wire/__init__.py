@@ -7,6 +7,7 @@ database or HTTP; the models are plain pydantic, their JSON the API's.
 - :mod:`~exchange.wire.documents` — documents, deliveries, receipts, incoming documents
 - :mod:`~exchange.wire.edxml` — recalls, updates, replacements; imported edXML packages
 - :mod:`~exchange.wire.register` — the register's rows and the bodies served
+- :mod:`~exchange.wire.measures` — K1–K3 for a period, and the hub's health
 - :mod:`~exchange.wire.certificates` — a body's published certificates
 - :mod:`~exchange.wire.log` — the evidence log: checkpoints, entries, proofs
 - :mod:`~exchange.wire.auth` — a body's login: challenge and token
@@ -26,6 +27,7 @@ from exchange.wire.log import (
     LogEntriesPublic,
     LogEntryPublic,
 )
+from exchange.wire.measures import Health, MeasuresPublic
 from exchange.wire.register import BodyPublic, IncomingRow, RegisterPublic, RegisterRow
 
 __all__ = [
@@ -41,11 +43,13 @@ __all__ = [
     "DocumentPublic",
     "EdxmlImportPublic",
     "ErrorBody",
+    "Health",
     "InclusionProofPublic",
     "IncomingPublic",
     "IncomingRow",
     "LogEntriesPublic",
     "LogEntryPublic",
+    "MeasuresPublic",
     "ReceiptPublic",
     "RegisterPublic",
     "RegisterRow",

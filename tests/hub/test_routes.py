@@ -11,6 +11,7 @@ import pytest
 from exchange.cms import sign_detached
 from exchange.domain.documents import ReceiptStatus
 from exchange.errors import NotAuthorizedError, NotFoundError, RejectedError
+from exchange.hub.measures import measures_for
 from exchange.node import acknowledge, fetch, node_verifier
 from exchange.pki.certificates import load_certificates
 from exchange.pki.revocation import load_crl
@@ -142,6 +143,25 @@ def test_the_measures_recount_a_small_register(hub, pki, tmp_path):
 
     by_direction = hub.person("auditor").get("/api/measures", params={"period": year, "by": "direction"}).json()
     assert by_direction["by"] == "direction" and by_direction["breakdown"]
+
+
+@pytest.mark.parametrize("by", [None, "body", "direction", "month"])
+def test_the_measures_answer_is_the_report_as_the_schema_states_it(hub, by):
+    # The typed answer leaves the report's JSON as it was (no key added, none dropped, "no
+    # data" still null) and the OpenAPI schema states it.
+    client = hub.client("nghe-an")
+    client.send(document_bytes(f"schema-{by}"), metadata=metadata("central-office"))
+    client.register_incoming(from_agency="Bộ Tài chính")
+    year = str(datetime.now(UTC).year)
+    params = {"period": year, **({"by": by} if by else {})}
+    got = hub.person("auditor").get("/api/measures", params=params).json()
+    expected = measures_for(hub.service, year, by, at=datetime.now(UTC))
+    assert got == json.loads(json.dumps(expected))
+    assert ("breakdown" in got) == (by is not None) and "k2_reach" in got
+    schema = hub.http().get("/openapi.json").json()
+    answer = schema["paths"]["/api/measures"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/MeasuresPublic"}
+    assert hub.http().get("/api/health").json().keys() == {"status", "time"}
 
 
 def test_a_period_without_documents_is_no_data_and_bad_queries_are_400(hub):

@@ -12,6 +12,7 @@ from exchange.hub.gate import current_viewer
 from exchange.hub.measures import measures_for
 from exchange.hub.openapi import errors
 from exchange.metrics import BUILTIN_PROFILES
+from exchange.wire import MeasuresPublic
 
 router = APIRouter(prefix="/api", tags=["measures"], dependencies=[Depends(current_viewer)])
 
@@ -23,7 +24,7 @@ _DAY = _YEAR + r"-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01])|(0[469]|11)-(0[1-9]|[1
 PERIOD_PATTERN = (rf"^\s*({_YEAR}(-?[Hh][12]|-?[Qq][1-4]|-(0[1-9]|1[0-2]))?|{_DAY}(\s*(\.\.|/)\s*{_DAY})?)?\s*$")
 
 
-@router.get("/measures", responses=errors(400, 401))
+@router.get("/measures", response_model=MeasuresPublic, response_model_exclude_unset=True, responses=errors(400, 401))
 async def measures(
     service: ServiceDep,
     at: NowDep,

@@ -21,6 +21,7 @@ from exchange.pki.revocation import crl_pem
 from exchange.wire import (
     BodyCertificates,
     BodyPublic,
+    Health,
     IncomingPublic,
     IncomingRow,
     RegisterPublic,
@@ -125,10 +126,10 @@ def tsa_certificate(trust: TrustDep) -> Response:
     return PemResponse(b"".join(certificate_pem(c) for c in (tsa.certificate, *tsa.credential.chain)))
 
 
-@router.get("/health")
-def health(at: NowDep) -> dict[str, str]:
+@router.get("/health", response_model=Health)
+def health(at: NowDep) -> Health:
     """Alive, and the hub's clock (the demo's simulated calendar shows here)."""
-    return {"status": "ok", "time": at.isoformat()}
+    return Health(status="ok", time=at.isoformat())
 
 
 
