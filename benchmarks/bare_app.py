@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import FastAPI, Form, UploadFile

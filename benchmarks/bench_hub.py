@@ -272,16 +272,29 @@ class Prepared:
 
 
 class Uploads:
-    """Signs distinct 100 KiB documents and encodes their uploads, each with a new message id."""
+    """Signs distinct 100 KiB documents and encodes their uploads, each with a new message id;
+    keeps those signed ahead and not yet sent (:meth:`take`)."""
 
     def __init__(self, credentials: list[Credential], tokens: list[str], body_ids: list[str]) -> None:
         self.credentials = credentials
         self.tokens = tokens
         self.body_ids = body_ids
         self._turn = itertools.count()
+        self._ready: list[Prepared] = []
 
     def make(self, count: int) -> list[Prepared]:
         return [self._one(next(self._turn)) for _ in range(count)]
+
+    def take(self, need: int) -> Iterator[Prepared]:
+        """Unsent uploads, at least *need* of them signed now (before a round's clock starts);
+        each is handed out once, and those a round leaves are the next round's."""
+        if len(self._ready) < need:
+            self._ready.extend(self.make(need - len(self._ready)))
+
+        def drain() -> Iterator[Prepared]:
+            while self._ready:
+                yield self._ready.pop()
+        return drain()
 
     def _one(self, n: int) -> Prepared:
         i = n % len(self.credentials)
@@ -376,21 +389,12 @@ async def measure(servers: list[Server], bare: Server, uploads: dict[str, Upload
     clients = {s.name: httpx.AsyncClient(base_url=s.url, limits=limits, timeout=60) for s in targets}
     # the baseline stores nothing: it cycles through a fixed set (distinct bodies, no signing cost)
     bare_items = itertools.cycle(uploads[servers[0].name].make(max(64, concurrency * 4)))
-    pools: dict[str, list[Prepared]] = {s.name: [] for s in servers}
     best: dict[str, float] = {s.name: 50.0 for s in servers}  # documents/s, to size the next pool
 
     def items_for(server: Server) -> Iterator[Prepared]:
         if server in baselines:
             return bare_items
-        pool = pools[server.name]
-        need = int(best[server.name] * seconds * 1.5) + concurrency * 2
-        if len(pool) < need:
-            pool.extend(uploads[server.name].make(need - len(pool)))  # signed before the clock starts
-
-        def drain() -> Iterator[Prepared]:
-            while pool:
-                yield pool.pop()
-        return drain()
+        return uploads[server.name].take(int(best[server.name] * seconds * 1.5) + concurrency * 2)
 
     results: dict[str, list[Round]] = {s.name: [] for s in targets}
     try:

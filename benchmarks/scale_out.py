@@ -22,7 +22,6 @@ more cores should reach from those figures.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import statistics
 import time
 from collections.abc import Iterator
@@ -262,19 +261,11 @@ async def _measure(targets: list[Target], uploads: dict[str, Any], backends: dic
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     clients = {t.name: [httpx.AsyncClient(base_url=s.url, limits=limits, timeout=60) for s in t.servers]
                for t in targets}
-    pools: dict[str, list[Any]] = {t.name: [] for t in targets}
     best: dict[str, float] = {t.name: 50.0 for t in targets}
 
     def items_for(target: Target, span: float) -> Iterator[Any]:
-        pool = pools[target.name]
-        need = int(best[target.name] * span * 1.5) + concurrency * 2 * len(target.servers)
-        if len(pool) < need:
-            pool.extend(uploads[target.name].make(need - len(pool)))  # signed before the clock starts
-
-        def drain() -> Iterator[Any]:
-            while pool:
-                yield pool.pop()
-        return drain()
+        # signed before the clock starts (bench_hub.Uploads.take)
+        return uploads[target.name].take(int(best[target.name] * span * 1.5) + concurrency * 2 * len(target.servers))
 
     results: dict[str, list[ScaleRound]] = {t.name: [] for t in targets}
     try:
