@@ -100,14 +100,6 @@ def find_by_message_ids(session: Session, *, keys: list[tuple[str, str]]) -> dic
             if (doc := session.get(Document, doc_id)) is not None}
 
 
-def blob_in_use(session: Session, *, sha256: str) -> bool:
-    """Whether any document's file or signature, or any incoming scan, is the blob *sha256*."""
-    for column in (Document.sha256, Document.signature_sha256):
-        if session.exec(select(Document.id).where(column == sha256).limit(1)).first() is not None:
-            return True
-    return session.exec(select(Incoming.id).where(Incoming.sha256 == sha256).limit(1)).first() is not None
-
-
 def deliveries_of(session: Session, *, document_id: str) -> list[Delivery]:
     """A document's rows of the register, by recipient (code-point order on every database)."""
     rows = session.exec(select(Delivery).where(Delivery.document_id == document_id))
